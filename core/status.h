@@ -1,0 +1,67 @@
+/* Status codes and error context shared by every stage.
+ *
+ * Every fallible library call returns an enum mvot_status and, on failure, fills a
+ * caller-provided struct mvot_error with a one-line message that already names the
+ * file and the place (offset, line or JSON path), so the CLI prints it unchanged.
+ * Passing a NULL error is allowed: the status alone is then returned. */
+#ifndef MVOT_CORE_STATUS_H
+#define MVOT_CORE_STATUS_H
+
+#include <stdint.h>
+
+enum mvot_status {
+    MVOT_OK = 0,
+    MVOT_ERR_IO = -1,          /* open/read/write/rename failed */
+    MVOT_ERR_NOMEM = -2,       /* allocation failed or a size cap was exceeded */
+    MVOT_ERR_CORRUPT = -3,     /* input bytes are malformed */
+    MVOT_ERR_INVALID = -4,     /* a caller or config value is out of range */
+    MVOT_ERR_UNSUPPORTED = -5, /* valid input this build does not handle */
+    MVOT_ERR_NOTFOUND = -6,    /* a named item (tensor, key, file) is missing */
+    MVOT_ERR_MISMATCH = -7,    /* a check failed: hash, shape, vocab, agreement */
+    MVOT_ERR_INTERNAL = -8     /* a bug: an invariant of our own was broken */
+};
+
+#define MVOT_ERROR_MSG_MAX 512
+
+struct mvot_error {
+    enum mvot_status code;
+    char msg[MVOT_ERROR_MSG_MAX]; /* complete one-line message, context included */
+};
+
+/* Short stable name of a status, e.g. "corrupt input". Never NULL. */
+const char *mvot_status_str(enum mvot_status st);
+
+/* Records an error and returns st. `where` (may be NULL) is prefixed as "where: ".
+ * A NULL err is allowed. */
+enum mvot_status mvot_error_set(struct mvot_error *err, enum mvot_status st, const char *where,
+                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The one path for every corrupt-input report (a natural breakpoint when debugging a
+ * reader). Formats "file: offset N: message"; offset < 0 omits the offset. */
+enum mvot_status mvot_error_corrupt(struct mvot_error *err, const char *file, int64_t offset,
+                                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Prefixes an existing error message with more context ("ctx: old message"). */
+void mvot_error_prefix(struct mvot_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void mvot_error_clear(struct mvot_error *err);
+
+/* Propagation in the zstd FORWARD_IF_ERROR / RETURN_ERROR_IF style. Both jump to the
+ * function's single `cleanup:` label with `st` set, so resources are released once. */
+#define MVOT_TRY(expr)     \
+    do {                   \
+        st = (expr);       \
+        if (st != MVOT_OK) \
+            goto cleanup;  \
+    } while (0)
+
+#define MVOT_FAIL_IF(cond, err, code, where, ...)                     \
+    do {                                                              \
+        if (cond) {                                                   \
+            st = mvot_error_set((err), (code), (where), __VA_ARGS__); \
+            goto cleanup;                                             \
+        }                                                             \
+    } while (0)
+
+#endif

@@ -1,0 +1,50 @@
+/* Shard directory reader: manifest.json plus seekable .tar.zst shards
+ * (docs/shard-format.md). Samples are found through each shard's seek table and index, so
+ * reading one sample decompresses only its own frames. */
+#ifndef MVOT_SHARDS_READER_H
+#define MVOT_SHARDS_READER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+/* Span modalities and the loss flag, as stored in {key}.spans.npy. */
+enum mvot_modality { MVOT_MOD_TEXT = 0, MVOT_MOD_IMAGE = 1, MVOT_MOD_SPECIAL = 2 };
+
+struct mvot_span {
+    uint32_t start, length;
+    uint8_t modality; /* enum mvot_modality */
+    uint8_t loss;     /* 1: supervised (label = token), 0: label -100 */
+};
+
+struct mvot_sample {
+    char *key;
+    uint32_t *tokens; /* n_tokens ids */
+    size_t n_tokens;
+    struct mvot_span *spans;
+    size_t n_spans;
+    json_t *meta; /* {key}.json (owned reference) */
+    /* Source frames stored in the shard, PNG bytes (owned); 0 if the shard has none. */
+    uint32_t n_png;
+    uint8_t **png;
+    size_t *png_len;
+};
+void mvot_sample_free(struct mvot_sample *s);
+
+struct mvot_shard_set;
+
+enum mvot_status mvot_shard_set_open(const char *dir, struct mvot_shard_set **out,
+                                     struct mvot_error *err);
+void mvot_shard_set_close(struct mvot_shard_set *s);
+const json_t *mvot_shard_set_manifest(const struct mvot_shard_set *s); /* borrowed */
+size_t mvot_shard_set_count(const struct mvot_shard_set *s);
+/* Sample i in manifest order. Not thread-safe per handle. */
+enum mvot_status mvot_shard_set_get(struct mvot_shard_set *s, size_t i, struct mvot_sample *out,
+                                    struct mvot_error *err);
+/* Lookup by key; MVOT_ERR_NOTFOUND if absent. */
+enum mvot_status mvot_shard_set_find(struct mvot_shard_set *s, const char *key,
+                                     struct mvot_sample *out, struct mvot_error *err);
+
+#endif

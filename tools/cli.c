@@ -1,0 +1,160 @@
+/* Front-end plumbing: option helpers, one-line errors, and the progress bar. The bar is
+ * redrawn at most 10 times a second and only by the thread holding the lock, so worker
+ * threads reporting progress never block on the terminal. */
+#include "tools/cli.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/pool.h"
+
+static pthread_mutex_t g_bar_mu = PTHREAD_MUTEX_INITIALIZER;
+static double g_bar_last;
+static int g_bar_drawn;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void draw_progress(void *user, const char *label, uint64_t done, uint64_t total)
+{
+    (void)user;
+    if (pthread_mutex_trylock(&g_bar_mu) != 0)
+        return;
+    double t = now_s();
+    if (done == total || t - g_bar_last >= 0.1) {
+        g_bar_last = t;
+        if (total)
+            fprintf(stderr, "\r%-24s %10llu / %-10llu %5.1f%%", label, (unsigned long long)done,
+                    (unsigned long long)total, 100.0 * (double)done / (double)total);
+        else
+            fprintf(stderr, "\r%-24s %10llu", label, (unsigned long long)done);
+        fflush(stderr);
+        g_bar_drawn = 1;
+    }
+    pthread_mutex_unlock(&g_bar_mu);
+}
+
+void mvot_cli_progress_done(struct mvot_cli *cli)
+{
+    (void)cli;
+    pthread_mutex_lock(&g_bar_mu);
+    if (g_bar_drawn)
+        fputc('\n', stderr);
+    g_bar_drawn = 0;
+    pthread_mutex_unlock(&g_bar_mu);
+}
+
+void mvot_cli_init(struct mvot_cli *cli, const char *cmd)
+{
+    memset(cli, 0, sizeof *cli);
+    cli->cmd = cmd;
+    cli->threads = mvot_cpu_count();
+    cli->progress = isatty(STDERR_FILENO);
+}
+
+int mvot_cli_usage(const struct mvot_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", cli->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return MVOT_EXIT_USAGE;
+}
+
+int mvot_cli_fail(const struct mvot_cli *cli, const struct mvot_error *err)
+{
+    fprintf(stderr, "%s: %s\n", cli->cmd, err->msg[0] ? err->msg : mvot_status_str(err->code));
+    return err->code == MVOT_ERR_INVALID ? MVOT_EXIT_USAGE : MVOT_EXIT_FAIL;
+}
+
+void mvot_cli_note(const struct mvot_cli *cli, const char *fmt, ...)
+{
+    if (cli->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+int mvot_cli_parse_u64(const struct mvot_cli *cli, const char *opt, const char *arg, uint64_t min,
+                       uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = arg && *arg != '-' ? strtoull(arg, &end, 10) : 0;
+    if (!arg || *arg == '-' || errno || end == arg || *end || v < min || v > max) {
+        mvot_cli_usage(cli, "%s: expected an integer in [%llu, %llu], got '%s'", opt,
+                       (unsigned long long)min, (unsigned long long)max, arg ? arg : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int mvot_cli_parse_double(const struct mvot_cli *cli, const char *opt, const char *arg, double min,
+                          double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = arg ? strtod(arg, &end) : 0;
+    if (!arg || errno || end == arg || *end || !(v >= min && v <= max)) {
+        mvot_cli_usage(cli, "%s: expected a number in [%g, %g], got '%s'", opt, min, max,
+                       arg ? arg : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int mvot_cli_common(struct mvot_cli *cli, int opt, const char *arg, const char *help)
+{
+    uint64_t v;
+    switch (opt) {
+    case MVOT_OPT_THREADS:
+        if (!mvot_cli_parse_u64(cli, "--threads", arg, 1, 1024, &v))
+            return MVOT_EXIT_USAGE;
+        cli->threads = (int)v;
+        return -1;
+    case MVOT_OPT_QUIET: cli->quiet = 1; return -1;
+    case MVOT_OPT_JSON: cli->json = 1; return -1;
+    case MVOT_OPT_PROGRESS: cli->progress = 2; return -1;
+    case 'h': fputs(help, stdout); return MVOT_EXIT_OK;
+    case ':': return mvot_cli_usage(cli, "option %s needs a value (see --help)", arg ? arg : "");
+    default:
+        /* getopt already names the bad option on stderr when opterr is set; we keep opterr
+         * off so the one line printed is ours. */
+        return mvot_cli_usage(cli, "unknown or malformed option %s (see %s --help)", arg ? arg : "",
+                              cli->cmd);
+    }
+}
+
+static void log_to_stderr(enum mvot_log_level level, const char *msg, void *user)
+{
+    const struct mvot_cli *cli = user;
+    if (level == MVOT_LOG_DEBUG || (cli->quiet && level < MVOT_LOG_WARN))
+        return;
+    fprintf(stderr, "%s: %s%s\n", cli->cmd, level == MVOT_LOG_WARN ? "warning: " : "", msg);
+}
+
+void mvot_cli_ready(struct mvot_cli *cli)
+{
+    if (cli->quiet && cli->progress != 2)
+        cli->progress = 0;
+    cli->hook.fn = cli->progress ? draw_progress : NULL;
+    cli->hook.user = cli;
+    mvot_log_set_callback(log_to_stderr, cli);
+}
