@@ -51,10 +51,13 @@ enum mvot_status mvot_io_read_file(const char *path, size_t max_bytes, uint8_t *
     *len = 0;
     MVOT_FAIL_IF(!fp, err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
     for (;;) {
-        if (cap - n < 65536) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            MVOT_FAIL_IF(ncap > max_bytes + 65537, err, MVOT_ERR_NOMEM, path,
+        if (n == cap) {
+            /* Grow geometrically; allow one byte past the limit to detect "too large". */
+            MVOT_FAIL_IF(n > max_bytes, err, MVOT_ERR_NOMEM, path,
                          "file is larger than the %zu-byte limit", max_bytes);
+            size_t ncap = cap ? cap * 2 : 65536;
+            if (max_bytes < SIZE_MAX / 4 && ncap > max_bytes + 1)
+                ncap = max_bytes + 1;
             uint8_t *nb = realloc(buf, ncap + 1);
             MVOT_FAIL_IF(!nb, err, MVOT_ERR_NOMEM, path, "out of memory reading file");
             buf = nb;

@@ -20,7 +20,7 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "mvot: missing command (see mvot --help)\n");
         return MVOT_EXIT_USAGE;
     }
     const char *name = argv[1];
