@@ -47,4 +47,21 @@ enum mvot_status mvot_shard_set_get(struct mvot_shard_set *s, size_t i, struct m
 enum mvot_status mvot_shard_set_find(struct mvot_shard_set *s, const char *key,
                                      struct mvot_sample *out, struct mvot_error *err);
 
+/* The shard directory given to mvot_shard_set_open (borrowed). */
+const char *mvot_shard_set_dir(const struct mvot_shard_set *s);
+/* Global index of the sample with this key; MVOT_ERR_NOTFOUND if absent. */
+enum mvot_status mvot_shard_set_lookup(struct mvot_shard_set *s, const char *key, size_t *index,
+                                       struct mvot_error *err);
+
+/* Parses one sample's tar members (docs/shard-format.md §1: tokens.npy, spans.npy, json,
+ * then {j}.png in order) from its decompressed bytes. `key` (may be NULL) is the key the
+ * members must carry; `where` labels errors. Checks structure only: verify checks meaning.
+ * out is initialized by the call; free it with mvot_sample_free. */
+enum mvot_status mvot_sample_parse_tar(const uint8_t *raw, size_t len, const char *key,
+                                       const char *where, struct mvot_sample *out,
+                                       struct mvot_error *err);
+
+/* Labels of a sample: token where its span has loss 1, else -100. labels holds n_tokens. */
+void mvot_sample_labels(const struct mvot_sample *s, int32_t *labels);
+
 #endif

@@ -1,0 +1,100 @@
+/* Manifest statistics and shard records (docs/manifest.md). Counters live in nested JSON
+ * objects; sums are order-independent, so totals over saved shard records equal totals of
+ * an uninterrupted run. */
+#include <string.h>
+
+#include "core/hash.h"
+#include "shards/manifest.h"
+
+json_t *mvot_stats_new(void)
+{
+    json_t *s = json_object();
+    static const char *const counters[] = {"samples",      "episodes",         "dropped",
+                                           "truncated",    "tokens",           "text_tokens",
+                                           "image_tokens", "special_tokens",   "supervised_tokens",
+                                           "images",       "max_sample_tokens"};
+    for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
+        json_object_set_new(s, counters[i], json_integer(0));
+    json_object_set_new(s, "kinds", json_object());
+    json_object_set_new(s, "tasks", json_object());
+    json_object_set_new(s, "answers", json_object());
+    return s;
+}
+
+void mvot_stats_add(json_t *stats, int64_t n, const char *const *keys)
+{
+    json_t *o = stats;
+    for (size_t i = 0; keys[i]; i++) {
+        json_t *c = json_object_get(o, keys[i]);
+        if (!keys[i + 1]) {
+            int64_t v = json_is_integer(c) ? (int64_t)json_integer_value(c) : 0;
+            json_object_set_new(o, keys[i], json_integer(v + n));
+            return;
+        }
+        if (!json_is_object(c)) {
+            c = json_object();
+            json_object_set_new(o, keys[i], c);
+        }
+        o = c;
+    }
+}
+
+void mvot_stats_max(json_t *stats, int64_t v, const char *key)
+{
+    json_t *c = json_object_get(stats, key);
+    if (!json_is_integer(c) || json_integer_value(c) < v)
+        json_object_set_new(stats, key, json_integer(v));
+}
+
+void mvot_stats_merge(json_t *dst, const json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)src, k, v)
+    {
+        json_t *d = json_object_get(dst, k);
+        if (json_is_integer(v)) {
+            int64_t a = json_is_integer(d) ? (int64_t)json_integer_value(d) : 0;
+            int64_t b = (int64_t)json_integer_value(v);
+            int64_t r = strncmp(k, "max_", 4) == 0 ? (a > b ? a : b) : a + b;
+            json_object_set_new(dst, k, json_integer(r));
+        } else if (json_is_object(v)) {
+            if (!json_is_object(d)) {
+                d = json_object();
+                json_object_set_new(dst, k, d);
+            }
+            mvot_stats_merge(d, v);
+        }
+    }
+}
+
+static json_t *hex(uint64_t h)
+{
+    char b[17];
+    mvot_hash_hex(h, b);
+    return json_string(b);
+}
+
+json_t *mvot_shard_record(const char *file, uint64_t first_sample, uint64_t end_ordinal,
+                          const struct mvot_shard_info *info, const json_t *stats)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "file", json_string(file));
+    json_object_set_new(r, "samples", json_integer((json_int_t)info->samples));
+    json_object_set_new(r, "first_sample", json_integer((json_int_t)first_sample));
+    json_object_set_new(r, "end_ordinal", json_integer((json_int_t)end_ordinal));
+    json_object_set_new(r, "tokens", json_integer((json_int_t)info->tokens));
+    json_object_set_new(r, "frames", json_integer((json_int_t)info->frames));
+    json_object_set_new(r, "raw_bytes", json_integer((json_int_t)info->raw_bytes));
+    json_object_set_new(r, "compressed_bytes", json_integer((json_int_t)info->compressed_bytes));
+    json_object_set_new(r, "raw_xxh3", hex(info->raw_xxh3));
+    json_object_set_new(r, "compressed_xxh3", hex(info->compressed_xxh3));
+    json_object_set_new(r, "stats", json_deep_copy(stats));
+    return r;
+}
+
+int mvot_manifest_hash(const json_t *obj, const char *key, uint64_t *out)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? mvot_hash_parse_hex(s, out) : -1;
+}

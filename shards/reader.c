@@ -1,0 +1,432 @@
+/* Shard directory reader (shards/reader.h, docs/shard-format.md). manifest.json gives the
+ * shards and their sample ranges; a shard's seek table and index are loaded on first use, so
+ * reading sample i costs one pread of its own frames and their decompression. The key map
+ * for lookups is built on the first lookup from the indices alone (no decompression). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/hash.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/npy.h"
+#include "shards/format.h"
+#include "shards/reader.h"
+
+struct shard_meta {
+    char *path;
+    uint64_t first_sample, samples;
+    int loaded;
+    int fd;
+    uint64_t *frame_off; /* n_frames + 1 compressed offsets */
+    struct mvot_seek_entries ents;
+    struct mvot_index index;
+};
+
+struct mvot_shard_set {
+    char *dir;
+    json_t *manifest;
+    size_t n_shards;
+    struct shard_meta *sh;
+    uint64_t total;
+    ZSTD_DCtx *dctx;
+    struct mvot_buf cbuf, rbuf;
+    /* key map: open addressing over global indices (+1; 0 = empty) */
+    uint64_t *map;
+    size_t map_cap;
+};
+
+const char *mvot_shard_set_dir(const struct mvot_shard_set *s)
+{
+    return s->dir;
+}
+
+enum mvot_status mvot_shard_set_open(const char *dir, struct mvot_shard_set **out,
+                                     struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    char *mpath = NULL;
+    struct mvot_shard_set *s = calloc(1, sizeof *s);
+    MVOT_FAIL_IF(!s, err, MVOT_ERR_NOMEM, dir, "out of memory");
+    s->dir = strdup(dir);
+    mpath = mvot_io_join(dir, "manifest.json");
+    s->dctx = ZSTD_createDCtx();
+    MVOT_FAIL_IF(!s->dir || !mpath || !s->dctx, err, MVOT_ERR_NOMEM, dir, "out of memory");
+    mvot_buf_init(&s->cbuf, 0);
+    mvot_buf_init(&s->rbuf, 0);
+    MVOT_TRY(mvot_json_load_file(mpath, &s->manifest, err));
+    const char *fmt = NULL;
+    int64_t ver = 0;
+    MVOT_TRY(mvot_json_get_str(s->manifest, "format", mpath, &fmt, err));
+    MVOT_TRY(mvot_json_get_int(s->manifest, "version", mpath, &ver, err));
+    MVOT_FAIL_IF(strcmp(fmt, MVOT_SHARD_FORMAT_NAME) != 0, err, MVOT_ERR_CORRUPT, mpath,
+                 "format \"%s\" is not %s", fmt, MVOT_SHARD_FORMAT_NAME);
+    MVOT_FAIL_IF(ver != MVOT_SHARD_VERSION, err, MVOT_ERR_UNSUPPORTED, mpath,
+                 "shard format version %" PRId64 " (this build reads %d)", ver, MVOT_SHARD_VERSION);
+    json_t *shards = NULL;
+    MVOT_TRY(mvot_json_get_array(s->manifest, "shards", mpath, &shards, err));
+    s->n_shards = json_array_size(shards);
+    s->sh = calloc(s->n_shards ? s->n_shards : 1, sizeof *s->sh);
+    MVOT_FAIL_IF(!s->sh, err, MVOT_ERR_NOMEM, dir, "out of memory");
+    for (size_t i = 0; i < s->n_shards; i++) {
+        s->sh[i].fd = -1;
+        json_t *e = json_array_get(shards, i);
+        const char *file = NULL;
+        int64_t n = 0, first = 0;
+        MVOT_TRY(mvot_json_get_str(e, "file", "manifest.json: shards[]", &file, err));
+        MVOT_TRY(mvot_json_get_int(e, "samples", "manifest.json: shards[]", &n, err));
+        MVOT_TRY(mvot_json_get_int(e, "first_sample", "manifest.json: shards[]", &first, err));
+        MVOT_FAIL_IF(strchr(file, '/') || n < 0 || (uint64_t)first != s->total, err,
+                     MVOT_ERR_CORRUPT, mpath, "shards[%zu]: bad file name or sample range", i);
+        s->sh[i].path = mvot_io_join(dir, file);
+        MVOT_FAIL_IF(!s->sh[i].path, err, MVOT_ERR_NOMEM, dir, "out of memory");
+        s->sh[i].first_sample = (uint64_t)first;
+        s->sh[i].samples = (uint64_t)n;
+        s->total += (uint64_t)n;
+    }
+    *out = s;
+    s = NULL;
+cleanup:
+    free(mpath);
+    mvot_shard_set_close(s);
+    return st;
+}
+
+static void shard_unload(struct shard_meta *m)
+{
+    if (m->fd >= 0)
+        close(m->fd);
+    m->fd = -1;
+    free(m->frame_off);
+    m->frame_off = NULL;
+    mvot_seek_entries_free(&m->ents);
+    mvot_index_free(&m->index);
+    m->loaded = 0;
+}
+
+void mvot_shard_set_close(struct mvot_shard_set *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_shards; i++) {
+        shard_unload(&s->sh[i]);
+        free(s->sh[i].path);
+    }
+    free(s->sh);
+    free(s->dir);
+    json_decref(s->manifest);
+    ZSTD_freeDCtx(s->dctx);
+    mvot_buf_free(&s->cbuf);
+    mvot_buf_free(&s->rbuf);
+    free(s->map);
+    free(s);
+}
+
+const json_t *mvot_shard_set_manifest(const struct mvot_shard_set *s)
+{
+    return s->manifest;
+}
+
+size_t mvot_shard_set_count(const struct mvot_shard_set *s)
+{
+    return (size_t)s->total;
+}
+
+static enum mvot_status shard_load(struct shard_meta *m, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    uint8_t *ib = NULL;
+    if (m->loaded)
+        return MVOT_OK;
+    m->fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    MVOT_FAIL_IF(m->fd < 0, err, MVOT_ERR_IO, m->path, "cannot open");
+    struct stat sb;
+    MVOT_FAIL_IF(fstat(m->fd, &sb) != 0, err, MVOT_ERR_IO, m->path, "cannot stat");
+    uint64_t size = (uint64_t)sb.st_size, table = 0;
+    MVOT_TRY(mvot_seek_table_read(m->fd, size, m->path, &m->ents, &table, err));
+    m->frame_off = malloc((m->ents.n + 1) * sizeof *m->frame_off);
+    MVOT_FAIL_IF(!m->frame_off, err, MVOT_ERR_NOMEM, m->path, "out of memory");
+    m->frame_off[0] = 0;
+    for (size_t i = 0; i < m->ents.n; i++)
+        m->frame_off[i + 1] = m->frame_off[i] + m->ents.v[i].csize;
+    uint64_t ioff = m->frame_off[m->ents.n];
+    uint64_t ilen = size - table - ioff; /* seek_table_read checked ioff <= size - table */
+    MVOT_FAIL_IF(m->ents.n == 0 || ilen > (64u << 20), err, MVOT_ERR_CORRUPT, m->path,
+                 "bad index frame size %" PRIu64, ilen);
+    ib = malloc(ilen ? (size_t)ilen : 1);
+    MVOT_FAIL_IF(!ib, err, MVOT_ERR_NOMEM, m->path, "out of memory");
+    MVOT_FAIL_IF(pread(m->fd, ib, (size_t)ilen, (off_t)ioff) != (ssize_t)ilen, err, MVOT_ERR_IO,
+                 m->path, "cannot read the index frame");
+    MVOT_TRY(mvot_index_parse(ib, (size_t)ilen, (uint32_t)m->ents.n, m->path, &m->index, err));
+    MVOT_FAIL_IF(m->index.n != m->samples, err, MVOT_ERR_CORRUPT, m->path,
+                 "index has %zu samples, manifest says %" PRIu64, m->index.n, m->samples);
+    uint32_t end =
+        m->index.n ? m->index.v[m->index.n - 1].first_frame + m->index.v[m->index.n - 1].n_frames
+                   : 0;
+    MVOT_FAIL_IF(end + 1 != m->ents.n, err, MVOT_ERR_CORRUPT, m->path,
+                 "index covers %u frames, seek table has %zu (samples + trailer)", end, m->ents.n);
+    m->loaded = 1;
+cleanup:
+    free(ib);
+    if (st != MVOT_OK)
+        shard_unload(m);
+    return st;
+}
+
+static const char *MEMBER_NPY_TOKENS = "tokens.npy";
+static const char *MEMBER_NPY_SPANS = "spans.npy";
+
+enum mvot_status mvot_sample_parse_tar(const uint8_t *raw, size_t len, const char *key,
+                                       const char *where, struct mvot_sample *out,
+                                       struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    memset(out, 0, sizeof *out);
+    size_t pos = 0;
+    int stage = 0; /* 0 tokens, 1 spans, 2 json, 3+ pngs */
+    while (pos < len) {
+        struct mvot_tar_member m;
+        MVOT_FAIL_IF(len - pos < MVOT_TAR_BLOCK, err, MVOT_ERR_CORRUPT, where,
+                     "truncated tar header at %zu", pos);
+        MVOT_TRY(mvot_tar_parse_header(raw + pos, where, &m, err));
+        MVOT_FAIL_IF(m.is_end, err, MVOT_ERR_CORRUPT, where,
+                     "end-of-archive block inside a sample");
+        uint64_t span = mvot_tar_member_span(m.size);
+        MVOT_FAIL_IF(m.size > len || span > len - pos, err, MVOT_ERR_CORRUPT, where,
+                     "member %s (%" PRIu64 " bytes) runs past the sample", m.name, m.size);
+        const uint8_t *data = raw + pos + MVOT_TAR_BLOCK;
+        char *dot = strchr(m.name, '.');
+        MVOT_FAIL_IF(!dot, err, MVOT_ERR_CORRUPT, where, "member %s has no extension", m.name);
+        *dot = 0;
+        const char *ext = dot + 1;
+        if (!out->key) {
+            MVOT_FAIL_IF(key && strcmp(key, m.name) != 0, err, MVOT_ERR_CORRUPT, where,
+                         "member key %s, index says %s", m.name, key);
+            out->key = strdup(m.name);
+            MVOT_FAIL_IF(!out->key, err, MVOT_ERR_NOMEM, where, "out of memory");
+        } else {
+            MVOT_FAIL_IF(strcmp(out->key, m.name) != 0, err, MVOT_ERR_CORRUPT, where,
+                         "member of %s inside sample %s", m.name, out->key);
+        }
+        if (stage == 0 || stage == 1) {
+            const char *want = stage == 0 ? MEMBER_NPY_TOKENS : MEMBER_NPY_SPANS;
+            MVOT_FAIL_IF(strcmp(ext, want) != 0, err, MVOT_ERR_CORRUPT, where,
+                         "%s: member .%s where .%s belongs", out->key, ext, want);
+            struct mvot_npy npy;
+            MVOT_TRY(mvot_npy_parse(data, (size_t)m.size, where, &npy, err));
+            if (stage == 0) {
+                int wide = strcmp(npy.descr, "<u4") == 0;
+                MVOT_FAIL_IF((!wide && strcmp(npy.descr, "<u2") != 0) || npy.ndim != 1, err,
+                             MVOT_ERR_CORRUPT, where, "%s.tokens.npy: want 1-D <u2 or <u4",
+                             out->key);
+                out->n_tokens = (size_t)npy.shape[0];
+                out->tokens = malloc(out->n_tokens ? out->n_tokens * 4 : 1);
+                MVOT_FAIL_IF(!out->tokens, err, MVOT_ERR_NOMEM, where, "out of memory");
+                for (size_t i = 0; i < out->n_tokens; i++)
+                    out->tokens[i] =
+                        wide ? mvot_rd32(npy.data + 4 * i)
+                             : (uint32_t)npy.data[2 * i] | (uint32_t)npy.data[2 * i + 1] << 8;
+            } else {
+                MVOT_FAIL_IF(strcmp(npy.descr, "<u4") != 0 || npy.ndim != 2 || npy.shape[1] != 4,
+                             err, MVOT_ERR_CORRUPT, where, "%s.spans.npy: want <u4 (n, 4)",
+                             out->key);
+                out->n_spans = (size_t)npy.shape[0];
+                out->spans = malloc(out->n_spans ? out->n_spans * sizeof *out->spans : 1);
+                MVOT_FAIL_IF(!out->spans, err, MVOT_ERR_NOMEM, where, "out of memory");
+                for (size_t i = 0; i < out->n_spans; i++) {
+                    const uint8_t *p = npy.data + 16 * i;
+                    uint32_t mod = mvot_rd32(p + 8), loss = mvot_rd32(p + 12);
+                    MVOT_FAIL_IF(mod > MVOT_MOD_SPECIAL || loss > 1, err, MVOT_ERR_CORRUPT, where,
+                                 "%s: span %zu has modality %u, loss %u", out->key, i, mod, loss);
+                    out->spans[i] = (struct mvot_span){mvot_rd32(p), mvot_rd32(p + 4), (uint8_t)mod,
+                                                       (uint8_t)loss};
+                }
+            }
+        } else if (stage == 2) {
+            MVOT_FAIL_IF(strcmp(ext, "json") != 0, err, MVOT_ERR_CORRUPT, where,
+                         "%s: member .%s where .json belongs", out->key, ext);
+            MVOT_TRY(
+                mvot_json_load_buf((const char *)data, (size_t)m.size, where, &out->meta, err));
+            MVOT_FAIL_IF(!json_is_object(out->meta), err, MVOT_ERR_CORRUPT, where,
+                         "%s.json is not an object", out->key);
+        } else {
+            char want[32];
+            snprintf(want, sizeof want, "%u.png", out->n_png);
+            MVOT_FAIL_IF(strcmp(ext, want) != 0, err, MVOT_ERR_CORRUPT, where,
+                         "%s: member .%s where .%s belongs", out->key, ext, want);
+            MVOT_FAIL_IF(out->n_png >= 4096, err, MVOT_ERR_CORRUPT, where, "too many frames");
+            uint8_t **np = realloc(out->png, (out->n_png + 1) * sizeof *np);
+            if (np)
+                out->png = np;
+            size_t *nl = realloc(out->png_len, (out->n_png + 1) * sizeof *nl);
+            if (nl)
+                out->png_len = nl;
+            MVOT_FAIL_IF(!np || !nl, err, MVOT_ERR_NOMEM, where, "out of memory");
+            out->png[out->n_png] = malloc(m.size ? (size_t)m.size : 1);
+            MVOT_FAIL_IF(!out->png[out->n_png], err, MVOT_ERR_NOMEM, where, "out of memory");
+            memcpy(out->png[out->n_png], data, (size_t)m.size);
+            out->png_len[out->n_png] = (size_t)m.size;
+            out->n_png++;
+        }
+        stage++;
+        pos += (size_t)span;
+    }
+    MVOT_FAIL_IF(stage < 3, err, MVOT_ERR_CORRUPT, where, "sample has %d of its 3 required members",
+                 stage);
+cleanup:
+    if (st != MVOT_OK)
+        mvot_sample_free(out);
+    return st;
+}
+
+void mvot_sample_labels(const struct mvot_sample *s, int32_t *labels)
+{
+    for (size_t i = 0; i < s->n_tokens; i++)
+        labels[i] = -100;
+    for (size_t k = 0; k < s->n_spans; k++) {
+        const struct mvot_span *sp = &s->spans[k];
+        if (!sp->loss)
+            continue;
+        for (uint64_t i = sp->start; i < (uint64_t)sp->start + sp->length && i < s->n_tokens; i++)
+            labels[i] = (int32_t)s->tokens[i];
+    }
+}
+
+static enum mvot_status read_sample(struct mvot_shard_set *s, struct shard_meta *m, size_t j,
+                                    struct mvot_sample *out, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const struct mvot_index_entry *e = &m->index.v[j];
+    uint64_t c0 = m->frame_off[e->first_frame], c1 = m->frame_off[e->first_frame + e->n_frames];
+    uint64_t draw = 0;
+    for (uint32_t f = 0; f < e->n_frames; f++)
+        draw += m->ents.v[e->first_frame + f].dsize;
+    MVOT_FAIL_IF(c1 - c0 > MVOT_SAMPLE_MAX_RAW || draw > MVOT_SAMPLE_MAX_RAW, err, MVOT_ERR_CORRUPT,
+                 m->path, "sample %s: %" PRIu64 " bytes exceed the cap", e->key, draw);
+    s->cbuf.len = 0;
+    s->rbuf.len = 0;
+    MVOT_FAIL_IF(mvot_buf_reserve(&s->cbuf, (size_t)(c1 - c0)) != MVOT_OK ||
+                     mvot_buf_reserve(&s->rbuf, (size_t)draw) != MVOT_OK,
+                 err, MVOT_ERR_NOMEM, m->path, "out of memory");
+    MVOT_FAIL_IF(pread(m->fd, s->cbuf.data, (size_t)(c1 - c0), (off_t)c0) != (ssize_t)(c1 - c0),
+                 err, MVOT_ERR_IO, m->path, "cannot read sample %s", e->key);
+    size_t cpos = 0, rpos = 0;
+    for (uint32_t f = 0; f < e->n_frames; f++) {
+        const struct mvot_seek_entry *fe = &m->ents.v[e->first_frame + f];
+        size_t r = ZSTD_decompressDCtx(s->dctx, s->rbuf.data + rpos, fe->dsize, s->cbuf.data + cpos,
+                                       fe->csize);
+        if (ZSTD_isError(r) || r != fe->dsize) {
+            st = mvot_error_corrupt(err, m->path, (int64_t)(c0 + cpos), "sample %s: frame %u: %s",
+                                    e->key, e->first_frame + f,
+                                    ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size mismatch");
+            goto cleanup;
+        }
+        cpos += fe->csize;
+        rpos += fe->dsize;
+    }
+    char where[512];
+    snprintf(where, sizeof where, "%s: sample %s", m->path, e->key);
+    MVOT_TRY(mvot_sample_parse_tar(s->rbuf.data, rpos, e->key, where, out, err));
+cleanup:
+    return st;
+}
+
+enum mvot_status mvot_shard_set_get(struct mvot_shard_set *s, size_t i, struct mvot_sample *out,
+                                    struct mvot_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if ((uint64_t)i >= s->total)
+        return mvot_error_set(err, MVOT_ERR_NOTFOUND, s->dir, "sample %zu of %" PRIu64, i,
+                              s->total);
+    size_t lo = 0, hi = s->n_shards;
+    while (hi - lo > 1) { /* last shard with first_sample <= i */
+        size_t mid = (lo + hi) / 2;
+        if (s->sh[mid].first_sample <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    while (lo < s->n_shards && i >= s->sh[lo].first_sample + s->sh[lo].samples)
+        lo++; /* skips empty shards */
+    struct shard_meta *m = &s->sh[lo];
+    enum mvot_status st = shard_load(m, err);
+    if (st != MVOT_OK)
+        return st;
+    return read_sample(s, m, (size_t)(i - m->first_sample), out, err);
+}
+
+static uint64_t key_hash(const char *k)
+{
+    return mvot_hash64(k, strlen(k));
+}
+
+static enum mvot_status build_map(struct mvot_shard_set *s, struct mvot_error *err)
+{
+    size_t cap = 16;
+    while (cap < s->total * 2 + 2)
+        cap *= 2;
+    s->map = calloc(cap, sizeof *s->map);
+    if (!s->map)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, s->dir, "out of memory");
+    s->map_cap = cap;
+    for (size_t k = 0; k < s->n_shards; k++) {
+        enum mvot_status st = shard_load(&s->sh[k], err);
+        if (st != MVOT_OK) {
+            free(s->map);
+            s->map = NULL;
+            return st;
+        }
+        for (size_t j = 0; j < s->sh[k].index.n; j++) {
+            size_t h = (size_t)key_hash(s->sh[k].index.v[j].key) & (cap - 1);
+            while (s->map[h])
+                h = (h + 1) & (cap - 1);
+            s->map[h] = s->sh[k].first_sample + j + 1;
+        }
+    }
+    return MVOT_OK;
+}
+
+static const char *key_at(struct mvot_shard_set *s, uint64_t g)
+{
+    size_t k = 0;
+    while (k + 1 < s->n_shards && s->sh[k + 1].first_sample <= g)
+        k++;
+    while (k < s->n_shards && g >= s->sh[k].first_sample + s->sh[k].samples)
+        k++;
+    return k < s->n_shards ? s->sh[k].index.v[g - s->sh[k].first_sample].key : "";
+}
+
+enum mvot_status mvot_shard_set_lookup(struct mvot_shard_set *s, const char *key, size_t *index,
+                                       struct mvot_error *err)
+{
+    if (!s->map) {
+        enum mvot_status st = build_map(s, err);
+        if (st != MVOT_OK)
+            return st;
+    }
+    size_t h = (size_t)key_hash(key) & (s->map_cap - 1);
+    while (s->map[h]) {
+        uint64_t g = s->map[h] - 1;
+        if (strcmp(key_at(s, g), key) == 0) {
+            *index = (size_t)g;
+            return MVOT_OK;
+        }
+        h = (h + 1) & (s->map_cap - 1);
+    }
+    return mvot_error_set(err, MVOT_ERR_NOTFOUND, s->dir, "no sample with key %s", key);
+}
+
+enum mvot_status mvot_shard_set_find(struct mvot_shard_set *s, const char *key,
+                                     struct mvot_sample *out, struct mvot_error *err)
+{
+    size_t i = 0;
+    memset(out, 0, sizeof *out);
+    enum mvot_status st = mvot_shard_set_lookup(s, key, &i, err);
+    if (st != MVOT_OK)
+        return st;
+    return mvot_shard_set_get(s, i, out, err);
+}
