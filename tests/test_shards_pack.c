@@ -1,0 +1,532 @@
+/* Shards end to end on a small generated archive: golden official-loader layout, write ->
+ * read -> compare against an independent assembly, verify, thread-count invariance, resume
+ * after a stop, and 200 random byte flips that verify must flag without crashing. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "core/io.h"
+#include "core/pool.h"
+#include "core/rng.h"
+#include "gen/episode.h"
+#include "shards/assemble.h"
+#include "shards/pack.h"
+#include "shards/reader.h"
+#include "shards/verify.h"
+#include "tests/test.h"
+#include "tests/test_shards_fixture.h"
+#include "tokenize/imagetok.h"
+
+static char *g_dir; /* fixture: episodes, tokenizer.json, cb.safetensors */
+
+static const char *fixture(void)
+{
+    if (g_dir)
+        return g_dir;
+    g_dir = t_tmpdir();
+    if (fx_make(g_dir, 2, 128, 64) != 0) {
+        free(g_dir);
+        g_dir = NULL;
+    }
+    return g_dir;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    return mvot_io_join(dir, name);
+}
+
+static int pack_to(const char *out, int threads, uint32_t shard_samples, uint32_t stop_after,
+                   int augment)
+{
+    struct mvot_pack_opts o;
+    mvot_pack_opts_default(&o);
+    o.image_seq_length = 64;
+    o.shard_samples = shard_samples;
+    o.stop_after_shards = stop_after;
+    o.augment = (uint32_t)augment;
+    o.seed = 3;
+    struct mvot_pool *pool = mvot_pool_create(threads);
+    struct mvot_error err = {0};
+    char *tp = path_in(g_dir, "tokenizer.json"), *cp = path_in(g_dir, "cb.safetensors");
+    json_t *sum = NULL;
+    enum mvot_status st = mvot_pack_run(g_dir, tp, cp, out, &o, pool, NULL, &sum, &err);
+    if (st != MVOT_OK)
+        fprintf(stderr, "pack: %s\n", err.msg);
+    json_decref(sum);
+    free(tp);
+    free(cp);
+    mvot_pool_free(pool);
+    return st == MVOT_OK ? 0 : -1;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    uint8_t *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int same = mvot_io_read_file(a, 1u << 30, &x, &nx, NULL) == MVOT_OK &&
+               mvot_io_read_file(b, 1u << 30, &y, &ny, NULL) == MVOT_OK && nx == ny &&
+               memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Every file of a's manifest (+ manifest, copies) is byte-identical in b. */
+static int same_dir(const char *a, const char *b)
+{
+    char *ma = path_in(a, "manifest.json"), *mb = path_in(b, "manifest.json");
+    int ok = same_file(ma, mb);
+    json_t *m = NULL;
+    if (ok && mvot_json_load_file(ma, &m, NULL) == MVOT_OK) {
+        json_t *sh = json_object_get(m, "shards");
+        for (size_t i = 0; ok && i < json_array_size(sh); i++) {
+            const char *f = json_string_value(json_object_get(json_array_get(sh, i), "file"));
+            char *fa = path_in(a, f), *fb = path_in(b, f);
+            ok = same_file(fa, fb);
+            free(fa);
+            free(fb);
+        }
+        ok = ok && json_array_size(sh) > 0;
+    }
+    json_decref(m);
+    free(ma);
+    free(mb);
+    return ok;
+}
+
+static json_t *verify_dir(const char *dir)
+{
+    json_t *rep = NULL;
+    struct mvot_error err = {0};
+    if (mvot_shards_verify(dir, NULL, NULL, &rep, &err) != MVOT_OK)
+        return NULL;
+    return rep;
+}
+
+/* ---- golden: the official loader layout on a hand-built episode ---- */
+
+static const char INSTR[] =
+    "Task: Maze Navigation Simulation\nDetermine the final destination (A, B, C or D) from the "
+    "starting point (red point) following the action sequence. The definitions of the actions "
+    "are as below. \n* Go up/left/down/right: move one grid space in the absolute "
+    "up/left/down/right direction. \nFull Action Sequence: Go up. Go left. \n";
+
+static void golden_episode(struct mvot_episode *ep)
+{
+    static char *steps[2] = {"Go up. ", "Go left. "};
+    static char *rat[2] = {"Move up to (0, 1).", "Move left to (0, 0)."};
+    memset(ep, 0, sizeof *ep);
+    ep->task = MVOT_TASK_MAZE;
+    ep->key = "maze-000001";
+    ep->grid = 3;
+    ep->image_size = 128;
+    ep->instruction = (char *)INSTR;
+    ep->init_text = "Initial maze: ";
+    ep->n_steps = 2;
+    ep->step_text = steps;
+    ep->rationale = rat;
+    ep->answer = "B";
+    ep->final_text = "Action sequence finished. The answer is B.";
+    ep->n_frames = 3;
+}
+
+static void t_golden_texts(void)
+{
+    struct mvot_episode ep;
+    golden_episode(&ep);
+    struct mvot_example *ex = NULL;
+    size_t n = 0;
+    struct mvot_error err = {0};
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_MVOT, &ex, &n, &err), &err);
+    ASSERT_EQ_INT(n, 5); /* L = 2: 2 visualization + 3 reasoning */
+    if (n != 5)
+        return;
+    char pre[1024];
+    snprintf(pre, sizeof pre, "%sInitial maze: <image>\nResponse: ", INSTR);
+    char want[1200];
+    /* visualization k=0: history "Go up. ", images [I0], label I1 */
+    snprintf(want, sizeof want, "%sGo up. ", pre);
+    ASSERT_EQ_STR(ex[0].key, "maze-000001-v000");
+    ASSERT_EQ_STR(ex[0].input_text, want);
+    ASSERT_EQ_STR(ex[0].label_text, "<image>");
+    ASSERT_EQ_INT(ex[0].n_images, 2);
+    ASSERT_EQ_INT(ex[0].images[0], 0);
+    ASSERT_EQ_INT(ex[0].images[1], 1);
+    ASSERT_EQ_INT(ex[0].n_input_images, 1);
+    /* visualization k=1: "Go up. <image>Go left. ", images [I0, I1], label I2 */
+    snprintf(want, sizeof want, "%sGo up. <image>Go left. ", pre);
+    ASSERT_EQ_STR(ex[1].input_text, want);
+    ASSERT_EQ_INT(ex[1].n_images, 3);
+    ASSERT_EQ_INT(ex[1].images[1], 1);
+    ASSERT_EQ_INT(ex[1].images[2], 2);
+    ASSERT_EQ_INT(ex[1].prev_frame, 1);
+    ASSERT_EQ_INT(ex[1].target_frame, 2);
+    /* reasoning k=0: empty history, label "Go up." stripped */
+    ASSERT_EQ_STR(ex[2].key, "maze-000001-r000");
+    ASSERT_EQ_STR(ex[2].input_text, pre);
+    ASSERT_EQ_STR(ex[2].label_text, "Go up.");
+    ASSERT_EQ_INT(ex[2].n_images, 1);
+    /* reasoning k=1: "Go up. <image>", images [I0, I1] */
+    snprintf(want, sizeof want, "%sGo up. <image>", pre);
+    ASSERT_EQ_STR(ex[3].input_text, want);
+    ASSERT_EQ_STR(ex[3].label_text, "Go left.");
+    ASSERT_EQ_INT(ex[3].images[1], 1);
+    /* reasoning k=L: history of both, images [I0, I2], final label */
+    snprintf(want, sizeof want, "%sGo up. Go left. <image>", pre);
+    ASSERT_EQ_STR(ex[4].input_text, want);
+    ASSERT_EQ_STR(ex[4].label_text, "Action sequence finished. The answer is B.");
+    ASSERT_EQ_INT(ex[4].images[1], 2);
+    mvot_examples_free(ex, n);
+
+    /* trajectory: whole response supervised */
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_TRAJECTORY, &ex, &n, &err), &err);
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_EQ_STR(ex[0].label_text,
+                  "Go up. <image>Go left. <image>Action sequence finished. The answer is B.");
+    ASSERT_EQ_INT(ex[0].n_images, 3);
+    ASSERT_EQ_INT(ex[0].n_input_images, 1);
+    mvot_examples_free(ex, n);
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_COT, &ex, &n, &err), &err);
+    ASSERT_EQ_STR(ex[0].label_text, "Move up to (0, 1). Move left to (0, 0). Action sequence "
+                                    "finished. The answer is B.");
+    mvot_examples_free(ex, n);
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_DIRECT, &ex, &n, &err), &err);
+    ASSERT_EQ_STR(ex[0].label_text, "Action sequence finished. The answer is B.");
+    ASSERT_EQ_INT(ex[0].n_images, 1);
+    mvot_examples_free(ex, n);
+}
+
+/* The token layout of the visualization k=1 example, checked position by position, and the
+ * segment-wise text encoding checked against encoding the whole HF-expanded string. */
+static void t_golden_tokens(void)
+{
+    char *dir = t_tmpdir(), *tp = path_in(dir, "tokenizer.json");
+    ASSERT_EQ_INT(fx_write_tokenizer(tp), 0);
+    struct mvot_bpe *tok = NULL;
+    struct mvot_layout lay;
+    struct mvot_error err = {0};
+    ASSERT_OK(mvot_bpe_load_file(tp, &tok, &err), &err);
+    if (!tok)
+        return;
+    ASSERT_OK(mvot_layout_from_bpe(tok, &lay, &err), &err);
+    ASSERT_EQ_INT(lay.bos, 0);
+    ASSERT_EQ_INT(lay.boi, 8197);
+    ASSERT_EQ_INT(lay.eoi, 8196);
+    ASSERT_EQ_INT(lay.sep, 8710);
+    struct mvot_assembler as;
+    ASSERT_OK(mvot_assembler_init(&as, tok, &lay, 64, &err), &err);
+    ASSERT_EQ_INT(as.n_prefix, 1);
+    ASSERT_EQ_INT(as.prefix[0], 0);
+    ASSERT_EQ_INT(as.n_suffix, 0);
+    struct mvot_episode ep;
+    golden_episode(&ep);
+    struct mvot_example *ex = NULL;
+    size_t n = 0;
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_MVOT, &ex, &n, &err), &err);
+    int32_t c0[64], c1[64], c2[64];
+    for (int i = 0; i < 64; i++) {
+        c0[i] = i;
+        c1[i] = 100 + i;
+        c2[i] = 8191 - i;
+    }
+    const int32_t *codes[3] = {c0, c1, c2};
+    struct mvot_ids t = {0};
+    struct mvot_spans sp = {0};
+    ASSERT_OK(
+        mvot_assemble_tokens(&as, ex[1].input_text, ex[1].label_text, codes, 3, &t, &sp, &err),
+        &err);
+    /* expected: <s> enc(INSTR + "Initial maze: ") BOI c0 EOI enc("\nResponse: Go up. ") BOI c1
+     * EOI enc("Go left. ") SEP | BOI c2 EOI SEP */
+    struct mvot_ids w = {0};
+    char seg[1024];
+    mvot_ids_push(&w, 0);
+    snprintf(seg, sizeof seg, "%sInitial maze: ", INSTR);
+    ASSERT_OK(mvot_bpe_encode(tok, seg, strlen(seg), 0, &w, &err), &err);
+    size_t boi0 = w.n;
+    mvot_ids_push(&w, 8197);
+    for (int i = 0; i < 64; i++)
+        mvot_ids_push(&w, 4 + i); /* fixture: code c has id 4 + c (IMGIMG names) */
+    mvot_ids_push(&w, 8196);
+    mvot_bpe_encode(tok, "\nResponse: Go up. ", 18, 0, &w, &err);
+    mvot_ids_push(&w, 8197);
+    for (int i = 0; i < 64; i++)
+        mvot_ids_push(&w, 4 + 100 + i);
+    mvot_ids_push(&w, 8196);
+    mvot_bpe_encode(tok, "Go left. ", 9, 0, &w, &err);
+    mvot_ids_push(&w, 8710);
+    size_t label_start = w.n;
+    mvot_ids_push(&w, 8197);
+    for (int i = 0; i < 64; i++)
+        mvot_ids_push(&w, 4 + 8191 - i);
+    mvot_ids_push(&w, 8196);
+    mvot_ids_push(&w, 8710);
+    ASSERT_EQ_INT(t.n, w.n);
+    ASSERT_TRUE(t.n == w.n && memcmp(t.v, w.v, w.n * sizeof *w.v) == 0);
+    ASSERT_EQ_INT(t.v[boi0], 8197);
+    /* loss: 0 before label_start, 1 after */
+    for (size_t k = 0; k < sp.n; k++) {
+        int in_label = sp.v[k].start >= label_start;
+        ASSERT_EQ_INT(sp.v[k].loss, in_label);
+        if (sp.v[k].start < label_start)
+            ASSERT_TRUE(sp.v[k].start + sp.v[k].length <= label_start);
+    }
+    ASSERT_EQ_INT(sp.v[sp.n - 1].start + sp.v[sp.n - 1].length, t.n);
+    /* "Go up." must have used the merge G o -> Go (the fixture's BPE is real) */
+    int32_t go = mvot_bpe_token_to_id(tok, "Go");
+    ASSERT_TRUE(go >= 0);
+
+    /* HF equivalence: encode the whole ChameleonProcessor string (images expanded to
+     * <racm3:break> + N <image> + <eoss>, separator appended) with add_special, then fill the
+     * <image> slots with the codes: identical to the input part. */
+    struct mvot_buf b;
+    mvot_buf_init(&b, 0);
+    const char *p = ex[1].input_text;
+    for (;;) {
+        const char *m = strstr(p, "<image>");
+        mvot_buf_append(&b, p, m ? (size_t)(m - p) : strlen(p));
+        if (!m)
+            break;
+        mvot_buf_printf(&b, "<racm3:break>");
+        for (int i = 0; i < 64; i++)
+            mvot_buf_printf(&b, "<image>");
+        mvot_buf_printf(&b, "<eoss>");
+        p = m + 7;
+    }
+    mvot_buf_printf(&b, "<reserved08706>");
+    struct mvot_ids whole = {0};
+    ASSERT_OK(mvot_bpe_encode(tok, (const char *)b.data, b.len, 1, &whole, &err), &err);
+    size_t slot = 0;
+    for (size_t i = 0; i < whole.n; i++)
+        if (whole.v[i] == 8711) {
+            whole.v[i] = 4 + (slot < 64 ? c0[slot] : c1[slot - 64]);
+            slot++;
+        }
+    ASSERT_EQ_INT(slot, 128);
+    ASSERT_EQ_INT(whole.n, label_start);
+    ASSERT_TRUE(whole.n == label_start && memcmp(whole.v, t.v, label_start * 4) == 0);
+    mvot_buf_free(&b);
+    mvot_ids_free(&whole);
+    mvot_ids_free(&t);
+    mvot_ids_free(&w);
+    mvot_spans_free(&sp);
+    mvot_examples_free(ex, n);
+    mvot_bpe_free(tok);
+    free(tp);
+    free(dir);
+}
+
+/* ---- round trip ---- */
+
+static void t_roundtrip(void)
+{
+    if (!fixture()) {
+        T_FAIL("fixture failed");
+        return;
+    }
+    char *out = path_in(g_dir, "shards-a");
+    ASSERT_EQ_INT(pack_to(out, 1, 7, 0, 0), 0);
+    json_t *rep = verify_dir(out);
+    ASSERT_TRUE(rep && json_is_true(json_object_get(rep, "ok")));
+    if (rep && !json_is_true(json_object_get(rep, "ok"))) {
+        char *s = mvot_json_dumps(rep);
+        fprintf(stderr, "%s\n", s);
+        free(s);
+    }
+    json_decref(rep);
+
+    /* independent assembly from the archive */
+    struct mvot_error err = {0};
+    struct mvot_shard_set *set = NULL;
+    ASSERT_OK(mvot_shard_set_open(out, &set, &err), &err);
+    if (!set)
+        return;
+    char *tp = path_in(g_dir, "tokenizer.json"), *cp = path_in(g_dir, "cb.safetensors");
+    char *ap = path_in(g_dir, "episodes.tar.zst");
+    struct mvot_bpe *tok = NULL;
+    struct mvot_layout lay;
+    struct mvot_imagetok *it = NULL;
+    struct mvot_assembler as;
+    ASSERT_OK(mvot_bpe_load_file(tp, &tok, &err), &err);
+    ASSERT_OK(mvot_layout_from_bpe(tok, &lay, &err), &err);
+    ASSERT_OK(mvot_assembler_init(&as, tok, &lay, 64, &err), &err);
+    ASSERT_OK(mvot_imagetok_open(cp, 128, 1, &it, &err), &err);
+    struct mvot_episode_reader *rd = NULL;
+    ASSERT_OK(mvot_episode_reader_open(ap, &rd, &err), &err);
+    size_t checked = 0, global = 0;
+    for (; rd;) {
+        struct mvot_episode ep;
+        int done = 0;
+        if (mvot_episode_reader_next(rd, &ep, &done, &err) != MVOT_OK || done)
+            break;
+        int32_t *codes = malloc(ep.n_frames * 64 * sizeof *codes);
+        for (uint32_t f = 0; f < ep.n_frames; f++) {
+            struct mvot_image img;
+            mvot_png_decode(ep.frame_png[f], ep.frame_png_len[f], "frame", &img, &err);
+            ASSERT_OK(mvot_imagetok_encode(it, &img, codes + f * 64, &err), &err);
+            mvot_image_free(&img);
+        }
+        struct mvot_example *ex = NULL;
+        size_t n = 0;
+        ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_MVOT, &ex, &n, &err), &err);
+        for (size_t e = 0; e < n; e++, global++) {
+            const int32_t *cp_[8];
+            for (uint32_t i = 0; i < ex[e].n_images; i++)
+                cp_[i] = codes + ex[e].images[i] * 64;
+            struct mvot_ids t = {0};
+            struct mvot_spans sp = {0};
+            ASSERT_OK(mvot_assemble_tokens(&as, ex[e].input_text, ex[e].label_text, cp_,
+                                           ex[e].n_images, &t, &sp, &err),
+                      &err);
+            struct mvot_sample s, s2;
+            ASSERT_OK(mvot_shard_set_get(set, global, &s, &err), &err);
+            ASSERT_EQ_STR(s.key, ex[e].key);
+            ASSERT_EQ_INT(s.n_tokens, t.n);
+            int same = s.n_tokens == t.n;
+            for (size_t i = 0; same && i < t.n; i++)
+                same = s.tokens[i] == (uint32_t)t.v[i];
+            ASSERT_TRUE(same);
+            ASSERT_EQ_INT(s.n_spans, sp.n);
+            ASSERT_EQ_INT(s.n_png, ex[e].n_images);
+            for (uint32_t j = 0; j < s.n_png && j < ex[e].n_images; j++)
+                ASSERT_TRUE(s.png_len[j] == ep.frame_png_len[ex[e].images[j]] &&
+                            memcmp(s.png[j], ep.frame_png[ex[e].images[j]], s.png_len[j]) == 0);
+            ASSERT_EQ_STR(json_string_value(json_object_get(s.meta, "episode")), ep.key);
+            /* labels: -100 exactly on the input (through the first SEP) */
+            int32_t *lab = malloc(s.n_tokens * sizeof *lab);
+            mvot_sample_labels(&s, lab);
+            size_t first_sep = 0;
+            while (first_sep < s.n_tokens && (int32_t)s.tokens[first_sep] != lay.sep)
+                first_sep++;
+            int ok = 1;
+            for (size_t i = 0; i < s.n_tokens; i++)
+                ok &= i <= first_sep ? lab[i] == -100 : lab[i] == (int32_t)s.tokens[i];
+            ASSERT_TRUE(ok);
+            free(lab);
+            ASSERT_OK(mvot_shard_set_find(set, ex[e].key, &s2, &err), &err);
+            ASSERT_EQ_INT(s2.n_tokens, s.n_tokens);
+            mvot_sample_free(&s);
+            mvot_sample_free(&s2);
+            mvot_ids_free(&t);
+            mvot_spans_free(&sp);
+            checked++;
+        }
+        mvot_examples_free(ex, n);
+        free(codes);
+        mvot_episode_free(&ep);
+    }
+    ASSERT_EQ_INT(checked, mvot_shard_set_count(set));
+    ASSERT_TRUE(checked > 10);
+    struct mvot_sample s;
+    ASSERT_EQ_INT(mvot_shard_set_find(set, "no-such-key", &s, &err), MVOT_ERR_NOTFOUND);
+    mvot_episode_reader_close(rd);
+    mvot_imagetok_free(it);
+    mvot_bpe_free(tok);
+    mvot_shard_set_close(set);
+    free(tp);
+    free(cp);
+    free(ap);
+    free(out);
+}
+
+static void t_threads_and_resume(void)
+{
+    if (!fixture())
+        return;
+    char *a = path_in(g_dir, "shards-a"), *b = path_in(g_dir, "shards-b");
+    char *c = path_in(g_dir, "shards-c");
+    if (!mvot_io_exists(a))
+        ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
+    ASSERT_EQ_INT(pack_to(b, 2, 7, 0, 0), 0);
+    ASSERT_TRUE(same_dir(a, b));
+    /* stop after 1 shard, then after 2 more, then finish */
+    ASSERT_EQ_INT(pack_to(c, 2, 7, 1, 0), 0);
+    char *m = path_in(c, "manifest.json");
+    ASSERT_TRUE(!mvot_io_exists(m));
+    ASSERT_EQ_INT(pack_to(c, 1, 7, 2, 0), 0);
+    ASSERT_TRUE(!mvot_io_exists(m));
+    ASSERT_EQ_INT(pack_to(c, 2, 7, 0, 0), 0);
+    ASSERT_TRUE(same_dir(a, c));
+    /* a rerun over a complete dir changes nothing */
+    ASSERT_EQ_INT(pack_to(c, 2, 7, 0, 0), 0);
+    ASSERT_TRUE(same_dir(a, c));
+    /* different options into the same dir are refused */
+    ASSERT_TRUE(pack_to(c, 1, 9, 0, 0) != 0);
+    free(m);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void t_augment(void)
+{
+    if (!fixture())
+        return;
+    char *a = path_in(g_dir, "shards-aug1"), *b = path_in(g_dir, "shards-aug2");
+    ASSERT_EQ_INT(pack_to(a, 1, 0, 0, 2), 0);
+    ASSERT_EQ_INT(pack_to(b, 2, 0, 0, 2), 0);
+    ASSERT_TRUE(same_dir(a, b));
+    json_t *rep = verify_dir(a);
+    ASSERT_TRUE(rep && json_is_true(json_object_get(rep, "ok")));
+    json_decref(rep);
+    free(a);
+    free(b);
+}
+
+static void t_corruption(void)
+{
+    if (!fixture())
+        return;
+    char *a = path_in(g_dir, "shards-a");
+    if (!mvot_io_exists(a))
+        ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
+    char *f = path_in(a, "shard-000000.tar.zst");
+    uint8_t *orig = NULL;
+    size_t n = 0;
+    struct mvot_error err = {0};
+    ASSERT_OK(mvot_io_read_file(f, 1u << 30, &orig, &n, &err), &err);
+    uint8_t *buf = malloc(n);
+    struct mvot_rng r;
+    mvot_rng_seed(&r, 42);
+    int flagged = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        memcpy(buf, orig, n);
+        size_t off = (size_t)mvot_rng_below(&r, n);
+        buf[off] ^= (uint8_t)(1 + mvot_rng_below(&r, 255));
+        /* plain write: the atomic writer's fsyncs would dominate 200 trials */
+        FILE *fp = fopen(f, "wb");
+        ASSERT_TRUE(fp && fwrite(buf, 1, n, fp) == n);
+        if (fp)
+            fclose(fp);
+        json_t *rep = verify_dir(a);
+        if (rep && !json_is_true(json_object_get(rep, "ok")) &&
+            json_integer_value(json_object_get(rep, "n_problems")) > 0)
+            flagged++;
+        else
+            T_FAIL("flip at %zu not flagged", off);
+        /* the reader must fail cleanly or succeed, never crash */
+        struct mvot_shard_set *set = NULL;
+        if (mvot_shard_set_open(a, &set, NULL) == MVOT_OK) {
+            for (size_t i = 0; i < mvot_shard_set_count(set); i++) {
+                struct mvot_sample s;
+                if (mvot_shard_set_get(set, i, &s, NULL) == MVOT_OK)
+                    mvot_sample_free(&s);
+            }
+            mvot_shard_set_close(set);
+        }
+        json_decref(rep);
+    }
+    ASSERT_EQ_INT(flagged, 200);
+    ASSERT_OK(mvot_io_write_file(f, orig, n, &err), &err);
+    json_t *rep = verify_dir(a);
+    ASSERT_TRUE(rep && json_is_true(json_object_get(rep, "ok")));
+    json_decref(rep);
+    free(buf);
+    free(orig);
+    free(f);
+    free(a);
+}
+
+TEST_MAIN(t_golden_texts, t_golden_tokens, t_roundtrip, t_threads_and_resume, t_augment,
+          t_corruption)
