@@ -34,9 +34,23 @@ enum mvot_status mvot_bpe_encode(const struct mvot_bpe *tok, const char *text, s
 enum mvot_status mvot_bpe_decode(const struct mvot_bpe *tok, const int32_t *ids, size_t n,
                                  int skip_special, char **out, struct mvot_error *err);
 
+/* Encodes n texts on the pool's threads (NULL pool: inline); outs[i] gets the ids of texts[i]
+ * appended. On failure the error of the lowest failing index is returned. */
+struct mvot_pool;
+enum mvot_status mvot_bpe_encode_batch(const struct mvot_bpe *tok, const char *const *texts,
+                                       const size_t *lens, size_t n, int add_special,
+                                       struct mvot_pool *pool, struct mvot_ids *outs,
+                                       struct mvot_error *err);
+
 uint32_t mvot_bpe_vocab_size(const struct mvot_bpe *tok); /* max id + 1, added tokens included */
 int32_t mvot_bpe_token_to_id(const struct mvot_bpe *tok, const char *token); /* -1 if absent */
 const char *mvot_bpe_id_to_token(const struct mvot_bpe *tok, int32_t id);    /* NULL if absent */
 uint64_t mvot_bpe_file_hash(const struct mvot_bpe *tok); /* XXH3 of the tokenizer.json bytes */
+
+/* The flattened pre-tokenizer chain, e.g. "Split(regex ..., Isolated) > ByteLevel(...)".
+ * Borrowed; valid while tok lives. */
+const char *mvot_bpe_pretok_chain(const struct mvot_bpe *tok);
+/* 1 if id is a special added token (what decode skips with skip_special). */
+int mvot_bpe_is_special(const struct mvot_bpe *tok, int32_t id);
 
 #endif
