@@ -52,16 +52,23 @@ struct mvot_episode {
     uint8_t *cell_state; /* n_frames * grid * grid */
 
     json_t *record; /* the full JSON record (owned reference) */
+
+    /* Added by gen after the first version of this header (append-only): */
+    char **caption;        /* n_frames captions after each frame ("Carrying objects: None."), or
+                              NULL for tasks without captions (MAZE, FROZENLAKE) */
+    char *final_rationale; /* CoT sentence before the answer, e.g. "The agent ends at (0,0)..." */
 };
 
 void mvot_episode_free(struct mvot_episode *ep); /* frees members; NULL is a no-op */
 
-/* Builds the typed view from a JSON record plus frame PNGs (ownership of the PNG buffers
- * moves into the episode on success). `name` labels errors. */
+/* Builds the typed view from a JSON record. The frame arrays are allocated with n_frames
+ * NULL entries, for the caller (the archive reader) to fill with PNG bytes it hands over.
+ * The episode takes its own reference to `record`. `name` labels errors. */
 enum mvot_status mvot_episode_from_json(json_t *record, const char *name, struct mvot_episode *out,
                                         struct mvot_error *err);
 
-/* Episode archive reader (tar.zst written by gen). Episodes come back in archive order. */
+/* Episode archive reader (tar.zst written by gen). Episodes come back in archive order.
+ * `path` is the archive, or a gen output directory holding episodes.tar.zst. */
 struct mvot_episode_reader;
 enum mvot_status mvot_episode_reader_open(const char *path, struct mvot_episode_reader **out,
                                           struct mvot_error *err);

@@ -1,0 +1,77 @@
+/* The episode generator (CONTRACTS.md, "gen"): configuration and the run that writes
+ * DIR/episodes.tar.zst plus DIR/manifest.json (docs/episode-format.md).
+ *
+ * Determinism: every episode draws from its own generator, mvot_rng_derive(seed, task domain,
+ * index); deduplication and split accounting run in episode order on the calling thread, so
+ * the output is byte-identical for any pool size. */
+#ifndef MVOT_GEN_GEN_H
+#define MVOT_GEN_GEN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "core/progress.h"
+#include "core/status.h"
+#include "gen/episode.h"
+
+#define MVOT_GEN_GRID_MAX 10 /* largest n of any task */
+#define MVOT_GEN_STEPS_LIMIT 64
+
+struct mvot_gen_config {
+    uint32_t tasks;      /* bit (1u << enum mvot_task) per task to generate */
+    uint64_t episodes;   /* per task, >= 1 */
+    uint64_t seed;       /* master seed */
+    uint32_t image_size; /* 512, 256 or 128 */
+    /* Grid-size mix: weight of each n (index = n) per task; all-zero rows use the task's
+     * default (uniform over 3..6, or 7..10 for minibehavior). */
+    uint32_t size_weight[MVOT_TASK_COUNT][MVOT_GEN_GRID_MAX + 1];
+    uint32_t min_steps, max_steps; /* rendered actions per episode, 1..64 */
+    double split_frac[3];          /* train, dev, test; each >= 0, sum 1 */
+    int png_level;                 /* zlib level for frames; -1 = mvot_png_opts_default() */
+    int zstd_level;                /* archive compression level (1..19) */
+};
+
+/* Defaults: all three tasks, 100 episodes per task, seed 0, 512 px, uniform sizes, steps
+ * 1..32, splits 0.8/0.1/0.1, default PNG options, zstd level 3. */
+void mvot_gen_config_default(struct mvot_gen_config *c);
+
+/* Checks every field; MVOT_ERR_INVALID with a one-line message naming the field. */
+enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struct mvot_error *err);
+
+/* Valid grid range of a task (3..6 or 7..10). */
+void mvot_gen_task_grid_range(enum mvot_task t, uint32_t *lo, uint32_t *hi);
+
+/* Parses a size-mix spec into c->size_weight for the tasks in c->tasks. Items are separated
+ * by ','; an item is [task=]N[-M][:W] (sizes N..M, weight W, default 1). Items without a task
+ * apply to every selected task, and must be valid for each. Rows named in the spec are
+ * replaced, others keep their weights. MVOT_ERR_INVALID on a bad item, naming it. */
+enum mvot_status mvot_gen_parse_sizes(struct mvot_gen_config *c, const char *spec,
+                                      struct mvot_error *err);
+
+/* JSON (de)serialization of a config (used in manifests and by `mvot build`). from_json starts
+ * from the defaults and overrides the keys present; unknown keys are an error. */
+json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c);
+enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_config *c,
+                                           struct mvot_error *err);
+
+/* Generates everything into out_dir (created if missing): episodes.tar.zst and manifest.json,
+ * both written atomically. pool may be NULL (inline), prog may be NULL. On success *summary
+ * (if non-NULL) receives a new reference to the manifest object. */
+enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
+                              struct mvot_pool *pool, const struct mvot_progress *prog,
+                              json_t **summary, struct mvot_error *err);
+
+/* Generates episode `index` of `task` in memory (without deduplication against others), with
+ * frames, exactly as mvot_gen_run would on a first attempt. For tests and benchmarks. The split
+ * is computed from the layout. Caller frees with mvot_episode_free. */
+enum mvot_status mvot_gen_one(const struct mvot_gen_config *cfg, enum mvot_task task,
+                              uint64_t index, struct mvot_episode *out, struct mvot_error *err);
+
+/* Rendering-only entry for benchmarks: renders (and, if encode, PNG-encodes) every frame of
+ * episode `index` of `task`; returns the frame count in *frames. */
+enum mvot_status mvot_gen_render_bench(const struct mvot_gen_config *cfg, enum mvot_task task,
+                                       uint64_t index, int encode, uint32_t *frames,
+                                       struct mvot_error *err);
+
+#endif

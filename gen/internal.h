@@ -1,0 +1,113 @@
+/* Internals shared by the gen modules: the episode "draft" a task generator fills (layout plus
+ * actions), the per-frame world state the simulators derive from it, and the entry points of
+ * each task. Nothing here is public; later stages read episodes through gen/episode.h.
+ *
+ * Invariants: a draft is self-contained (layout + actions determine every frame); actions use
+ * one direction code for every task (0 left, 1 down, 2 right, 3 up: FrozenLake's ids), with
+ * MINIBEHAVIOR's Pick up = 4 and Drop = 5. */
+#ifndef MVOT_GEN_INTERNAL_H
+#define MVOT_GEN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/png.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "gen/episode.h"
+
+#define MVOT_GEN_MAX_N 10
+#define MVOT_GEN_MAX_CELLS (MVOT_GEN_MAX_N * MVOT_GEN_MAX_N)
+#define MVOT_GEN_MAX_STEPS 64
+#define MVOT_GEN_MAX_EXTRA 3
+
+enum { MVOT_DIR_LEFT = 0, MVOT_DIR_DOWN = 1, MVOT_DIR_RIGHT = 2, MVOT_DIR_UP = 3 };
+enum { MVOT_ACT_PICKUP = 4, MVOT_ACT_DROP = 5 };
+
+extern const int mvot_dir_dr[4];
+extern const int mvot_dir_dc[4];
+extern const char *const mvot_action_names[6]; /* "left","down","right","up","pickup","drop" */
+
+/* MINIBEHAVIOR cell kinds. */
+enum { MVOT_MB_FLOOR = 0, MVOT_MB_WALL = 1, MVOT_MB_TABLE = 2 };
+
+struct mvot_draft {
+    enum mvot_task task;
+    uint32_t n;
+    uint8_t start_r, start_c; /* agent start (all tasks) */
+    uint32_t n_actions;       /* rendered/executed actions (L) */
+    uint8_t actions[MVOT_GEN_MAX_STEPS];
+    char target; /* the answer the generator aimed for ('A'..) */
+
+    /* MAZE: walls as open flags, candidate cells in letter order. */
+    uint8_t open_down[MVOT_GEN_MAX_CELLS], open_right[MVOT_GEN_MAX_CELLS];
+    uint8_t cand_r[4], cand_c[4];
+
+    /* FROZENLAKE: env_desc (n*n chars of S/F/H/G, NUL-terminated) and the text-only actions
+     * after a fall. */
+    char desc[MVOT_GEN_MAX_CELLS + 1];
+    uint32_t n_extra;
+    uint8_t extra[MVOT_GEN_MAX_EXTRA];
+
+    /* MINIBEHAVIOR: cell kinds, printer cell, initial facing. */
+    uint8_t kind[MVOT_GEN_MAX_CELLS];
+    uint8_t printer_r, printer_c;
+    uint8_t facing0;
+};
+
+/* Where the printer is. */
+enum { MVOT_PR_FLOOR = 0, MVOT_PR_TABLE = 1, MVOT_PR_CARRIED = 2 };
+
+/* The world after a frame (frame 0 = initial). */
+struct mvot_wstate {
+    uint8_t r, c;   /* agent cell */
+    uint8_t facing; /* MVOT_DIR_* (FROZENLAKE: last move, down before any) */
+    uint8_t fell;   /* FROZENLAKE: agent is in a hole */
+    uint8_t goal;   /* FROZENLAKE: agent is on G */
+    uint8_t printer_r, printer_c, printer_where;
+    uint8_t ever_picked;
+};
+
+/* Replay of a draft: one state per frame plus the outcome. */
+struct mvot_trace {
+    uint32_t n_frames;
+    struct mvot_wstate st[MVOT_GEN_MAX_STEPS + 1];
+    char answer;
+    const char *exec_state; /* FROZENLAKE: "success" | "terminated" | "truncated"; else NULL */
+};
+
+/* Task generators: fill `d` for grid n aiming at answer `target`. Step range [min, max].
+ * They retry internally and fail with MVOT_ERR_INVALID when the range cannot be met. */
+enum mvot_status mvot_maze_draft(struct mvot_rng *rng, uint32_t n, char target, uint32_t min_steps,
+                                 uint32_t max_steps, struct mvot_draft *d, struct mvot_error *err);
+enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char target,
+                                       uint32_t min_steps, uint32_t max_steps, struct mvot_draft *d,
+                                       struct mvot_error *err);
+enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char target,
+                                         uint32_t min_steps, uint32_t max_steps,
+                                         struct mvot_draft *d, struct mvot_error *err);
+
+/* Replays a draft. Returns MVOT_ERR_INVALID if an action is impossible for the task (e.g. a
+ * maze move through a wall or a FrozenLake action after the episode stopped). */
+enum mvot_status mvot_draft_simulate(const struct mvot_draft *d, struct mvot_trace *t,
+                                     struct mvot_error *err);
+
+/* MAZE tree path helper (breadth-first over open walls); returns the cell count of the path
+ * from (r0,c0) to (r1,c1) written into path (as r*n+c), or 0 if unreachable. */
+int mvot_maze_can_move(const struct mvot_draft *d, uint32_t r, uint32_t c, int dir);
+uint32_t mvot_maze_path(const struct mvot_draft *d, uint32_t from, uint32_t to, uint8_t *path);
+
+/* Geometry of the board in a frame. */
+struct mvot_board {
+    uint32_t n, cell, x0, y0; /* cell size in px and the board's top-left pixel */
+};
+void mvot_board_layout(enum mvot_task task, uint32_t n, uint32_t image_size, struct mvot_board *b);
+
+/* Renders frame k of a draft into img (image_size x image_size RGB, already allocated). */
+void mvot_render_frame(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
+                       const struct mvot_board *b, struct mvot_image *img);
+
+/* Per-cell state bytes of frame k (docs/episode-format.md), n*n of them. */
+void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
+                      uint8_t *out);
+
+#endif
