@@ -234,4 +234,19 @@ enum mvot_status mvot_eval_write_report(const struct mvot_eval_result *r, const 
 /* The Markdown report as a malloc'd string. */
 char *mvot_eval_report_md(const json_t *report);
 
+/* ---- truth from a shard directory -------------------------------------------------- */
+
+/* A shard directory opened for eval: one shard-set handle per worker, the tokenizer and the
+ * image tokenizer named by its manifest, the vocabulary and the decoder built from them. */
+struct mvot_eval_truth;
+enum mvot_status mvot_eval_truth_open(const char *dir, int threads, struct mvot_pool *pool,
+                                      struct mvot_eval_truth **out, struct mvot_error *err);
+void mvot_eval_truth_close(struct mvot_eval_truth *t); /* NULL is a no-op */
+/* Sets o->get / o->text (and their contexts) to read from t. */
+void mvot_eval_truth_bind(struct mvot_eval_truth *t, struct mvot_eval_opts *o);
+const struct mvot_eval_vocab *mvot_eval_truth_vocab(const struct mvot_eval_truth *t);
+const struct mvot_eval_decoder *mvot_eval_truth_decoder(const struct mvot_eval_truth *t);
+/* {"truth": dir, "image_tokenizer": "patch"|"vqgan", "image_tokenizer_xxh3", "patch_lut"}. */
+json_t *mvot_eval_truth_info(const struct mvot_eval_truth *t);
+
 #endif
