@@ -178,13 +178,13 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
         free(s);
     }
     if (json_is_true(json_object_get(summary, "interrupted")))
-        mvot_cli_note(cli, "stopped after %lld shards (rerun to resume)",
+        mvot_cli_note(cli, "stopped after %lld shards (rerun to resume)\n",
                       (long long)json_integer_value(json_object_get(summary, "shards")));
     else
         mvot_cli_note(
             cli,
             "%lld samples (%lld dropped, %lld truncated) in %lld shards, %lld tokens, "
-            "%.1f MB -> %.1f MB, %.1f s",
+            "%.1f MB -> %.1f MB, %.1f s\n",
             (long long)json_integer_value(json_object_get(summary, "samples")),
             (long long)json_integer_value(json_object_get(summary, "dropped")),
             (long long)json_integer_value(json_object_get(summary, "truncated")),

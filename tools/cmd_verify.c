@@ -47,7 +47,7 @@ int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli)
         free(s);
     }
     if (ok)
-        mvot_cli_note(cli, "ok: %lld shards, %lld samples, %lld tokens",
+        mvot_cli_note(cli, "ok: %lld shards, %lld samples, %lld tokens\n",
                       (long long)json_integer_value(json_object_get(rep, "shards")),
                       (long long)json_integer_value(json_object_get(rep, "samples")),
                       (long long)json_integer_value(json_object_get(rep, "tokens")));

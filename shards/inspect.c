@@ -1,0 +1,123 @@
+/* Sample rendering (shards/inspect.h): image runs -> codes -> pixels, and a contact sheet
+ * of decoded images over the stored source frames. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/io.h"
+#include "shards/inspect.h"
+#include "tokenize/bpe.h"
+
+enum mvot_status mvot_sample_decode_images(const struct mvot_sample *s,
+                                           const struct mvot_layout *lay,
+                                           const struct mvot_imagetok *t, struct mvot_image **imgs,
+                                           size_t *n, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_imagetok_info info;
+    mvot_imagetok_get_info(t, &info);
+    size_t N = (size_t)info.grid * info.grid, cnt = 0;
+    for (size_t k = 0; k < s->n_spans; k++)
+        cnt += s->spans[k].modality == MVOT_MOD_IMAGE;
+    struct mvot_image *out = calloc(cnt ? cnt : 1, sizeof *out);
+    int32_t *codes = malloc(N * sizeof *codes);
+    size_t made = 0;
+    MVOT_FAIL_IF(!out || !codes, err, MVOT_ERR_NOMEM, s->key, "out of memory");
+    for (size_t k = 0; k < s->n_spans; k++) {
+        const struct mvot_span *sp = &s->spans[k];
+        if (sp->modality != MVOT_MOD_IMAGE)
+            continue;
+        MVOT_FAIL_IF(sp->length != N || (uint64_t)sp->start + sp->length > s->n_tokens, err,
+                     MVOT_ERR_MISMATCH, s->key,
+                     "image run at %u has %u codes, the codebook wants %zu", sp->start, sp->length,
+                     N);
+        for (size_t i = 0; i < N; i++) {
+            codes[i] = mvot_layout_id_to_code(lay, (int32_t)s->tokens[sp->start + i]);
+            MVOT_FAIL_IF(codes[i] < 0, err, MVOT_ERR_CORRUPT, s->key,
+                         "token %u at %zu is not an image code", s->tokens[sp->start + i],
+                         sp->start + i);
+        }
+        MVOT_TRY(mvot_imagetok_decode(t, codes, &out[made], err));
+        made++;
+    }
+    *imgs = out;
+    *n = made;
+    out = NULL;
+cleanup:
+    if (out) {
+        for (size_t i = 0; i < made; i++)
+            mvot_image_free(&out[i]);
+        free(out);
+    }
+    free(codes);
+    return st;
+}
+
+static void paste(struct mvot_image *dst, const struct mvot_image *src, uint32_t x0, uint32_t y0,
+                  uint32_t side)
+{
+    for (uint32_t y = 0; y < side; y++)
+        for (uint32_t x = 0; x < side; x++) {
+            uint32_t sx = x * src->w / side, sy = y * src->h / side;
+            const uint8_t *p = src->px + ((size_t)sy * src->w + sx) * src->channels;
+            uint8_t *q = dst->px + ((size_t)(y0 + y) * dst->w + x0 + x) * 3;
+            q[0] = p[0];
+            q[1] = p[1];
+            q[2] = p[2];
+        }
+}
+
+enum mvot_status mvot_sample_contact_sheet(const struct mvot_sample *s,
+                                           const struct mvot_image *decoded, size_t n,
+                                           struct mvot_image *out, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    uint32_t side = n ? decoded[0].w : 128, gut = 4;
+    size_t cols = n > s->n_png ? n : s->n_png;
+    uint32_t rows = s->n_png ? 2 : 1;
+    if (!cols)
+        cols = 1;
+    MVOT_TRY(
+        mvot_image_init(out, (uint32_t)cols * (side + gut) + gut, rows * (side + gut) + gut, 3));
+    memset(out->px, 255, (size_t)out->w * out->h * 3);
+    for (size_t i = 0; i < n; i++)
+        paste(out, &decoded[i], gut + (uint32_t)i * (side + gut), gut, side);
+    for (uint32_t j = 0; j < s->n_png; j++) {
+        struct mvot_image src = {0};
+        if (mvot_png_decode(s->png[j], s->png_len[j], s->key, &src, err) != MVOT_OK)
+            continue; /* a bad frame leaves its cell white; verify reports it */
+        paste(out, &src, gut + j * (side + gut), gut + side + gut, side);
+        mvot_image_free(&src);
+    }
+cleanup:
+    return st;
+}
+
+enum mvot_status mvot_shard_set_tokenizers(struct mvot_shard_set *set, struct mvot_bpe **tok,
+                                           struct mvot_layout *lay, struct mvot_imagetok **it,
+                                           struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const json_t *m = mvot_shard_set_manifest(set);
+    const char *tf = json_string_value(json_object_get(json_object_get(m, "tokenizer"), "file"));
+    const char *cf = json_string_value(json_object_get(json_object_get(m, "codebook"), "file"));
+    json_int_t S = json_integer_value(json_object_get(m, "image_size"));
+    char *tp = tf ? mvot_io_join(mvot_shard_set_dir(set), tf) : NULL;
+    char *cp = cf ? mvot_io_join(mvot_shard_set_dir(set), cf) : NULL;
+    *tok = NULL;
+    if (it)
+        *it = NULL;
+    MVOT_FAIL_IF(!tp || !cp, err, MVOT_ERR_CORRUPT, mvot_shard_set_dir(set),
+                 "manifest.json lacks tokenizer.file or codebook.file");
+    MVOT_TRY(mvot_bpe_load_file(tp, tok, err));
+    MVOT_TRY(mvot_layout_from_bpe(*tok, lay, err));
+    if (it)
+        MVOT_TRY(mvot_imagetok_open(cp, (uint32_t)S, 1, it, err));
+cleanup:
+    if (st != MVOT_OK) {
+        mvot_bpe_free(*tok);
+        *tok = NULL;
+    }
+    free(tp);
+    free(cp);
+    return st;
+}

@@ -1,0 +1,35 @@
+/* Rendering samples back to pixels: the images of a sample decoded from its code runs (the
+ * tokens between BOI and EOI) with the shard set's image tokenizer, and a contact sheet that
+ * shows decoded images above the stored source frames. */
+#ifndef MVOT_SHARDS_INSPECT_H
+#define MVOT_SHARDS_INSPECT_H
+
+#include <stddef.h>
+
+#include "core/png.h"
+#include "core/status.h"
+#include "shards/reader.h"
+#include "tokenize/chameleon.h"
+#include "tokenize/imagetok.h"
+
+/* Decodes every image run of s. *imgs is a new array of *n images (free each with
+ * mvot_image_free, then the array). */
+enum mvot_status mvot_sample_decode_images(const struct mvot_sample *s,
+                                           const struct mvot_layout *lay,
+                                           const struct mvot_imagetok *t, struct mvot_image **imgs,
+                                           size_t *n, struct mvot_error *err);
+
+/* One RGB sheet: the decoded images in a row, and below them the stored source frames
+ * (decoded from PNG, resized by nearest neighbour to the same side) when present, with a
+ * 4-pixel white gutter. out is initialized by the call. */
+enum mvot_status mvot_sample_contact_sheet(const struct mvot_sample *s,
+                                           const struct mvot_image *decoded, size_t n,
+                                           struct mvot_image *out, struct mvot_error *err);
+
+/* Opens the tokenizer and image tokenizer a shard set names (its own copies). */
+struct mvot_bpe;
+enum mvot_status mvot_shard_set_tokenizers(struct mvot_shard_set *set, struct mvot_bpe **tok,
+                                           struct mvot_layout *lay, struct mvot_imagetok **it,
+                                           struct mvot_error *err);
+
+#endif

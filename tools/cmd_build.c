@@ -1,0 +1,452 @@
+/* mvot build: the main job. gen (all three tasks) -> patch codebook and BPE training (or the
+ * given files) -> pack -> verify, then a summary and a preview PNG. The effective config is
+ * written to OUT/build-config.json and embedded in the shard manifest; passing that file back
+ * with --config reproduces the run byte for byte. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codebook/codebook.h"
+#include "codebook/train.h"
+#include "core/hash.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/png.h"
+#include "core/pool.h"
+#include "gen/episode.h"
+#include "gen/gen.h"
+#include "shards/inspect.h"
+#include "shards/pack.h"
+#include "shards/reader.h"
+#include "shards/verify.h"
+#include "tokenize/bpe.h"
+#include "tokenize/bpe_train.h"
+#include "tools/commands.h"
+
+#define BUILD_DEFAULT_EPISODES 40
+
+static const char HELP[] =
+    "usage: mvot build [--config FILE.json] [--out DIR] [--episodes N] [--seed S]\n"
+    "                  [--tokenizer FILE] [--codebook FILE]\n"
+    "\n"
+    "The main job: generates maze, frozenlake and minibehavior episodes, trains the patch\n"
+    "codebook and the BPE tokenizer on them (or uses the given files), packs training shards\n"
+    "(mvot mode by default) and verifies them. Writes OUT/episodes/, OUT/codebook.safetensors,\n"
+    "OUT/tokenizer.json, OUT/shards/, OUT/preview.png and OUT/build-config.json (the\n"
+    "effective config: pass it to --config to reproduce the run).\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE   JSON with any of the sections gen, codebook, tokenizer, pack\n"
+    "  --out DIR       output directory (default mvot-out)\n"
+    "  --episodes N    episodes per task (default 40)\n"
+    "  --seed S        master seed (gen, codebook and augmentation)\n"
+    "  --tokenizer F   use this tokenizer.json instead of training one\n"
+    "  --codebook F    use this codebook/VQGAN file instead of training one\n"
+    "\n" MVOT_CLI_COMMON_HELP;
+
+enum { O_CONFIG = 0x100, O_OUT, O_EPISODES, O_SEED, O_TOKENIZER, O_CODEBOOK };
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The defaults, section by section. */
+static json_t *default_config(void)
+{
+    struct mvot_gen_config g;
+    mvot_gen_config_default(&g);
+    g.episodes = BUILD_DEFAULT_EPISODES;
+    struct mvot_kmeans_opts k;
+    mvot_kmeans_opts_default(&k);
+    struct mvot_bpe_train_opts b;
+    mvot_bpe_train_opts_default(&b);
+    struct mvot_pack_opts p;
+    mvot_pack_opts_default(&p);
+    json_t *c = json_object();
+    json_object_set_new(c, "gen", mvot_gen_config_to_json(&g));
+    json_object_set_new(c, "codebook",
+                        json_pack("{s:n,s:i,s:i,s:I,s:I}", "file", "K", k.K, "max_iters",
+                                  k.max_iters, "seed", (json_int_t)k.seed, "max_patches",
+                                  (json_int_t)k.max_patches));
+    json_object_set_new(c, "tokenizer",
+                        json_pack("{s:n,s:i,s:i}", "file", "vocab_size", b.vocab_size,
+                                  "min_frequency", b.min_frequency));
+    json_object_set_new(
+        c, "pack",
+        json_pack("{s:s,s:n,s:i,s:I,s:i,s:I,s:i,s:s,s:i,s:b}", "mode", "mvot", "image_seq_length",
+                  "shard_samples", p.shard_samples, "shard_bytes", (json_int_t)p.shard_bytes,
+                  "augment", p.augment, "seed", (json_int_t)p.seed, "max_length", p.max_length,
+                  "length_policy", "drop", "zstd_level", p.zstd_level, "store_frames", 1));
+    return c;
+}
+
+/* Overlays user sections onto the defaults; unknown sections or keys are errors. */
+static int overlay(struct mvot_cli *cli, json_t *cfg, const json_t *user)
+{
+    const char *sec;
+    json_t *v;
+    json_object_foreach((json_t *)user, sec, v)
+    {
+        json_t *d = json_object_get(cfg, sec);
+        if (!d || !json_is_object(v)) {
+            mvot_cli_usage(cli, "--config: unknown or non-object section \"%s\"", sec);
+            return -1;
+        }
+        if (strcmp(sec, "gen") == 0) { /* gen validates its own keys */
+            json_object_update(d, v);
+            continue;
+        }
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if (!json_object_get(d, k)) {
+                mvot_cli_usage(cli, "--config: unknown key %s.%s", sec, k);
+                return -1;
+            }
+            json_object_set(d, k, x);
+        }
+    }
+    return 0;
+}
+
+static json_int_t geti(const json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+/* Texts of the train split for BPE training: every string the shards will contain. */
+static enum mvot_status collect_texts(const char *arch, struct mvot_buf *all, size_t **offs,
+                                      size_t *n, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_episode_reader *rd = NULL;
+    size_t cap = 0;
+    *offs = NULL;
+    *n = 0;
+    MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
+    for (;;) {
+        struct mvot_episode ep;
+        int done = 0;
+        MVOT_TRY(mvot_episode_reader_next(rd, &ep, &done, err));
+        if (done)
+            break;
+        if (ep.split == MVOT_SPLIT_TRAIN) {
+            if (*n + 2 >= cap) {
+                cap = cap ? cap * 2 : 1024;
+                size_t *no = realloc(*offs, cap * sizeof *no);
+                if (!no) {
+                    mvot_episode_free(&ep);
+                    st = mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
+                    goto cleanup;
+                }
+                *offs = no;
+            }
+            (*offs)[(*n)++] = all->len;
+            mvot_buf_printf(all, "%s%s\nResponse: ", ep.instruction, ep.init_text);
+            for (uint32_t i = 0; i < ep.n_steps; i++)
+                mvot_buf_printf(all, "%s", ep.step_text[i]);
+            mvot_buf_printf(all, "%s", ep.final_text);
+            (*offs)[(*n)++] = all->len;
+            for (uint32_t i = 0; ep.rationale && i < ep.n_steps; i++)
+                mvot_buf_printf(all, "%s ", ep.rationale[i] ? ep.rationale[i] : "");
+        }
+        mvot_episode_free(&ep);
+    }
+cleanup:
+    mvot_episode_reader_close(rd);
+    return st;
+}
+
+int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, O_CONFIG},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"episodes", required_argument, 0, O_EPISODES},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"tokenizer", required_argument, 0, O_TOKENIZER},
+                                         {"codebook", required_argument, 0, O_CODEBOOK},
+                                         MVOT_CLI_COMMON_OPTIONS,
+                                         {0, 0, 0, 0}};
+    const char *config_path = NULL, *out = "mvot-out", *tok_file = NULL, *cb_file = NULL;
+    uint64_t episodes = 0, seed = 0;
+    int have_episodes = 0, have_seed = 0, c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_CONFIG: config_path = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_EPISODES:
+            if (!mvot_cli_parse_u64(cli, "--episodes", optarg, 1, 10000000, &episodes))
+                return MVOT_EXIT_USAGE;
+            have_episodes = 1;
+            break;
+        case O_SEED:
+            if (!mvot_cli_parse_u64(cli, "--seed", optarg, 0, INT64_MAX, &seed))
+                return MVOT_EXIT_USAGE;
+            have_seed = 1;
+            break;
+        case O_TOKENIZER: tok_file = optarg; break;
+        case O_CODEBOOK: cb_file = optarg; break;
+        default: {
+            int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
+            if (r >= 0)
+                return r;
+        }
+        }
+    }
+    if (optind < argc)
+        return mvot_cli_usage(cli, "unexpected argument %s", argv[optind]);
+    mvot_cli_ready(cli);
+
+    int rc = MVOT_EXIT_FAIL;
+    struct mvot_error err = {0};
+    enum mvot_status st = MVOT_OK;
+    struct mvot_pool *pool = NULL;
+    json_t *cfg = default_config(), *user = NULL, *gen_sum = NULL, *pack_sum = NULL, *ver = NULL,
+           *summary = NULL;
+    char *ep_dir = NULL, *arch = NULL, *cb_path = NULL, *tok_path = NULL, *sh_dir = NULL,
+         *preview = NULL, *cfg_out = NULL;
+    size_t *offs = NULL;
+    struct mvot_buf texts;
+    mvot_buf_init(&texts, 0);
+    struct mvot_codebook cb;
+    memset(&cb, 0, sizeof cb);
+    if (config_path) {
+        if (mvot_json_load_file(config_path, &user, &err) != MVOT_OK) {
+            rc = mvot_cli_fail(cli, &err);
+            goto done;
+        }
+        if (overlay(cli, cfg, user) != 0) {
+            rc = MVOT_EXIT_USAGE;
+            goto done;
+        }
+    }
+    json_t *gj = json_object_get(cfg, "gen"), *cj = json_object_get(cfg, "codebook"),
+           *tj = json_object_get(cfg, "tokenizer"), *pj = json_object_get(cfg, "pack");
+    if (have_episodes)
+        json_object_set_new(gj, "episodes", json_integer((json_int_t)episodes));
+    if (have_seed) {
+        json_object_set_new(gj, "seed", json_integer((json_int_t)seed));
+        json_object_set_new(cj, "seed", json_integer((json_int_t)seed));
+        json_object_set_new(pj, "seed", json_integer((json_int_t)seed));
+    }
+    if (tok_file)
+        json_object_set_new(tj, "file", json_string(tok_file));
+    if (cb_file)
+        json_object_set_new(cj, "file", json_string(cb_file));
+    struct mvot_gen_config gc;
+    if (mvot_gen_config_from_json(gj, &gc, &err) != MVOT_OK ||
+        mvot_gen_config_validate(&gc, &err) != MVOT_OK) {
+        rc = mvot_cli_fail(cli, &err);
+        goto done;
+    }
+    json_object_set_new(cfg, "gen", mvot_gen_config_to_json(&gc)); /* normalized */
+    if (json_is_null(json_object_get(pj, "image_seq_length")))
+        json_object_set_new(pj, "image_seq_length",
+                            json_integer((json_int_t)(gc.image_size / 16) * (gc.image_size / 16)));
+    struct mvot_pack_opts po;
+    mvot_pack_opts_default(&po);
+    const char *mode = json_string_value(json_object_get(pj, "mode"));
+    const char *pol = json_string_value(json_object_get(pj, "length_policy"));
+    if (!mode || mvot_pack_mode_parse(mode, &po.mode) != 0 || !pol ||
+        (strcmp(pol, "drop") != 0 && strcmp(pol, "truncate") != 0)) {
+        rc = mvot_cli_usage(cli, "--config: pack.mode or pack.length_policy is not valid");
+        goto done;
+    }
+    po.length_policy = strcmp(pol, "truncate") == 0 ? MVOT_LENGTH_TRUNCATE : MVOT_LENGTH_DROP;
+    po.image_seq_length = (uint32_t)geti(pj, "image_seq_length");
+    po.shard_samples = (uint32_t)geti(pj, "shard_samples");
+    po.shard_bytes = (uint64_t)geti(pj, "shard_bytes");
+    po.augment = (uint32_t)geti(pj, "augment");
+    po.seed = (uint64_t)geti(pj, "seed");
+    po.max_length = (uint32_t)geti(pj, "max_length");
+    po.zstd_level = (int)geti(pj, "zstd_level");
+    po.store_frames = json_is_true(json_object_get(pj, "store_frames"));
+    po.force = 1; /* the build owns OUT/shards */
+    po.config = cfg;
+
+    pool = mvot_pool_create(cli->threads);
+    ep_dir = mvot_io_join(out, "episodes");
+    arch = mvot_io_join(ep_dir ? ep_dir : "", "episodes.tar.zst");
+    sh_dir = mvot_io_join(out, "shards");
+    preview = mvot_io_join(out, "preview.png");
+    cfg_out = mvot_io_join(out, "build-config.json");
+    const char *cbf = json_string_value(json_object_get(cj, "file"));
+    const char *tkf = json_string_value(json_object_get(tj, "file"));
+    cb_path = cbf ? strdup(cbf) : mvot_io_join(out, "codebook.safetensors");
+    tok_path = tkf ? strdup(tkf) : mvot_io_join(out, "tokenizer.json");
+    if (!pool || !ep_dir || !arch || !sh_dir || !preview || !cfg_out || !cb_path || !tok_path) {
+        fprintf(stderr, "%s: out of memory\n", cli->cmd);
+        goto done;
+    }
+    if (mvot_io_mkdirs(out, &err) != MVOT_OK ||
+        mvot_json_write_file(cfg_out, cfg, &err) != MVOT_OK) {
+        rc = mvot_cli_fail(cli, &err);
+        goto done;
+    }
+
+    double t0 = now_s(), t_gen, t_cb, t_tok, t_pack, t_ver;
+    mvot_cli_note(cli, "build: generating %llu episodes per task into %s\n",
+                  (unsigned long long)gc.episodes, ep_dir);
+    st = mvot_gen_run(&gc, ep_dir, pool, &cli->hook, &gen_sum, &err);
+    mvot_cli_progress_done(cli);
+    if (st != MVOT_OK)
+        goto fail;
+    t_gen = now_s();
+
+    if (!cbf) {
+        struct mvot_kmeans_opts ko;
+        mvot_kmeans_opts_default(&ko);
+        ko.K = (uint32_t)geti(cj, "K");
+        ko.max_iters = (uint32_t)geti(cj, "max_iters");
+        ko.seed = (uint64_t)geti(cj, "seed");
+        ko.max_patches = (uint64_t)geti(cj, "max_patches");
+        mvot_cli_note(cli, "build: training the patch codebook (K=%u)\n", ko.K);
+        st = mvot_codebook_train_archive(arch, &ko, pool, &cli->hook, &cb, &err);
+        mvot_cli_progress_done(cli);
+        if (st == MVOT_OK)
+            st = mvot_codebook_save(cb_path, &cb, &err);
+        if (st != MVOT_OK)
+            goto fail;
+    }
+    t_cb = now_s();
+    if (!tkf) {
+        size_t n = 0;
+        mvot_cli_note(cli, "build: training the BPE tokenizer\n");
+        st = collect_texts(arch, &texts, &offs, &n, &err);
+        if (st != MVOT_OK)
+            goto fail;
+        const char **tp = malloc((n ? n : 1) * sizeof *tp);
+        size_t *tl = malloc((n ? n : 1) * sizeof *tl);
+        for (size_t i = 0; tp && tl && i < n; i++) {
+            tp[i] = (const char *)texts.data + offs[i];
+            tl[i] = (i + 1 < n ? offs[i + 1] : texts.len) - offs[i];
+        }
+        struct mvot_bpe_train_opts bo;
+        mvot_bpe_train_opts_default(&bo);
+        bo.vocab_size = (uint32_t)geti(tj, "vocab_size");
+        bo.min_frequency = (uint32_t)geti(tj, "min_frequency");
+        st = tp && tl ? mvot_bpe_train_texts(tp, tl, n, &bo, pool, tok_path, &err)
+                      : mvot_error_set(&err, MVOT_ERR_NOMEM, "build", "out of memory");
+        free(tp);
+        free(tl);
+        if (st != MVOT_OK)
+            goto fail;
+    }
+    t_tok = now_s();
+    mvot_cli_note(cli, "build: packing %s shards into %s\n", mode, sh_dir);
+    st = mvot_pack_run(ep_dir, tok_path, cb_path, sh_dir, &po, pool, &cli->hook, &pack_sum, &err);
+    mvot_cli_progress_done(cli);
+    if (st != MVOT_OK)
+        goto fail;
+    t_pack = now_s();
+    st = mvot_shards_verify(sh_dir, pool, &cli->hook, &ver, &err);
+    mvot_cli_progress_done(cli);
+    if (st != MVOT_OK)
+        goto fail;
+    t_ver = now_s();
+    json_t *pr = json_object_get(ver, "problems");
+    for (size_t i = 0; i < json_array_size(pr); i++)
+        fprintf(stderr, "%s: verify: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));
+
+    /* preview: the first sample, decoded images over the source frames */
+    {
+        struct mvot_shard_set *set = NULL;
+        struct mvot_sample s = {0};
+        struct mvot_bpe *tok = NULL;
+        struct mvot_layout lay;
+        struct mvot_imagetok *it = NULL;
+        struct mvot_image *imgs = NULL, sheet = {0};
+        size_t ni = 0;
+        st = mvot_shard_set_open(sh_dir, &set, &err);
+        if (st == MVOT_OK && mvot_shard_set_count(set) == 0)
+            st = mvot_error_set(&err, MVOT_ERR_INVALID, sh_dir, "no samples to preview");
+        if (st == MVOT_OK)
+            st = mvot_shard_set_get(set, 0, &s, &err);
+        if (st == MVOT_OK)
+            st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, &err);
+        if (st == MVOT_OK)
+            st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, &err);
+        if (st == MVOT_OK)
+            st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, &err);
+        if (st == MVOT_OK)
+            st = mvot_png_write_file(preview, &sheet, NULL, &err);
+        for (size_t i = 0; i < ni; i++)
+            mvot_image_free(&imgs[i]);
+        free(imgs);
+        mvot_image_free(&sheet);
+        mvot_imagetok_free(it);
+        mvot_bpe_free(tok);
+        mvot_sample_free(&s);
+        mvot_shard_set_close(set);
+        if (st != MVOT_OK)
+            goto fail;
+    }
+
+    double total = now_s() - t0;
+    json_int_t samples = geti(pack_sum, "samples"), raw = geti(pack_sum, "raw_bytes"),
+               comp = geti(pack_sum, "compressed_bytes");
+    summary = json_object();
+    json_object_set_new(summary, "out", json_string(out));
+    json_object_set_new(summary, "episodes", json_integer(geti(gen_sum, "episodes")));
+    json_object_set_new(summary, "frames", json_integer(geti(gen_sum, "frames")));
+    json_object_set(summary, "pack", pack_sum);
+    json_object_set_new(summary, "verify_ok",
+                        json_boolean(json_is_true(json_object_get(ver, "ok"))));
+    json_object_set_new(summary, "preview", json_string(preview));
+    json_object_set_new(summary, "seconds",
+                        json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "gen", t_gen - t0, "codebook",
+                                  t_cb - t_gen, "tokenizer", t_tok - t_cb, "pack", t_pack - t_tok,
+                                  "verify", t_ver - t_pack, "total", total));
+    if (cli->json) {
+        char *d = mvot_json_dumps(summary);
+        if (d)
+            printf("%s\n", d);
+        free(d);
+    }
+    mvot_cli_note(cli,
+                  "build: %lld episodes, %lld frames -> %lld samples in %lld shards, %lld tokens "
+                  "(%lld text, %lld image), %lld dropped\n",
+                  (long long)geti(gen_sum, "episodes"), (long long)geti(gen_sum, "frames"),
+                  (long long)samples, (long long)geti(pack_sum, "shards"),
+                  (long long)geti(pack_sum, "tokens"), (long long)geti(pack_sum, "text_tokens"),
+                  (long long)geti(pack_sum, "image_tokens"), (long long)geti(pack_sum, "dropped"));
+    mvot_cli_note(cli,
+                  "build: shards %.1f MB raw -> %.1f MB compressed (ratio %.2f), pack %.0f "
+                  "samples/s, %.1f MB/s\n",
+                  (double)raw / 1e6, (double)comp / 1e6, comp ? (double)raw / (double)comp : 0.0,
+                  (double)samples / (t_pack - t_tok), (double)raw / 1e6 / (t_pack - t_tok));
+    mvot_cli_note(cli,
+                  "build: %.1f s (gen %.1f, codebook %.1f, tokenizer %.1f, pack %.1f, verify "
+                  "%.1f); verify %s; preview %s\n",
+                  total, t_gen - t0, t_cb - t_gen, t_tok - t_cb, t_pack - t_tok, t_ver - t_pack,
+                  json_is_true(json_object_get(ver, "ok")) ? "ok" : "FAILED", preview);
+    rc = json_is_true(json_object_get(ver, "ok")) ? MVOT_EXIT_OK : MVOT_EXIT_FAIL;
+    goto done;
+fail:
+    mvot_cli_progress_done(cli);
+    rc = mvot_cli_fail(cli, &err);
+done:
+    mvot_pool_free(pool);
+    mvot_codebook_free(&cb);
+    mvot_buf_free(&texts);
+    free(offs);
+    json_decref(cfg);
+    json_decref(user);
+    json_decref(gen_sum);
+    json_decref(pack_sum);
+    json_decref(ver);
+    json_decref(summary);
+    free(ep_dir);
+    free(arch);
+    free(cb_path);
+    free(tok_path);
+    free(sh_dir);
+    free(preview);
+    free(cfg_out);
+    return rc;
+}
