@@ -5,9 +5,16 @@
 #define MVOT_CODEBOOK_CODEBOOK_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/status.h"
+
+/* Largest patch side. With pixels centered to [-128, 127], a dot product of two patches of
+ * D = 16*16*3 values is an integer of magnitude <= 768 * 128^2 < 2^24, so float32 GEMM
+ * computes it exactly in any summation order; that is what makes patch search exact and
+ * thread-count independent (codebook/assign.h). */
+#define MVOT_CODEBOOK_MAX_PATCH 16u
 
 enum mvot_codebook_kind { MVOT_CB_PATCH = 0, MVOT_CB_VQGAN = 1 };
 
@@ -23,8 +30,17 @@ struct mvot_codebook {
     json_t *stats;      /* training stats (owned reference, may be NULL) */
 };
 
+/* Loads and validates a codebook file; out is initialized by the call (mvot_codebook_free).
+ * Each failure class has its own one-line error naming the file: unreadable or truncated
+ * safetensors (MVOT_ERR_CORRUPT), missing or malformed metadata (CORRUPT), unsupported format
+ * version or dtype (UNSUPPORTED), missing "codebook" tensor (NOTFOUND), and shape or D vs
+ * patch disagreements (MISMATCH). */
 enum mvot_status mvot_codebook_load(const char *path, struct mvot_codebook *out,
                                     struct mvot_error *err);
+/* The same over bytes in memory (borrowed for the call); `name` labels errors. file_hash is
+ * the XXH3 of the bytes. For fuzzing and tests. */
+enum mvot_status mvot_codebook_load_mem(const uint8_t *data, size_t len, const char *name,
+                                        struct mvot_codebook *out, struct mvot_error *err);
 /* Writes atomically; fills cb->file_hash. */
 enum mvot_status mvot_codebook_save(const char *path, struct mvot_codebook *cb,
                                     struct mvot_error *err);

@@ -37,6 +37,12 @@ enum mvot_status mvot_imagetok_encode(const struct mvot_imagetok *t, const struc
 /* Decodes grid*grid codes into an S x S RGB image (initialized by the call). */
 enum mvot_status mvot_imagetok_decode(const struct mvot_imagetok *t, const int32_t *codes,
                                       struct mvot_image *out, struct mvot_error *err);
+/* MVoT's augment_image: encode -> decode repeated k times (k = 0 returns the preprocessed
+ * S x S RGB input). `out` is initialized by the call. Deterministic: the result depends only
+ * on the image, k and the tokenizer. */
+enum mvot_status mvot_imagetok_roundtrip(const struct mvot_imagetok *t,
+                                         const struct mvot_image *img, uint32_t k,
+                                         struct mvot_image *out, struct mvot_error *err);
 /* The codebook (K x D, row-major), borrowed for the handle's lifetime. */
 const float *mvot_imagetok_codebook(const struct mvot_imagetok *t);
 

@@ -1,0 +1,170 @@
+/* One handle over the two image tokenizers (imagetok.h). The file decides the kind: an mvot
+ * codebook (safetensors metadata format "mvot-codebook", kind "patch") opens the patch VQ;
+ * a checkpoint with the VQGAN encoder's tensors (encoder.conv_in.weight, optionally under
+ * "model.vqmodel.") opens the Chameleon VQGAN. Images that are not S x S RGB go through the
+ * Chameleon preprocessing first (tokenize/imgprep.h), for both kinds. */
+#include "tokenize/imagetok.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codebook/codebook.h"
+#include "core/safetensors.h"
+#include "tokenize/imgprep.h"
+#include "tokenize/patchvq.h"
+#include "tokenize/vqgan.h"
+
+struct mvot_imagetok {
+    struct mvot_imagetok_info info;
+    struct mvot_codebook cb;  /* patch kind: the codebook (floats) */
+    struct mvot_patchvq *pvq; /* patch kind */
+    struct mvot_vqgan *vq;    /* vqgan kind */
+    struct mvot_pool *pool;   /* vqgan kind: owned */
+};
+
+void mvot_imagetok_free(struct mvot_imagetok *t)
+{
+    if (!t)
+        return;
+    mvot_patchvq_free(t->pvq);
+    mvot_codebook_free(&t->cb);
+    mvot_vqgan_free(t->vq);
+    mvot_pool_free(t->pool);
+    free(t);
+}
+
+/* Decides the kind from the header alone. */
+static enum mvot_status sniff(const char *path, int *is_vqgan, struct mvot_error *err)
+{
+    struct mvot_safetensors *sf = NULL;
+    enum mvot_status st = mvot_st_open(path, &sf, err);
+    if (st != MVOT_OK)
+        return st;
+    const json_t *meta = mvot_st_metadata(sf);
+    const char *fmt = json_string_value(json_object_get(meta, "format"));
+    if (fmt && strcmp(fmt, "mvot-codebook") == 0) {
+        *is_vqgan = 0;
+    } else if (mvot_st_find(sf, "encoder.conv_in.weight") ||
+               mvot_st_find(sf, "model.vqmodel.encoder.conv_in.weight")) {
+        *is_vqgan = 1;
+    } else {
+        st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, path,
+                            "neither an mvot patch codebook (metadata format \"mvot-codebook\") "
+                            "nor a VQGAN checkpoint (no encoder.conv_in.weight)");
+    }
+    mvot_st_close(sf);
+    return st;
+}
+
+enum mvot_status mvot_imagetok_open(const char *path, uint32_t image_size, int threads,
+                                    struct mvot_imagetok **out, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_imagetok *t = NULL;
+    int is_vqgan = 0;
+    *out = NULL;
+    MVOT_FAIL_IF(image_size != 512 && image_size != 256 && image_size != 128, err, MVOT_ERR_INVALID,
+                 path, "image size %u: use 512, 256 or 128", image_size);
+    MVOT_TRY(sniff(path, &is_vqgan, err));
+    t = calloc(1, sizeof *t);
+    MVOT_FAIL_IF(!t, err, MVOT_ERR_NOMEM, path, "out of memory");
+    t->info.image_size = image_size;
+    if (!is_vqgan) {
+        MVOT_TRY(mvot_codebook_load(path, &t->cb, err));
+        MVOT_FAIL_IF(t->cb.kind != MVOT_CB_PATCH, err, MVOT_ERR_UNSUPPORTED, path,
+                     "a vqgan codebook holds latents and cannot tokenize images: open the VQGAN "
+                     "checkpoint it was imported from");
+        MVOT_FAIL_IF(image_size % t->cb.patch, err, MVOT_ERR_INVALID, path,
+                     "image size %u is not a multiple of the codebook's %u-px patch", image_size,
+                     t->cb.patch);
+        MVOT_TRY(mvot_patchvq_create(&t->cb, MVOT_PATCHVQ_DEFAULT_CACHE, &t->pvq, err));
+        t->info.kind = MVOT_IMAGETOK_PATCH;
+        t->info.grid = image_size / t->cb.patch;
+        t->info.K = t->cb.K;
+        t->info.D = t->cb.D;
+        t->info.hash = t->cb.file_hash;
+        t->info.can_decode = 1;
+    } else {
+        (void)threads;
+        MVOT_FAIL_IF(1, err, MVOT_ERR_UNSUPPORTED, path,
+                     "VQGAN checkpoints are not supported by this build yet");
+    }
+    *out = t;
+    t = NULL;
+cleanup:
+    mvot_imagetok_free(t);
+    return st;
+}
+
+void mvot_imagetok_get_info(const struct mvot_imagetok *t, struct mvot_imagetok_info *out)
+{
+    *out = t->info;
+}
+
+const float *mvot_imagetok_codebook(const struct mvot_imagetok *t)
+{
+    return t->info.kind == MVOT_IMAGETOK_PATCH ? t->cb.vec : mvot_vqgan_codebook(t->vq);
+}
+
+enum mvot_status mvot_imagetok_encode(const struct mvot_imagetok *t, const struct mvot_image *img,
+                                      int32_t *codes, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_image prep = {0};
+    const uint32_t S = t->info.image_size;
+    const struct mvot_image *in = img;
+    if (img->w != S || img->h != S || img->channels != 3) {
+        MVOT_TRY(mvot_imgprep_prepare(img, S, &prep, err));
+        in = &prep;
+    }
+    if (t->info.kind == MVOT_IMAGETOK_PATCH) {
+        st = mvot_patchvq_encode(t->pvq, in->px, S, codes, err);
+    } else {
+        st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "imagetok", "VQGAN not supported yet");
+    }
+cleanup:
+    mvot_image_free(&prep);
+    return st;
+}
+
+enum mvot_status mvot_imagetok_decode(const struct mvot_imagetok *t, const int32_t *codes,
+                                      struct mvot_image *out, struct mvot_error *err)
+{
+    const uint32_t S = t->info.image_size;
+    enum mvot_status st = mvot_image_init(out, S, S, 3);
+    if (st != MVOT_OK)
+        return mvot_error_set(err, st, "imagetok", "out of memory for a %ux%u image", S, S);
+    if (t->info.kind == MVOT_IMAGETOK_PATCH)
+        st = mvot_patchvq_decode(t->pvq, codes, S, out->px, err);
+    else
+        st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "imagetok", "VQGAN not supported yet");
+    if (st != MVOT_OK)
+        mvot_image_free(out);
+    return st;
+}
+
+enum mvot_status mvot_imagetok_roundtrip(const struct mvot_imagetok *t,
+                                         const struct mvot_image *img, uint32_t k,
+                                         struct mvot_image *out, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_image cur = {0};
+    const uint32_t S = t->info.image_size;
+    int32_t *codes = malloc((size_t)t->info.grid * t->info.grid * sizeof *codes);
+    memset(out, 0, sizeof *out);
+    MVOT_FAIL_IF(!codes, err, MVOT_ERR_NOMEM, "imagetok", "out of memory");
+    MVOT_TRY(mvot_imgprep_prepare(img, S, &cur, err));
+    for (uint32_t r = 0; r < k; r++) {
+        struct mvot_image next = {0};
+        MVOT_TRY(mvot_imagetok_encode(t, &cur, codes, err));
+        MVOT_TRY(mvot_imagetok_decode(t, codes, &next, err));
+        mvot_image_free(&cur);
+        cur = next;
+    }
+    *out = cur;
+    memset(&cur, 0, sizeof cur);
+cleanup:
+    mvot_image_free(&cur);
+    free(codes);
+    return st;
+}
