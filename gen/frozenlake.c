@@ -10,6 +10,7 @@
 
 #define FL_HOLE_P_NUM 1 /* hole probability 1/4 */
 #define FL_HOLE_P_DEN 4
+#define FL_EXTRA_MAX 3 /* text-only actions after a fall: 1..3 */
 
 static char fl_at(const struct mvot_draft *d, uint32_t cell)
 {
@@ -195,7 +196,7 @@ static int fl_sequence(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_
         return 0;
     d->actions[d->n_actions++] = (uint8_t)(pick % 4);
     if (mvot_rng_below(rng, 3) == 0) {
-        d->n_extra = 1 + (uint32_t)mvot_rng_below(rng, MVOT_GEN_MAX_EXTRA);
+        d->n_extra = 1 + (uint32_t)mvot_rng_below(rng, FL_EXTRA_MAX);
         for (uint32_t i = 0; i < d->n_extra; i++)
             d->extra[i] = (uint8_t)mvot_rng_below(rng, 4);
     }

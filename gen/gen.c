@@ -332,15 +332,14 @@ static char balanced_target(const struct mvot_gen_config *c, enum mvot_task t, u
     return (char)('A' + perm[index % k]);
 }
 
-static enum mvot_split split_of(const struct mvot_gen_config *c, uint64_t layout_hash)
+enum mvot_split mvot_gen_split_of(const double frac[3], uint64_t layout_hash)
 {
     double u = (double)(layout_hash >> 11) * (1.0 / 9007199254740992.0);
-    if (u < c->split_frac[0])
+    if (u < frac[0])
         return MVOT_SPLIT_TRAIN;
-    if (u < c->split_frac[0] + c->split_frac[1])
+    if (u < frac[0] + frac[1])
         return MVOT_SPLIT_DEV;
-    return c->split_frac[2] > 0 ? MVOT_SPLIT_TEST
-                                : (c->split_frac[1] > 0 ? MVOT_SPLIT_DEV : MVOT_SPLIT_TRAIN);
+    return frac[2] > 0 ? MVOT_SPLIT_TEST : (frac[1] > 0 ? MVOT_SPLIT_DEV : MVOT_SPLIT_TRAIN);
 }
 
 struct ep_result {
@@ -402,35 +401,57 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
     r->seed = s;
     r->dedup = mvot_record_dedup_hash(&r->d);
     r->layout = mvot_record_layout_hash(&r->d);
-    r->split = split_of(c, r->layout);
+    r->split = mvot_gen_split_of(c->split_frac, r->layout);
     return MVOT_OK;
+}
+
+enum mvot_status mvot_gen_encode_draft(const struct mvot_draft *d, const struct mvot_trace *t,
+                                       const struct mvot_record_meta *m, int png_level,
+                                       int encode, json_t **rec, uint8_t **png, size_t *png_len,
+                                       struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_image img = {0};
+    struct mvot_png_opts po;
+    struct mvot_board b;
+    uint32_t done = 0;
+    *rec = NULL;
+    mvot_png_opts_default(&po);
+    if (png_level >= 0)
+        po.zlib_level = png_level;
+    MVOT_TRY(mvot_record_build(d, t, m, rec, err));
+    MVOT_FAIL_IF(mvot_image_init(&img, m->image_size, m->image_size, 3) != MVOT_OK, err,
+                 MVOT_ERR_NOMEM, "gen", "out of memory");
+    mvot_board_layout(d->task, d->n, m->image_size, &b);
+    for (uint32_t k = 0; k < t->n_frames; k++) {
+        mvot_render_frame(d, t, k, &b, &img);
+        if (encode) {
+            MVOT_TRY(mvot_png_encode(&img, &po, &png[k], &png_len[k], err));
+            done = k + 1;
+        }
+    }
+cleanup:
+    if (st != MVOT_OK) {
+        for (uint32_t k = 0; k < done; k++) {
+            free(png[k]);
+            png[k] = NULL;
+        }
+        json_decref(*rec);
+        *rec = NULL;
+    }
+    mvot_image_free(&img);
+    return st;
 }
 
 /* Builds the record and renders + encodes every frame. */
 static enum mvot_status finish(const struct mvot_gen_config *c, struct ep_result *r, int encode,
                                struct mvot_error *err)
 {
-    enum mvot_status st = MVOT_OK;
-    struct mvot_image img = {0};
-    struct mvot_png_opts po;
-    struct mvot_board b;
     struct mvot_record_meta m = {r->key, c->image_size, r->seed, r->split};
-    mvot_png_opts_default(&po);
-    if (c->png_level >= 0)
-        po.zlib_level = c->png_level;
-    MVOT_TRY(mvot_record_build(&r->d, &r->t, &m, &r->rec, err));
-    MVOT_FAIL_IF(mvot_image_init(&img, c->image_size, c->image_size, 3) != MVOT_OK, err,
-                 MVOT_ERR_NOMEM, "gen", "out of memory");
-    mvot_board_layout(r->d.task, r->d.n, c->image_size, &b);
-    for (uint32_t k = 0; k < r->t.n_frames; k++) {
-        mvot_render_frame(&r->d, &r->t, k, &b, &img);
-        if (encode) {
-            MVOT_TRY(mvot_png_encode(&img, &po, &r->png[k], &r->png_len[k], err));
-            r->n_frames = k + 1;
-        }
-    }
-cleanup:
-    mvot_image_free(&img);
+    enum mvot_status st = mvot_gen_encode_draft(&r->d, &r->t, &m, c->png_level, encode, &r->rec,
+                                                r->png, r->png_len, err);
+    if (st == MVOT_OK && encode)
+        r->n_frames = r->t.n_frames;
     return st;
 }
 

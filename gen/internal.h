@@ -18,7 +18,7 @@
 #define MVOT_GEN_MAX_N 10
 #define MVOT_GEN_MAX_CELLS (MVOT_GEN_MAX_N * MVOT_GEN_MAX_N)
 #define MVOT_GEN_MAX_STEPS 64
-#define MVOT_GEN_MAX_EXTRA 3
+#define MVOT_GEN_MAX_EXTRA 16 /* room for imported data; our generator draws 1..3 */
 
 enum { MVOT_DIR_LEFT = 0, MVOT_DIR_DOWN = 1, MVOT_DIR_RIGHT = 2, MVOT_DIR_UP = 3 };
 enum { MVOT_ACT_PICKUP = 4, MVOT_ACT_DROP = 5 };

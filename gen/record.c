@@ -542,10 +542,11 @@ enum mvot_status mvot_record_to_draft(const json_t *rec, const char *name, struc
         d->start_r = (uint8_t)((uint32_t)(sp - s) / n);
         d->start_c = (uint8_t)((uint32_t)(sp - s) % n);
         MVOT_TRY(mvot_json_get_array(rec, "additional_actions", name, &ex, err));
-        if (json_array_size(ex) > MVOT_GEN_MAX_EXTRA * 4)
-            return mvot_error_corrupt(err, name, -1, "too many additional_actions");
+        if (json_array_size(ex) > MVOT_GEN_MAX_EXTRA)
+            return mvot_error_corrupt(err, name, -1, "more than %d additional_actions",
+                                      MVOT_GEN_MAX_EXTRA);
         d->n_extra = 0;
-        for (size_t i = 0; i < json_array_size(ex) && i < MVOT_GEN_MAX_EXTRA; i++) {
+        for (size_t i = 0; i < json_array_size(ex); i++) {
             const char *a = json_string_value(json_array_get(ex, i));
             int id = a ? parse_action(a) : -1;
             if (id < 0 || id > 3)

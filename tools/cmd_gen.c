@@ -186,7 +186,7 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
     json_t *splits = json_object_get(summary, "splits");
     mvot_cli_note(cli,
                   "wrote %lld episodes, %lld frames to %s (train %lld, dev %lld, test %lld; "
-                  "leakage %lld)",
+                  "leakage %lld)\n",
                   (long long)json_integer_value(json_object_get(summary, "episodes")),
                   (long long)json_integer_value(json_object_get(summary, "frames")), out,
                   (long long)json_integer_value(json_object_get(splits, "train")),
