@@ -238,8 +238,7 @@ cleanup:
 enum mvot_status mvot_gpu_nearest_dev(struct mvot_gpu_codebook *cb, const float *q, size_t n,
                                       size_t sn, size_t sd, int32_t *codes, struct mvot_error *err)
 {
-    size_t chunk = cb->chunk_rows ? cb->chunk_rows : default_chunk_rows(cb->K);
-    return search_chunks(cb, q, n, sn, sd, codes, chunk, 1, err);
+    return search_chunks(cb, q, n, sn, sd, codes, default_chunk_rows(cb->K), 1, err);
 }
 
 extern "C" enum mvot_status mvot_gpu_nearest(struct mvot_gpu *g,

@@ -133,25 +133,24 @@ __global__ void bias_kernel(float *__restrict__ out, const float *__restrict__ b
 // im2col of a [Cin][B][H][W] tensor for columns [n0, n0 + nc) of the B*Ho*Wo outputs.
 // mode 0: stride 1, zero pad 1 on every side. mode 1: stride 2, zero pad right/bottom by 1.
 __global__ void im2col_kernel(const float *__restrict__ in, int Cin, int B, int H, int W, int Ho,
-                              int Wo, int mode, size_t n0, size_t nc, float *__restrict__ col)
+                              int Wo, int mode, unsigned n0, unsigned nc, float *__restrict__ col)
 {
-    size_t total = (size_t)Cin * 9 * nc;
-    size_t HWo = (size_t)Ho * Wo;
-    for (size_t o = blockIdx.x * (size_t)blockDim.x + threadIdx.x; o < total;
-         o += (size_t)gridDim.x * blockDim.x) {
-        size_t j = o % nc;
-        int kidx = (int)(o / nc);
-        int ci = kidx / 9, ky = (kidx % 9) / 3, kx = kidx % 3;
-        size_t n = n0 + j;
-        size_t b = n / HWo, p = n % HWo;
-        int oy = (int)(p / Wo), ox = (int)(p % Wo);
+    // 32-bit index math: the caller keeps Cin*9*nc and B*Ho*Wo below 2^31 (col_floats and
+    // the batch cap), and 64-bit division is several times slower on the GPU.
+    unsigned total = (unsigned)Cin * 9u * nc, HWo = (unsigned)(Ho * Wo);
+    for (unsigned o = blockIdx.x * blockDim.x + threadIdx.x; o < total;
+         o += gridDim.x * blockDim.x) {
+        unsigned j = o % nc, kidx = o / nc;
+        unsigned ci = kidx / 9u, r9 = kidx % 9u, ky = r9 / 3u, kx = r9 % 3u;
+        unsigned n = n0 + j, b = n / HWo, p = n % HWo;
+        int oy = (int)(p / (unsigned)Wo), ox = (int)(p % (unsigned)Wo);
         int iy, ix;
         if (mode == 0) {
-            iy = oy + ky - 1;
-            ix = ox + kx - 1;
+            iy = oy + (int)ky - 1;
+            ix = ox + (int)kx - 1;
         } else {
-            iy = 2 * oy + ky;
-            ix = 2 * ox + kx;
+            iy = 2 * oy + (int)ky;
+            ix = 2 * ox + (int)kx;
         }
         float v = 0.0f;
         if (iy >= 0 && iy < H && ix >= 0 && ix < W)
@@ -542,7 +541,7 @@ enum mvot_status conv(fwd &F, const conv_w &c, const float *in, int H, int W, in
         for (size_t n0 = 0; n0 < N; n0 += nc) {
             size_t cnt = std::min(nc, N - n0);
             im2col_kernel<<<GS_BLOCKS((size_t)Kc * cnt), 256, 0, F.g->stream>>>(
-                in, c.cin, F.B, H, W, Ho, Wo, mode, n0, cnt, F.m->col);
+                in, c.cin, F.B, H, W, Ho, Wo, mode, (unsigned)n0, (unsigned)cnt, F.m->col);
             LAUNCH_CHECK(F.err, "gpu vqgan");
             BLAS_CHECK(mvot_gpu_gemm(F.g, CUBLAS_OP_N, CUBLAS_OP_N, (int)cnt, c.cout, Kc, 1.0f,
                                      F.m->col, (int)cnt, c.w, Kc, 1.0f, out + n0, (int)N),
