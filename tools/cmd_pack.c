@@ -7,6 +7,9 @@
 #include "core/pool.h"
 #include "shards/pack.h"
 #include "tools/commands.h"
+#ifdef MVOT_HAVE_CUDA
+#include "tools/cuda/gpu_vq.h"
+#endif
 
 static const char HELP[] =
     "usage: mvot pack --episodes DIR|FILE --tokenizer tokenizer.json --codebook FILE --out DIR\n"
@@ -31,7 +34,9 @@ static const char HELP[] =
     "  --length-policy P     drop (default) or truncate samples over --max-length\n"
     "  --zstd-level L        1..19 (default 3)\n"
     "  --no-frames           do not store source PNG frames (retokenize needs them)\n"
-    "  --force               replace a different pack already in --out\n" MVOT_CLI_COMMON_HELP;
+    "  --force               replace a different pack already in --out\n"
+    "  --gpu                 encode images on the GPU (CUDA builds; same codes as the "
+    "CPU)\n" MVOT_CLI_COMMON_HELP;
 
 enum {
     O_EPISODES = 0x100,
@@ -49,7 +54,8 @@ enum {
     O_LEVEL,
     O_NOFRAMES,
     O_FORCE,
-    O_STOP
+    O_STOP,
+    O_GPU
 };
 
 int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
@@ -69,6 +75,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
                                          {"zstd-level", required_argument, 0, O_LEVEL},
                                          {"no-frames", no_argument, 0, O_NOFRAMES},
                                          {"force", no_argument, 0, O_FORCE},
+                                         {"gpu", no_argument, 0, O_GPU},
                                          /* hidden: tests stop after N new shards */
                                          {"stop-after-shards", required_argument, 0, O_STOP},
                                          MVOT_CLI_COMMON_OPTIONS,
@@ -77,7 +84,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     struct mvot_pack_opts o;
     mvot_pack_opts_default(&o);
     uint64_t v;
-    int c;
+    int c, gpu = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_EPISODES: episodes = optarg; break;
@@ -136,6 +143,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
             break;
         case O_NOFRAMES: o.store_frames = 0; break;
         case O_FORCE: o.force = 1; break;
+        case O_GPU: gpu = 1; break;
         case O_STOP:
             if (!mvot_cli_parse_u64(cli, "--stop-after-shards", optarg, 1, UINT32_MAX, &v))
                 return MVOT_EXIT_USAGE;
@@ -153,6 +161,22 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     if (!episodes || !tokenizer || !codebook || !out)
         return mvot_cli_usage(cli, "--episodes, --tokenizer, --codebook and --out are required");
     mvot_cli_ready(cli);
+#ifdef MVOT_HAVE_CUDA
+    struct mvot_image_encoder enc = {0};
+#endif
+    if (gpu) {
+#ifdef MVOT_HAVE_CUDA
+        char eb[512];
+        uint32_t S = o.image_seq_length == 1024 ? 512 : o.image_seq_length == 256 ? 256 : 128;
+        if (mvot_gpu_image_encoder_create(codebook, S, &enc, eb, sizeof eb) != 0) {
+            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
+            return MVOT_EXIT_FAIL;
+        }
+        o.encoder = &enc;
+#else
+        return mvot_cli_usage(cli, "--gpu: this build has no CUDA (configure with -DMVOT_CUDA=ON)");
+#endif
+    }
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
     if (!pool) {
         fprintf(stderr, "%s: cannot create the thread pool\n", cli->cmd);
@@ -166,6 +190,10 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
         mvot_pack_run(episodes, tokenizer, codebook, out, &o, pool, &cli->hook, &summary, &err);
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
+#ifdef MVOT_HAVE_CUDA
+    if (gpu)
+        mvot_gpu_image_encoder_free(&enc);
+#endif
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);

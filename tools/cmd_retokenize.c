@@ -6,7 +6,11 @@
 #include "core/json.h"
 #include "core/pool.h"
 #include "shards/pack.h"
+#include "core/io.h"
 #include "tools/commands.h"
+#ifdef MVOT_HAVE_CUDA
+#include "tools/cuda/gpu_vq.h"
+#endif
 
 static const char HELP[] =
     "usage: mvot retokenize SHARDS [--codebook FILE] [--tokenizer FILE] --out NEW_SHARDS\n"
@@ -24,9 +28,10 @@ static const char HELP[] =
     "  --shard-samples N   roll shards after N samples (default 4096)\n"
     "  --zstd-level L      1..19 (default 3)\n"
     "  --force             replace a different pack already in --out\n"
+    "  --gpu               encode images on the GPU (CUDA builds)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_SHARD_SAMPLES, O_LEVEL, O_FORCE };
+enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_SHARD_SAMPLES, O_LEVEL, O_FORCE, O_GPU };
 
 int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
 {
@@ -36,13 +41,14 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
                                          {"shard-samples", required_argument, 0, O_SHARD_SAMPLES},
                                          {"zstd-level", required_argument, 0, O_LEVEL},
                                          {"force", no_argument, 0, O_FORCE},
+                                         {"gpu", no_argument, 0, O_GPU},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     const char *cb = NULL, *tk = NULL, *out = NULL;
     struct mvot_pack_opts o;
     mvot_pack_opts_default(&o);
     uint64_t v;
-    int c;
+    int c, gpu = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_CODEBOOK: cb = optarg; break;
@@ -59,6 +65,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
             o.zstd_level = (int)v;
             break;
         case O_FORCE: o.force = 1; break;
+        case O_GPU: gpu = 1; break;
         default: {
             int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
             if (r >= 0)
@@ -71,6 +78,39 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     if (!cb && !tk)
         return mvot_cli_usage(cli, "give --codebook and/or --tokenizer");
     mvot_cli_ready(cli);
+#ifdef MVOT_HAVE_CUDA
+    struct mvot_image_encoder enc = {0};
+#endif
+    if (gpu) {
+#ifdef MVOT_HAVE_CUDA
+        /* the encoder's image side is the old set's */
+        char eb[512];
+        char *mp = mvot_io_join(argv[optind], "manifest.json");
+        json_t *m = NULL;
+        struct mvot_error e0 = {0};
+        if (!mp || mvot_json_load_file(mp, &m, &e0) != MVOT_OK) {
+            free(mp);
+            return mvot_cli_fail(cli, &e0);
+        }
+        free(mp);
+        uint32_t S = (uint32_t)json_integer_value(json_object_get(m, "image_size"));
+        const char *f = json_string_value(json_object_get(json_object_get(m, "codebook"), "file"));
+        char *old_cb = f ? mvot_io_join(argv[optind], f) : NULL;
+        int bad = mvot_gpu_image_encoder_create(cb       ? cb
+                                                : old_cb ? old_cb
+                                                         : "",
+                                                S, &enc, eb, sizeof eb) != 0;
+        free(old_cb);
+        json_decref(m);
+        if (bad) {
+            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
+            return MVOT_EXIT_FAIL;
+        }
+        o.encoder = &enc;
+#else
+        return mvot_cli_usage(cli, "--gpu: this build has no CUDA (configure with -DMVOT_CUDA=ON)");
+#endif
+    }
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
     struct mvot_error err = {0};
     json_t *sum = NULL;
@@ -78,6 +118,10 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         mvot_pack_retokenize(argv[optind], tk, cb, out, &o, pool, &cli->hook, &sum, &err);
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
+#ifdef MVOT_HAVE_CUDA
+    if (gpu)
+        mvot_gpu_image_encoder_free(&enc);
+#endif
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     if (cli->json) {
