@@ -25,6 +25,7 @@
 #include "tokenize/vqgan.h"
 #include "tools/cuda/gpu_vq.h"
 #include "tools/cuda/ref_cpu.h"
+#include "tools/cuda/ref_vqgan.h"
 
 static double now_s(void)
 {
@@ -441,9 +442,53 @@ done:
     return rc;
 }
 
+/* The float64 CPU reference (ref_vqgan.c) in the dump format of `vqgan --dump`, to check
+ * torch_compare.py without a GPU (it then compares torch with the CPU reference). */
+static int ref_dump(int argc, char **argv)
+{
+    const char *ckpt = argc > 2 ? argv[2] : NULL, *dump = opt_str(argc, argv, "--dump", NULL);
+    uint32_t S = (uint32_t)opt_long(argc, argv, "--S", 32);
+    size_t n = (size_t)opt_long(argc, argv, "--images", 2);
+    uint32_t D = (uint32_t)opt_long(argc, argv, "--D", 64), grid = S / 16;
+    size_t per = (size_t)grid * grid;
+    struct mvot_error err = {0};
+    struct mvot_rng r;
+    int rc = 1;
+    uint8_t *img = malloc(n * S * S * 3);
+    float *pix = malloc((size_t)3 * S * S * sizeof(float)), *lat = malloc(n * per * D * 4);
+    int32_t *codes = malloc(n * per * sizeof(int32_t));
+    char meta[256];
+    if (!ckpt || !dump || !img || !pix || !lat || !codes)
+        goto done;
+    mvot_rng_seed(&r, 1);
+    for (size_t i = 0; i < n * S * S * 3; i++)
+        img[i] = (uint8_t)mvot_rng_below(&r, 256);
+    for (size_t i = 0; i < n; i++) {
+        mvot_imgprep_normalize(img + i * S * S * 3, S, pix);
+        if (mvot_ref_vqgan_encode(ckpt, pix, S, codes + i * per, lat + i * per * D, &err) !=
+            MVOT_OK) {
+            rc = fail("reference encode", &err);
+            goto done;
+        }
+    }
+    snprintf(meta, sizeof meta, "{\"n\":%zu,\"S\":%u,\"D\":%u,\"grid\":%u}\n", n, S, D, grid);
+    rc = write_raw(dump, "images.u8", img, n * S * S * 3) ||
+         write_raw(dump, "latent_gpu.f32", lat, n * per * D * sizeof(float)) ||
+         write_raw(dump, "codes_gpu.i32", codes, n * per * sizeof(int32_t)) ||
+         write_raw(dump, "meta.json", meta, strlen(meta));
+done:
+    free(img);
+    free(pix);
+    free(lat);
+    free(codes);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char why[256];
+    if (argc >= 2 && strcmp(argv[1], "refdump") == 0)
+        return ref_dump(argc, argv);
     if (argc < 2) {
         fprintf(stderr, "usage: mvot-gpubench nearest|patchvq|vqgan [options]\n");
         return 2;
