@@ -1,0 +1,291 @@
+/* `mvot codebook`: train, import, stats and distances over codebook files
+ * (docs/codebook-format.md). Argument parsing and printing only; the work is in codebook/. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codebook/codebook.h"
+#include "codebook/distances.h"
+#include "codebook/import.h"
+#include "codebook/patchset.h"
+#include "codebook/stats.h"
+#include "codebook/train.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/pool.h"
+#include "tools/commands.h"
+
+static const char HELP[] =
+    "usage: mvot codebook SUBCOMMAND [options]\n"
+    "\n"
+    "Train, import and inspect VQ codebooks (docs/codebook-format.md).\n"
+    "\n"
+    "Subcommands:\n"
+    "  train --episodes DIR/episodes.tar.zst --out CB.safetensors [--k K] [--seed S]\n"
+    "        [--iters N] [--max-patches N]\n"
+    "      k-means over the 16x16 patches of every frame (distinct patches weighted by count;\n"
+    "      exact when there are at most K distinct patches). Defaults: K 8192, seed 0,\n"
+    "      20 iterations, 65536 distinct patches before subsampling. Byte-identical output\n"
+    "      for any --threads.\n"
+    "  import --vqgan CKPT.safetensors --out CB.safetensors\n"
+    "      Extract quantize.embedding.weight (with or without model.vqmodel.) as a vqgan\n"
+    "      codebook.\n"
+    "  stats --codebook CB --episodes DIR/episodes.tar.zst [--atlas ATLAS.png] [--histogram]\n"
+    "      Usage histogram, perplexity, dead codes and reconstruction PSNR over the frames;\n"
+    "      --atlas writes every code patch as one PNG (--episodes is optional with --atlas).\n"
+    "  distances --codebook CB --out D.npy|D.safetensors\n"
+    "      The K x K pairwise Euclidean distance matrix (float32), as used by MVoT's token\n"
+    "      discrepancy loss.\n"
+    "\n" MVOT_CLI_COMMON_HELP;
+
+enum { O_EPISODES = 1, O_OUT, O_K, O_SEED, O_ITERS, O_MAXP, O_VQGAN, O_CODEBOOK, O_ATLAS, O_HIST };
+
+struct args {
+    const char *episodes, *out, *vqgan, *codebook, *atlas;
+    int histogram;
+    struct mvot_kmeans_opts ko;
+};
+
+static int print_json(json_t *j)
+{
+    char *d = j ? mvot_json_dumps(j) : NULL;
+    if (d)
+        puts(d);
+    free(d);
+    json_decref(j);
+    return MVOT_EXIT_OK;
+}
+
+static int do_train(struct mvot_cli *cli, struct args *a)
+{
+    if (!a->episodes || !a->out)
+        return mvot_cli_usage(cli, "train needs --episodes and --out");
+    struct mvot_error err = {0};
+    struct mvot_codebook cb;
+    struct mvot_pool *pool = mvot_pool_create(cli->threads);
+    if (!pool)
+        return mvot_cli_usage(cli, "cannot start %d threads", cli->threads);
+    enum mvot_status st =
+        mvot_codebook_train_archive(a->episodes, &a->ko, pool, &cli->hook, &cb, &err);
+    mvot_cli_progress_done(cli);
+    if (st == MVOT_OK)
+        st = mvot_codebook_save(a->out, &cb, &err);
+    mvot_pool_free(pool);
+    if (st != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    char hex[17];
+    mvot_hash_hex(cb.file_hash, hex);
+    const json_t *s = cb.stats;
+    mvot_cli_note(cli,
+                  "%s: K=%u (%s) from %lld distinct of %lld patches in %lld frames; dead codes "
+                  "%lld; iterations %lld%s; PSNR %s dB\n",
+                  a->out, cb.K, json_string_value(json_object_get(s, "algorithm")),
+                  (long long)json_integer_value(json_object_get(s, "distinct")),
+                  (long long)json_integer_value(json_object_get(s, "patches")),
+                  (long long)json_integer_value(json_object_get(s, "frames")),
+                  (long long)json_integer_value(json_object_get(s, "dead_codes")),
+                  (long long)json_integer_value(json_object_get(s, "iterations")),
+                  json_is_true(json_object_get(s, "converged")) ? " (converged)" : "",
+                  json_is_null(json_object_get(s, "psnr_db")) ? "inf (exact)" : "see stats");
+    if (cli->json) {
+        json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:O}", "codebook", a->out, "file_xxh3", hex,
+                              "K", (int)cb.K, "D", (int)cb.D, "stats", cb.stats);
+        print_json(j);
+    }
+    mvot_codebook_free(&cb);
+    return MVOT_EXIT_OK;
+}
+
+static int do_import(struct mvot_cli *cli, struct args *a)
+{
+    if (!a->vqgan || !a->out)
+        return mvot_cli_usage(cli, "import needs --vqgan and --out");
+    struct mvot_error err = {0};
+    struct mvot_codebook cb;
+    enum mvot_status st = mvot_codebook_import_vqgan(a->vqgan, &cb, &err);
+    if (st == MVOT_OK)
+        st = mvot_codebook_save(a->out, &cb, &err);
+    if (st != MVOT_OK) {
+        mvot_codebook_free(&cb);
+        return mvot_cli_fail(cli, &err);
+    }
+    char hex[17];
+    mvot_hash_hex(cb.file_hash, hex);
+    mvot_cli_note(cli, "%s: vqgan codebook K=%u D=%u from %s\n", a->out, cb.K, cb.D, a->vqgan);
+    if (cli->json)
+        print_json(json_pack("{s:s, s:s, s:s, s:i, s:i}", "codebook", a->out, "file_xxh3", hex,
+                             "kind", "vqgan", "K", (int)cb.K, "D", (int)cb.D));
+    mvot_codebook_free(&cb);
+    return MVOT_EXIT_OK;
+}
+
+static int do_stats(struct mvot_cli *cli, struct args *a)
+{
+    if (!a->codebook || (!a->episodes && !a->atlas))
+        return mvot_cli_usage(cli, "stats needs --codebook and --episodes (or --atlas)");
+    struct mvot_error err = {0};
+    struct mvot_codebook cb;
+    struct mvot_patchset ps;
+    struct mvot_codebook_usage u;
+    struct mvot_image atlas = {0};
+    struct mvot_pool *pool = NULL;
+    json_t *out = NULL;
+    int rc = MVOT_EXIT_OK;
+    memset(&ps, 0, sizeof ps);
+    memset(&u, 0, sizeof u);
+    if (mvot_codebook_load(a->codebook, &cb, &err) != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    out = json_pack("{s:s, s:s, s:i, s:i}", "codebook", a->codebook, "kind",
+                    mvot_codebook_kind_name(cb.kind), "K", (int)cb.K, "D", (int)cb.D);
+    if (a->atlas) {
+        if (mvot_codebook_atlas(&cb, &atlas, &err) != MVOT_OK ||
+            mvot_png_write_file(a->atlas, &atlas, NULL, &err) != MVOT_OK) {
+            rc = mvot_cli_fail(cli, &err);
+            goto done;
+        }
+        json_object_set_new(out, "atlas", json_string(a->atlas));
+        mvot_cli_note(cli, "%s: atlas of %u codes (%ux%u px)\n", a->atlas, cb.K, atlas.w, atlas.h);
+    }
+    if (a->episodes) {
+        pool = mvot_pool_create(cli->threads);
+        if (cb.kind != MVOT_CB_PATCH) {
+            rc = mvot_cli_usage(cli, "%s: usage over frames needs a patch codebook", a->codebook);
+            goto done;
+        }
+        enum mvot_status st =
+            mvot_patchset_from_archive(a->episodes, cb.patch, 0, pool, &cli->hook, &ps, &err);
+        mvot_cli_progress_done(cli);
+        if (st == MVOT_OK)
+            st = mvot_codebook_usage(&cb, &ps, pool, &u, &err);
+        if (st != MVOT_OK) {
+            rc = mvot_cli_fail(cli, &err);
+            goto done;
+        }
+        json_object_set_new(out, "usage", mvot_codebook_usage_json(&u, a->histogram));
+        mvot_cli_note(cli,
+                      "%s: %llu frames, %llu patches; used codes %u of %u (dead %u); perplexity "
+                      "%.1f; reconstruction PSNR %.2f dB\n",
+                      a->episodes, (unsigned long long)u.frames, (unsigned long long)u.total,
+                      u.K - u.dead, u.K, u.dead, u.perplexity, u.psnr_db);
+    }
+    if (cli->json)
+        print_json(json_incref(out));
+done:
+    json_decref(out);
+    mvot_image_free(&atlas);
+    mvot_codebook_usage_free(&u);
+    mvot_patchset_free(&ps);
+    mvot_codebook_free(&cb);
+    mvot_pool_free(pool);
+    return rc;
+}
+
+static int do_distances(struct mvot_cli *cli, struct args *a)
+{
+    if (!a->codebook || !a->out)
+        return mvot_cli_usage(cli, "distances needs --codebook and --out");
+    struct mvot_error err = {0};
+    struct mvot_codebook cb;
+    float *d = NULL;
+    if (mvot_codebook_load(a->codebook, &cb, &err) != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    struct mvot_pool *pool = mvot_pool_create(cli->threads);
+    enum mvot_status st = mvot_codebook_distances(&cb, pool, &d, &err);
+    if (st == MVOT_OK)
+        st = mvot_codebook_distances_write(a->out, d, cb.K, cb.file_hash, &err);
+    mvot_pool_free(pool);
+    int rc = st == MVOT_OK ? MVOT_EXIT_OK : mvot_cli_fail(cli, &err);
+    if (st == MVOT_OK) {
+        double mx = 0;
+        for (size_t i = 0; i < (size_t)cb.K * cb.K; i++)
+            mx = d[i] > mx ? d[i] : mx;
+        mvot_cli_note(cli, "%s: %u x %u distances (max %.3f)\n", a->out, cb.K, cb.K, mx);
+        if (cli->json)
+            print_json(json_pack("{s:s, s:s, s:i, s:f}", "codebook", a->codebook, "out", a->out,
+                                 "K", (int)cb.K, "max", mx));
+    }
+    free(d);
+    mvot_codebook_free(&cb);
+    return rc;
+}
+
+int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
+{
+    static const struct option opts[] = {{"episodes", required_argument, 0, O_EPISODES},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"k", required_argument, 0, O_K},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"iters", required_argument, 0, O_ITERS},
+                                         {"max-patches", required_argument, 0, O_MAXP},
+                                         {"vqgan", required_argument, 0, O_VQGAN},
+                                         {"codebook", required_argument, 0, O_CODEBOOK},
+                                         {"atlas", required_argument, 0, O_ATLAS},
+                                         {"histogram", no_argument, 0, O_HIST},
+                                         MVOT_CLI_COMMON_OPTIONS,
+                                         {0, 0, 0, 0}};
+    struct args a;
+    memset(&a, 0, sizeof a);
+    mvot_kmeans_opts_default(&a.ko);
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    if (!sub || sub[0] == '-') {
+        for (int i = 1; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                fputs(HELP, stdout);
+                return MVOT_EXIT_OK;
+            }
+        return mvot_cli_usage(cli, "expected a subcommand: train, import, stats or distances");
+    }
+    uint64_t v;
+    int c;
+    while ((c = getopt_long(argc - 1, argv + 1, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_EPISODES: a.episodes = optarg; break;
+        case O_OUT: a.out = optarg; break;
+        case O_VQGAN: a.vqgan = optarg; break;
+        case O_CODEBOOK: a.codebook = optarg; break;
+        case O_ATLAS: a.atlas = optarg; break;
+        case O_HIST: a.histogram = 1; break;
+        case O_K:
+            if (!mvot_cli_parse_u64(cli, "--k", optarg, 1, 1u << 20, &v))
+                return MVOT_EXIT_USAGE;
+            a.ko.K = (uint32_t)v;
+            break;
+        case O_SEED:
+            if (!mvot_cli_parse_u64(cli, "--seed", optarg, 0, UINT64_MAX, &a.ko.seed))
+                return MVOT_EXIT_USAGE;
+            break;
+        case O_ITERS:
+            if (!mvot_cli_parse_u64(cli, "--iters", optarg, 0, 100000, &v))
+                return MVOT_EXIT_USAGE;
+            a.ko.max_iters = (uint32_t)v;
+            break;
+        case O_MAXP:
+            if (!mvot_cli_parse_u64(cli, "--max-patches", optarg, 1, (uint64_t)1 << 32,
+                                    &a.ko.max_patches))
+                return MVOT_EXIT_USAGE;
+            break;
+        default: {
+            int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv + 1), HELP);
+            if (rc >= 0)
+                return rc;
+        }
+        }
+    }
+    if (optind + 1 < argc)
+        return mvot_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+    mvot_cli_ready(cli);
+    /* All parallelism comes from our own pool, one GEMM per worker; OpenBLAS's threads would
+     * only oversubscribe the cores. */
+    openblas_set_num_threads(1);
+    if (strcmp(sub, "train") == 0)
+        return do_train(cli, &a);
+    if (strcmp(sub, "import") == 0)
+        return do_import(cli, &a);
+    if (strcmp(sub, "stats") == 0)
+        return do_stats(cli, &a);
+    if (strcmp(sub, "distances") == 0)
+        return do_distances(cli, &a);
+    return mvot_cli_usage(cli, "unknown subcommand '%s' (train, import, stats or distances)", sub);
+}
