@@ -144,12 +144,14 @@ enum mvot_status mvot_png_read_file(const char *path, struct mvot_image *out,
 
 void mvot_png_opts_default(struct mvot_png_opts *o)
 {
-    /* Synthetic frames are flat colour fields: run-length matching with the Up/Sub filters
-     * compresses them nearly as well as the default strategy at a fraction of the cost
-     * (see BENCHMARKS.md, "PNG encoding"). */
+    /* Chosen by measurement on 512-px gen frames (bench/gen_bench.sh, BENCHMARKS.md "## gen"):
+     * flat colour fields repeat exactly one row above, which zlib's level-1 hash matching finds
+     * without any PNG filter. Level 1 + default strategy + filter None was the fastest option
+     * (1.6 ms/frame, 1.10x the bare deflate of the same rows); libpng's adaptive filter choice
+     * cost 2.7x that for a smaller file, and Z_RLE needs a filter to see RGB runs at all. */
     o->zlib_level = 1;
-    o->zlib_strategy = Z_RLE;
-    o->filters = PNG_FILTER_NONE | PNG_FILTER_SUB | PNG_FILTER_UP;
+    o->zlib_strategy = Z_DEFAULT_STRATEGY;
+    o->filters = PNG_FILTER_NONE;
 }
 
 static void write_fn(png_structp png, png_bytep data, png_size_t n)

@@ -1,0 +1,44 @@
+#!/bin/bash
+# gen benchmark: frames/s per core per task (512 and 256 px), PNG share, PNG options vs the
+# zlib floor, and the Python peers (matplotlib maze, PIL/numpy FrozenLake) on one core at
+# 512 px. Results go to bench/out/gen/*.json; paste the summary into BENCHMARKS.md "## gen".
+# usage: bench/gen_bench.sh [BUILD_DIR]   (default build-gen; needs mvot_gen + mvot_core built)
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+B=${1:-$SRC/build-gen}
+OUT=$SRC/bench/out/gen
+mkdir -p "$OUT"
+MVOT=${MVOT_BIN:-$B/tools/mvot}
+cmake --build "$B" --target mvot_gen mvot_core >/dev/null
+gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$SRC" "$SRC/bench/gen_bench.c" \
+    -o "$OUT/gen_bench" "$B/gen/libmvot_gen.a" "$B/core/libmvot_core.a" \
+    $(pkg-config --libs libpng libzstd libxxhash libarchive jansson zlib) -lpthread -lm
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+PIN="taskset -c 0"
+command -v taskset >/dev/null || PIN=""
+N=${GEN_BENCH_EPISODES:-40}
+echo "== frames/s per core (CPU time, one thread), $N episodes per task"
+$PIN "$OUT/gen_bench" frames "$N" 512 | tee "$OUT/frames512.json"
+$PIN "$OUT/gen_bench" frames "$N" 256 | tee "$OUT/frames256.json"
+echo "== PNG options vs zlib on the same filtered rows (512 px)"
+$PIN "$OUT/gen_bench" png 10 | tee "$OUT/png.json"
+echo "== Python peers vs mvot gen at 512 px, one core"
+rm -rf "$OUT/eps" "$OUT/official"
+$PIN "$MVOT" gen --task maze --episodes "$N" --seed 3 --out "$OUT/eps_maze" --threads 1 --quiet
+$PIN "$MVOT" gen --task frozenlake --episodes "$N" --seed 3 --out "$OUT/eps_fl" --threads 1 --quiet
+$PIN "$MVOT" export-mvot "$OUT/eps_maze" --out "$OUT/official" --quiet
+$PIN "$MVOT" export-mvot "$OUT/eps_fl" --out "$OUT/official" --quiet
+$PIN /usr/bin/python3 "$SRC/bench/gen_peer_maze.py" "$OUT/official" "$OUT/peer_maze" | tee "$OUT/peer_maze.json"
+$PIN /usr/bin/python3 "$SRC/bench/gen_peer_frozenlake.py" "$OUT/official" "$OUT/peer_fl" | tee "$OUT/peer_fl.json"
+# ours on the same episodes (render + PNG + record + archive), CPU time of the whole command
+for t in maze frozenlake; do
+    /usr/bin/time -f "%U %S" -o "$OUT/time_$t" $PIN "$MVOT" gen --task $t --episodes "$N" --seed 3 \
+        --out "$OUT/eps_t" --threads 1 --quiet
+    frames=$(/usr/bin/python3 -c "import json;print(json.load(open('$OUT/eps_t/manifest.json'))['frames'])")
+    /usr/bin/python3 - "$t" "$frames" "$OUT/time_$t" <<'PY' | tee "$OUT/ours_$t.json"
+import sys
+t, frames, tf = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+u, s = map(float, open(tf).read().split()[:2])
+print('{"task": "%s", "frames": %d, "cpu_s": %.3f, "fps": %.1f}' % (t, frames, u + s, frames / (u + s)))
+PY
+done
