@@ -64,9 +64,23 @@ struct mid {
     struct attnblock attn;
 };
 
+/* Scratch memory for one encode/decode: three activation buffers and one im2col buffer per
+ * worker. The model caches one workspace (reused under its mutex, so repeated calls do not
+ * pay page faults on hundreds of MB); a concurrent call allocates its own. */
+struct workspace {
+    float *act[3];
+    size_t act_cap;
+    float **col;
+    int ncol;
+    size_t col_cap;
+};
+
+static void ws_free(struct workspace *ws);
+
 struct mvot_vqgan {
     struct mvot_pool *pool;
-    pthread_mutex_t pool_mu;
+    pthread_mutex_t mu; /* guards the pool and the cached workspace */
+    struct workspace *ws;
     uint32_t ch, z, K, D;
     int has_decoder;
     struct conv enc_in, enc_down[NLEVELS - 1], enc_out, quant_conv;
@@ -273,7 +287,9 @@ enum mvot_status mvot_vqgan_load(const char *path, struct mvot_pool *pool, struc
     *out = NULL;
     m = calloc(1, sizeof(*m));
     MVOT_FAIL_IF(!m, err, MVOT_ERR_NOMEM, path, "out of memory");
-    pthread_mutex_init(&m->pool_mu, NULL);
+    pthread_mutex_init(&m->mu, NULL);
+    m->ws = calloc(1, sizeof(*m->ws));
+    MVOT_FAIL_IF(!m->ws, err, MVOT_ERR_NOMEM, path, "out of memory");
     m->pool = pool;
     MVOT_TRY(mvot_st_open(path, &L.st, err));
     L.m = m;
@@ -321,7 +337,9 @@ void mvot_vqgan_free(struct mvot_vqgan *m)
     for (size_t i = 0; i < m->nallocs; i++)
         free(m->allocs[i]);
     free(m->code_sq);
-    pthread_mutex_destroy(&m->pool_mu);
+    ws_free(m->ws);
+    free(m->ws);
+    pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
@@ -362,8 +380,17 @@ static inline float exp_approx(float x)
     return p * scale;
 }
 
+/* Hot elementwise loops get AVX-512 and AVX2 clones picked at load time (glibc ifunc); the
+ * default build targets baseline x86-64, which would leave them 4 lanes wide. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VEC_CLONES
+#endif
+
 /* y = swish(x * a + b) over n values. */
-static void affine_swish(const float *restrict x, float *restrict y, size_t n, float a, float b)
+VEC_CLONES static void affine_swish(const float *restrict x, float *restrict y, size_t n, float a,
+                                    float b)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i] * a + b;
@@ -371,7 +398,8 @@ static void affine_swish(const float *restrict x, float *restrict y, size_t n, f
     }
 }
 
-static void affine(const float *restrict x, float *restrict y, size_t n, float a, float b)
+VEC_CLONES static void affine(const float *restrict x, float *restrict y, size_t n, float a,
+                              float b)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] * a + b;
@@ -379,7 +407,7 @@ static void affine(const float *restrict x, float *restrict y, size_t n, float a
 
 /* Sum and sum of squares of n floats, in double, via 8 float lanes per block of 512 so the
  * inner loop vectorizes and float rounding stays bounded. */
-static void sum_sq(const float *x, size_t n, double *s, double *q)
+VEC_CLONES static void sum_sq(const float *x, size_t n, double *s, double *q)
 {
     double ds = 0.0, dq = 0.0;
     size_t i = 0;
@@ -410,9 +438,10 @@ static void sum_sq(const float *x, size_t n, double *s, double *q)
 struct run {
     const struct mvot_vqgan *m;
     struct mvot_pool *pool;
-    int nworkers;
-    float **col; /* nworkers buffers of col_cap floats */
-    size_t col_cap;
+    float **col; /* one buffer per worker */
+    struct workspace *ws;
+    struct workspace own;
+    int locked;
 };
 
 static void run_for(struct run *r, size_t n, mvot_pool_fn fn, void *ctx)
@@ -706,14 +735,57 @@ static enum mvot_status check_size(uint32_t S, struct mvot_error *err)
     return MVOT_OK;
 }
 
+static void ws_free(struct workspace *ws)
+{
+    if (!ws)
+        return;
+    for (int i = 0; i < 3; i++)
+        free(ws->act[i]);
+    for (int i = 0; i < ws->ncol; i++)
+        free(ws->col[i]);
+    free(ws->col);
+    memset(ws, 0, sizeof(*ws));
+}
+
+/* Grows ws to at least the given sizes (contents are scratch). */
+static enum mvot_status ws_reserve(struct workspace *ws, int ncol, size_t act, size_t col,
+                                   struct mvot_error *err)
+{
+    if (ws->act_cap < act) {
+        for (int i = 0; i < 3; i++) {
+            free(ws->act[i]);
+            ws->act[i] = NULL;
+        }
+        ws->act_cap = 0;
+        for (int i = 0; i < 3; i++)
+            if (!(ws->act[i] = malloc(sizeof(float) * act)))
+                return mvot_error_set(err, MVOT_ERR_NOMEM, "vqgan",
+                                      "out of memory (3 x %zu floats)", act);
+        ws->act_cap = act;
+    }
+    if (ws->ncol < ncol || ws->col_cap < col) {
+        for (int i = 0; i < ws->ncol; i++)
+            free(ws->col[i]);
+        free(ws->col);
+        ws->ncol = 0;
+        ws->col_cap = 0;
+        if (!(ws->col = calloc((size_t)ncol, sizeof(float *))))
+            return mvot_error_set(err, MVOT_ERR_NOMEM, "vqgan", "out of memory");
+        ws->ncol = ncol;
+        for (int i = 0; i < ncol; i++)
+            if (!(ws->col[i] = malloc(sizeof(float) * col)))
+                return mvot_error_set(err, MVOT_ERR_NOMEM, "vqgan", "out of memory (%zu floats)",
+                                      col);
+        ws->col_cap = col;
+    }
+    return MVOT_OK;
+}
+
 static void run_end(struct run *r)
 {
-    if (r->col)
-        for (int i = 0; i < r->nworkers; i++)
-            free(r->col[i]);
-    free(r->col);
-    if (r->pool)
-        pthread_mutex_unlock((pthread_mutex_t *)&r->m->pool_mu);
+    ws_free(&r->own);
+    if (r->locked)
+        pthread_mutex_unlock((pthread_mutex_t *)&r->m->mu);
 }
 
 static enum mvot_status run_begin(const struct mvot_vqgan *m, uint32_t S, struct run *r,
@@ -721,38 +793,30 @@ static enum mvot_status run_begin(const struct mvot_vqgan *m, uint32_t S, struct
 {
     enum mvot_status st = MVOT_OK;
     size_t act, col;
+    int nworkers = 1;
     memset(r, 0, sizeof(*r));
     memset(a, 0, sizeof(*a));
     r->m = m;
     MVOT_TRY(check_size(S, err));
-    /* The pool serves one call at a time; a concurrent call runs inline instead. The
-     * tiling does not depend on it, so neither do the results. */
-    if (m->pool && mvot_pool_threads(m->pool) > 1 &&
-        pthread_mutex_trylock((pthread_mutex_t *)&m->pool_mu) == 0)
-        r->pool = m->pool;
-    r->nworkers = r->pool ? mvot_pool_threads(r->pool) : 1;
-    sizes(m, S, &act, &col);
-    r->col_cap = col;
-    r->col = calloc((size_t)r->nworkers, sizeof(float *));
-    MVOT_FAIL_IF(!r->col, err, MVOT_ERR_NOMEM, "vqgan", "out of memory");
-    for (int i = 0; i < r->nworkers; i++) {
-        r->col[i] = malloc(sizeof(float) * col);
-        MVOT_FAIL_IF(!r->col[i], err, MVOT_ERR_NOMEM, "vqgan", "out of memory (%zu floats)", col);
+    /* The pool and the cached workspace serve one call at a time; a concurrent call runs
+     * inline on its own memory. Tiling does not depend on it, so neither do the results. */
+    r->ws = &r->own;
+    if (pthread_mutex_trylock((pthread_mutex_t *)&m->mu) == 0) {
+        r->locked = 1;
+        r->ws = m->ws;
+        if (m->pool && mvot_pool_threads(m->pool) > 1) {
+            r->pool = m->pool;
+            nworkers = mvot_pool_threads(m->pool);
+        }
     }
-    a->x = malloc(sizeof(float) * act);
-    a->t = malloc(sizeof(float) * act);
-    a->y = malloc(sizeof(float) * act);
-    MVOT_FAIL_IF(!a->x || !a->t || !a->y, err, MVOT_ERR_NOMEM, "vqgan",
-                 "out of memory (3 x %zu floats)", act);
+    sizes(m, S, &act, &col);
+    MVOT_TRY(ws_reserve(r->ws, nworkers, act, col, err));
+    r->col = r->ws->col;
+    a->x = r->ws->act[0];
+    a->t = r->ws->act[1];
+    a->y = r->ws->act[2];
 cleanup:
     return st;
-}
-
-static void acts_free(struct acts *a)
-{
-    free(a->x);
-    free(a->t);
-    free(a->y);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -830,7 +894,6 @@ enum mvot_status mvot_vqgan_encode(const struct mvot_vqgan *m, const float *pixe
     }
 cleanup:
     run_end(&r);
-    acts_free(&a);
     return st;
 }
 
@@ -873,6 +936,5 @@ enum mvot_status mvot_vqgan_decode(const struct mvot_vqgan *m, const int32_t *co
     conv2d(&r, &m->dec_out, CONV_SAME, a.t, a.h, a.w, pixels, 0);
 cleanup:
     run_end(&r);
-    acts_free(&a);
     return st;
 }
