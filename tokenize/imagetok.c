@@ -2,13 +2,19 @@
  * codebook (safetensors metadata format "mvot-codebook", kind "patch") opens the patch VQ;
  * a checkpoint with the VQGAN encoder's tensors (encoder.conv_in.weight, optionally under
  * "model.vqmodel.") opens the Chameleon VQGAN. Images that are not S x S RGB go through the
- * Chameleon preprocessing first (tokenize/imgprep.h), for both kinds. */
+ * Chameleon preprocessing first (tokenize/imgprep.h), for both kinds.
+ *
+ * Thread safety: the patch VQ is safe for concurrent callers by itself. VQGAN calls are
+ * serialized by a mutex because each one already uses every thread of the handle's pool
+ * (a 512 px encode is ~275 GMAC), so running two at once would gain nothing. */
 #include "tokenize/imagetok.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codebook/codebook.h"
+#include "core/hash.h"
 #include "core/safetensors.h"
 #include "tokenize/imgprep.h"
 #include "tokenize/patchvq.h"
@@ -20,6 +26,7 @@ struct mvot_imagetok {
     struct mvot_patchvq *pvq; /* patch kind */
     struct mvot_vqgan *vq;    /* vqgan kind */
     struct mvot_pool *pool;   /* vqgan kind: owned */
+    pthread_mutex_t *vq_mu;   /* vqgan kind: one model call at a time (owned) */
 };
 
 void mvot_imagetok_free(struct mvot_imagetok *t)
@@ -30,6 +37,10 @@ void mvot_imagetok_free(struct mvot_imagetok *t)
     mvot_codebook_free(&t->cb);
     mvot_vqgan_free(t->vq);
     mvot_pool_free(t->pool);
+    if (t->vq_mu) {
+        pthread_mutex_destroy(t->vq_mu);
+        free(t->vq_mu);
+    }
     free(t);
 }
 
@@ -85,9 +96,24 @@ enum mvot_status mvot_imagetok_open(const char *path, uint32_t image_size, int t
         t->info.hash = t->cb.file_hash;
         t->info.can_decode = 1;
     } else {
-        (void)threads;
-        MVOT_FAIL_IF(1, err, MVOT_ERR_UNSUPPORTED, path,
-                     "VQGAN checkpoints are not supported by this build yet");
+        struct mvot_vqgan_info vi;
+        t->vq_mu = malloc(sizeof *t->vq_mu);
+        MVOT_FAIL_IF(!t->vq_mu, err, MVOT_ERR_NOMEM, path, "out of memory");
+        if (pthread_mutex_init(t->vq_mu, NULL) != 0) {
+            free(t->vq_mu);
+            t->vq_mu = NULL;
+            MVOT_FAIL_IF(1, err, MVOT_ERR_NOMEM, path, "cannot create a mutex");
+        }
+        t->pool = mvot_pool_create(threads);
+        MVOT_FAIL_IF(!t->pool, err, MVOT_ERR_NOMEM, path, "cannot start %d threads", threads);
+        MVOT_TRY(mvot_vqgan_load(path, t->pool, &t->vq, err));
+        mvot_vqgan_get_info(t->vq, &vi);
+        MVOT_TRY(mvot_hash_file(path, &t->info.hash, err));
+        t->info.kind = MVOT_IMAGETOK_VQGAN;
+        t->info.grid = image_size / 16;
+        t->info.K = vi.K;
+        t->info.D = vi.D;
+        t->info.can_decode = vi.has_decoder;
     }
     *out = t;
     t = NULL;
@@ -111,6 +137,7 @@ enum mvot_status mvot_imagetok_encode(const struct mvot_imagetok *t, const struc
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_image prep = {0};
+    float *pix = NULL;
     const uint32_t S = t->info.image_size;
     const struct mvot_image *in = img;
     if (img->w != S || img->h != S || img->channels != 3) {
@@ -120,9 +147,15 @@ enum mvot_status mvot_imagetok_encode(const struct mvot_imagetok *t, const struc
     if (t->info.kind == MVOT_IMAGETOK_PATCH) {
         st = mvot_patchvq_encode(t->pvq, in->px, S, codes, err);
     } else {
-        st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "imagetok", "VQGAN not supported yet");
+        pix = malloc((size_t)3 * S * S * sizeof *pix);
+        MVOT_FAIL_IF(!pix, err, MVOT_ERR_NOMEM, "imagetok", "out of memory");
+        mvot_imgprep_normalize(in->px, S, pix);
+        pthread_mutex_lock(t->vq_mu);
+        st = mvot_vqgan_encode(t->vq, pix, S, codes, NULL, err);
+        pthread_mutex_unlock(t->vq_mu);
     }
 cleanup:
+    free(pix);
     mvot_image_free(&prep);
     return st;
 }
@@ -131,15 +164,29 @@ enum mvot_status mvot_imagetok_decode(const struct mvot_imagetok *t, const int32
                                       struct mvot_image *out, struct mvot_error *err)
 {
     const uint32_t S = t->info.image_size;
-    enum mvot_status st = mvot_image_init(out, S, S, 3);
-    if (st != MVOT_OK)
-        return mvot_error_set(err, st, "imagetok", "out of memory for a %ux%u image", S, S);
-    if (t->info.kind == MVOT_IMAGETOK_PATCH)
+    enum mvot_status st;
+    memset(out, 0, sizeof *out);
+    if (t->info.kind == MVOT_IMAGETOK_PATCH) {
+        st = mvot_image_init(out, S, S, 3);
+        if (st != MVOT_OK)
+            return mvot_error_set(err, st, "imagetok", "out of memory for a %ux%u image", S, S);
         st = mvot_patchvq_decode(t->pvq, codes, S, out->px, err);
-    else
-        st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "imagetok", "VQGAN not supported yet");
-    if (st != MVOT_OK)
-        mvot_image_free(out);
+        if (st != MVOT_OK)
+            mvot_image_free(out);
+        return st;
+    }
+    if (!t->info.can_decode)
+        return mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "imagetok",
+                              "this VQGAN checkpoint has no decoder (encoder-only)");
+    float *pix = malloc((size_t)3 * S * S * sizeof *pix);
+    if (!pix)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, "imagetok", "out of memory");
+    pthread_mutex_lock(t->vq_mu);
+    st = mvot_vqgan_decode(t->vq, codes, S, pix, err);
+    pthread_mutex_unlock(t->vq_mu);
+    if (st == MVOT_OK)
+        st = mvot_imgprep_from_tensor(pix, S, out, err);
+    free(pix);
     return st;
 }
 
