@@ -1,12 +1,12 @@
 #!/bin/bash
 # gen benchmark: frames/s per core per task (512 and 256 px), PNG share, PNG options vs the
 # zlib floor, and the Python peers (matplotlib maze, PIL/numpy FrozenLake) on one core at
-# 512 px. Results go to bench/out/gen/*.json; paste the summary into BENCHMARKS.md "## gen".
+# 512 px. Results go to BUILD_DIR/bench-gen/*.json; paste the summary into BENCHMARKS.md "## gen".
 # usage: bench/gen_bench.sh [BUILD_DIR]   (default build-gen; needs mvot_gen + mvot_core built)
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build-gen}
-OUT=$SRC/bench/out/gen
+OUT=$B/bench-gen
 mkdir -p "$OUT"
 MVOT=${MVOT_BIN:-$B/tools/mvot}
 cmake --build "$B" --target mvot_gen mvot_core >/dev/null

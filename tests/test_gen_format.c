@@ -1,0 +1,350 @@
+/* gen formats: golden pixel hashes for fixed seeds, the config JSON round trip and size-mix
+ * parser, the episode reader on hand-made corrupt archives (one per failure class), and the
+ * agreement between docs/episode-format.md and the records the code writes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/png.h"
+#include "gen/episode.h"
+#include "gen/gen.h"
+#include "gen/tarz.h"
+#include "tests/test.h"
+
+/* XXH3 over the decoded pixels of every frame, in order (independent of PNG options). */
+static uint64_t pixel_hash(const struct mvot_episode *ep)
+{
+    struct mvot_hasher h;
+    struct mvot_error err = {0};
+    if (mvot_hasher_init(&h) != MVOT_OK)
+        return 0;
+    for (uint32_t k = 0; k < ep->n_frames; k++) {
+        struct mvot_image img;
+        if (mvot_png_decode(ep->frame_png[k], ep->frame_png_len[k], ep->key, &img, &err) !=
+            MVOT_OK) {
+            T_FAIL("decode %s.%u: %s", ep->key, k, err.msg);
+            continue;
+        }
+        mvot_hasher_update(&h, img.px, (size_t)img.w * img.h * img.channels);
+        mvot_image_free(&img);
+    }
+    uint64_t v = mvot_hasher_digest(&h);
+    mvot_hasher_free(&h);
+    return v;
+}
+
+/* Golden values for seed 42 (tests/test_gen_golden.inc). A deliberate change to the art or the
+ * generators updates them: on a mismatch the test prints the current values to paste, after
+ * looking at the frames with `mvot show`. */
+struct golden {
+    enum mvot_task task;
+    uint32_t size;
+    uint64_t index;
+    uint64_t pixels, record;
+};
+
+static const struct golden GOLDEN[] = {
+#include "test_gen_golden.inc"
+};
+
+static void test_golden_frames(void)
+{
+    struct mvot_gen_config cfg;
+    struct mvot_error err = {0};
+    int print = 0;
+    for (size_t i = 0; i < sizeof GOLDEN / sizeof GOLDEN[0]; i++) {
+        const struct golden *g = &GOLDEN[i];
+        mvot_gen_config_default(&cfg);
+        cfg.seed = 42;
+        cfg.image_size = g->size;
+        struct mvot_episode ep;
+        ASSERT_OK(mvot_gen_one(&cfg, g->task, g->index, &ep, &err), &err);
+        char *dump = mvot_json_dumps(ep.record);
+        uint64_t ph = pixel_hash(&ep), rh = mvot_hash64(dump, strlen(dump));
+        if (ph != g->pixels || rh != g->record) {
+            T_FAIL("golden %s #%llu at %u px: pixels %016llx record %016llx", ep.key,
+                   (unsigned long long)g->index, g->size, (unsigned long long)ph,
+                   (unsigned long long)rh);
+            print = 1;
+        }
+        /* the same episode twice gives the same bytes (no hidden state) */
+        struct mvot_episode again;
+        ASSERT_OK(mvot_gen_one(&cfg, g->task, g->index, &again, &err), &err);
+        ASSERT_EQ_INT(again.n_frames, ep.n_frames);
+        for (uint32_t k = 0; k < ep.n_frames && k < again.n_frames; k++)
+            ASSERT_TRUE(ep.frame_png_len[k] == again.frame_png_len[k] &&
+                        memcmp(ep.frame_png[k], again.frame_png[k], ep.frame_png_len[k]) == 0);
+        mvot_episode_free(&again);
+        free(dump);
+        mvot_episode_free(&ep);
+    }
+    if (print) {
+        fprintf(stderr, "current values (tests/test_gen_golden.inc):\n");
+        for (size_t i = 0; i < sizeof GOLDEN / sizeof GOLDEN[0]; i++) {
+            const struct golden *g = &GOLDEN[i];
+            mvot_gen_config_default(&cfg);
+            cfg.seed = 42;
+            cfg.image_size = g->size;
+            struct mvot_episode ep;
+            if (mvot_gen_one(&cfg, g->task, g->index, &ep, &err) != MVOT_OK)
+                continue;
+            char *dump = mvot_json_dumps(ep.record);
+            fprintf(stderr, "    {MVOT_TASK_%s, %u, %llu, 0x%016llxull, 0x%016llxull},\n",
+                    g->task == MVOT_TASK_MAZE         ? "MAZE"
+                    : g->task == MVOT_TASK_FROZENLAKE ? "FROZENLAKE"
+                                                      : "MINIBEHAVIOR",
+                    g->size, (unsigned long long)g->index, (unsigned long long)pixel_hash(&ep),
+                    (unsigned long long)mvot_hash64(dump, strlen(dump)));
+            free(dump);
+            mvot_episode_free(&ep);
+        }
+    }
+}
+
+static void test_config_json(void)
+{
+    struct mvot_gen_config a, b;
+    struct mvot_error err = {0};
+    mvot_gen_config_default(&a);
+    a.episodes = 7;
+    a.seed = 99;
+    a.image_size = 256;
+    a.min_steps = 2;
+    a.max_steps = 9;
+    a.tasks = 1u << MVOT_TASK_FROZENLAKE | 1u << MVOT_TASK_MINIBEHAVIOR;
+    ASSERT_OK(mvot_gen_parse_sizes(&a, "frozenlake=3:2,frozenlake=4,minibehavior=7-8", &err), &err);
+    ASSERT_EQ_INT(a.size_weight[MVOT_TASK_FROZENLAKE][3], 2);
+    ASSERT_EQ_INT(a.size_weight[MVOT_TASK_FROZENLAKE][4], 1);
+    ASSERT_EQ_INT(a.size_weight[MVOT_TASK_MINIBEHAVIOR][4], 0);
+    ASSERT_EQ_INT(a.size_weight[MVOT_TASK_MINIBEHAVIOR][4 + 3], 1);
+    /* a bare size applies to every selected task */
+    struct mvot_gen_config m;
+    mvot_gen_config_default(&m);
+    m.tasks = 1u << MVOT_TASK_MAZE | 1u << MVOT_TASK_FROZENLAKE;
+    ASSERT_OK(mvot_gen_parse_sizes(&m, "3-4:5", &err), &err);
+    ASSERT_EQ_INT(m.size_weight[MVOT_TASK_MAZE][4], 5);
+    ASSERT_EQ_INT(m.size_weight[MVOT_TASK_FROZENLAKE][3], 5);
+    ASSERT_EQ_INT(m.size_weight[MVOT_TASK_FROZENLAKE][5], 0);
+    json_t *j = mvot_gen_config_to_json(&a);
+    ASSERT_TRUE(j != NULL);
+    ASSERT_OK(mvot_gen_config_from_json(j, &b, &err), &err);
+    json_t *j2 = mvot_gen_config_to_json(&b);
+    ASSERT_TRUE(json_equal(j, j2));
+    ASSERT_EQ_INT(b.episodes, 7);
+    ASSERT_EQ_INT(b.tasks, a.tasks);
+    json_decref(j);
+    json_decref(j2);
+    /* rejected specs and configs */
+    const char *bad[] = {"2", "maze=7", "minibehavior=6", "3-", "x", "3:0x", "", "nosuch=3", "6-3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mvot_gen_config_default(&a);
+        a.tasks = 1u << MVOT_TASK_MAZE | (strstr(bad[i], "minibehavior") ? 1u << 2 : 0);
+        if (mvot_gen_parse_sizes(&a, bad[i], &err) != MVOT_ERR_INVALID)
+            T_FAIL("size spec \"%s\" was accepted", bad[i]);
+    }
+    json_t *bj = json_pack("{s:i}", "episodes", 0);
+    ASSERT_EQ_INT(mvot_gen_config_from_json(bj, &b, &err), MVOT_ERR_INVALID);
+    json_decref(bj);
+    bj = json_pack("{s:i}", "frobnicate", 1);
+    ASSERT_EQ_INT(mvot_gen_config_from_json(bj, &b, &err), MVOT_ERR_INVALID);
+    json_decref(bj);
+}
+
+/* Writes an archive with the given members. */
+static void write_archive(const char *path, const char *const *names, const char *const *data,
+                          const size_t *lens, size_t n)
+{
+    struct mvot_tarz_writer *w;
+    struct mvot_error err = {0};
+    ASSERT_OK(mvot_tarz_writer_open(path, 3, &w, &err), &err);
+    for (size_t i = 0; i < n; i++)
+        ASSERT_OK(mvot_tarz_writer_add(w, names[i], data[i], lens[i], &err), &err);
+    ASSERT_OK(mvot_tarz_writer_commit(w, &err), &err);
+}
+
+/* Reads the whole archive; returns the status of the first failure (or OK) and the count. */
+static enum mvot_status read_all(const char *path, int *count, struct mvot_error *err)
+{
+    struct mvot_episode_reader *r;
+    enum mvot_status st = mvot_episode_reader_open(path, &r, err);
+    *count = 0;
+    while (st == MVOT_OK) {
+        struct mvot_episode ep;
+        int done = 0;
+        st = mvot_episode_reader_next(r, &ep, &done, err);
+        if (st != MVOT_OK || done)
+            break;
+        (*count)++;
+        mvot_episode_free(&ep);
+    }
+    mvot_episode_reader_close(r);
+    return st;
+}
+
+static void test_reader_corrupt(void)
+{
+    char *dir = t_tmpdir();
+    struct mvot_gen_config cfg;
+    struct mvot_error err = {0};
+    struct mvot_episode ep;
+    mvot_gen_config_default(&cfg);
+    cfg.image_size = 128;
+    ASSERT_OK(mvot_gen_one(&cfg, MVOT_TASK_MAZE, 0, &ep, &err), &err);
+    char *rec = mvot_json_dumps(ep.record);
+    char *p = mvot_io_join(dir, "a.tar.zst");
+    char json_name[64], png0[64], png1[64];
+    snprintf(json_name, sizeof json_name, "%s.json", ep.key);
+    snprintf(png0, sizeof png0, "%s.0.png", ep.key);
+    /* a good archive with one episode (all its frames) */
+    {
+        const char *names[66], *data[66];
+        size_t lens[66], n = 0;
+        names[n] = json_name, data[n] = rec, lens[n++] = strlen(rec);
+        char fname[66][64];
+        for (uint32_t k = 0; k < ep.n_frames; k++) {
+            snprintf(fname[k], sizeof fname[k], "%s.%u.png", ep.key, k);
+            names[n] = fname[k], data[n] = (const char *)ep.frame_png[k],
+            lens[n++] = ep.frame_png_len[k];
+        }
+        write_archive(p, names, data, lens, n);
+        int count;
+        ASSERT_OK(read_all(p, &count, &err), &err);
+        ASSERT_EQ_INT(count, 1);
+        /* truncation at several points never crashes and fails cleanly */
+        uint8_t *bytes;
+        size_t len;
+        ASSERT_OK(mvot_io_read_file(p, 1 << 26, &bytes, &len, &err), &err);
+        for (size_t cut = 0; cut < len; cut += len / 7 + 1) {
+            char *q = mvot_io_join(dir, "cut.tar.zst");
+            ASSERT_OK(mvot_io_write_file(q, bytes, cut, &err), &err);
+            if (read_all(q, &count, &err) == MVOT_OK && count == 1)
+                T_FAIL("archive cut at %zu of %zu bytes read as complete", cut, len);
+            free(q);
+        }
+        free(bytes);
+    }
+    /* one failure class each: missing frame, wrong member order, non-PNG frame, bad JSON,
+     * record inconsistent with itself, a member that is not a record */
+    snprintf(png1, sizeof png1, "%s.1.png", ep.key);
+    const char notpng[] = "definitely not a png";
+    json_t *bad = json_deep_copy(ep.record);
+    json_object_set_new(bad, "n_frames", json_integer(ep.n_frames + 5));
+    char *bad_rec = mvot_json_dumps(bad);
+    json_object_set_new(bad, "n_frames", json_integer(ep.n_frames));
+    json_array_remove(json_object_get(bad, "cells"), 0);
+    char *bad_cells = mvot_json_dumps(bad);
+    json_decref(bad);
+    struct {
+        const char *what;
+        const char *names[3];
+        const char *data[3];
+        size_t lens[3];
+        size_t n;
+        const char *msg;
+    } cases[] = {
+        {"missing frames",
+         {json_name, png0},
+         {rec, (const char *)ep.frame_png[0]},
+         {strlen(rec), ep.frame_png_len[0]},
+         2,
+         "end of archive"},
+        {"frames out of order",
+         {json_name, png1, png0},
+         {rec, (const char *)ep.frame_png[1], (const char *)ep.frame_png[0]},
+         {strlen(rec), ep.frame_png_len[1], ep.frame_png_len[0]},
+         3,
+         "expected member"},
+        {"frame not a PNG",
+         {json_name, png0},
+         {rec, notpng},
+         {strlen(rec), strlen(notpng)},
+         2,
+         "not a PNG"},
+        {"bad JSON", {json_name}, {"{\"format\": "}, {11}, 1, json_name},
+        {"n_frames disagrees", {json_name}, {bad_rec}, {strlen(bad_rec)}, 1, "step texts"},
+        {"cell boxes missing", {json_name}, {bad_cells}, {strlen(bad_cells)}, 1, "cell boxes"},
+        {"not a record",
+         {png0},
+         {(const char *)ep.frame_png[0]},
+         {ep.frame_png_len[0]},
+         1,
+         "expected an episode .json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int count;
+        write_archive(p, cases[i].names, cases[i].data, cases[i].lens, cases[i].n);
+        mvot_error_clear(&err);
+        enum mvot_status st = read_all(p, &count, &err);
+        if (st == MVOT_OK)
+            T_FAIL("case \"%s\" was accepted", cases[i].what);
+        else if (!strstr(err.msg, cases[i].msg))
+            T_FAIL("case \"%s\": message \"%s\" lacks \"%s\"", cases[i].what, err.msg,
+                   cases[i].msg);
+    }
+    /* not an archive at all */
+    ASSERT_OK(mvot_io_write_file(p, "hello", 5, &err), &err);
+    int count;
+    ASSERT_TRUE(read_all(p, &count, &err) != MVOT_OK);
+    free(bad_rec);
+    free(bad_cells);
+    free(rec);
+    free(p);
+    mvot_episode_free(&ep);
+    free(dir);
+}
+
+/* Every top-level record field is in the spec's field table, and every field of the table is
+ * written by some task. */
+static void test_spec_matches_records(void)
+{
+    const char *src = getenv("MVOT_SRC");
+    char *path = mvot_strdupf("%s/docs/episode-format.md", src ? src : "..");
+    uint8_t *doc = NULL;
+    size_t len;
+    struct mvot_error err = {0};
+    if (mvot_io_read_file(path, 1 << 20, &doc, &len, &err) != MVOT_OK) {
+        T_FAIL("%s", err.msg);
+        free(path);
+        return;
+    }
+    struct mvot_gen_config cfg;
+    mvot_gen_config_default(&cfg);
+    cfg.image_size = 128;
+    json_t *seen = json_object();
+    for (int t = 0; t < MVOT_TASK_COUNT; t++) {
+        struct mvot_episode ep;
+        ASSERT_OK(mvot_gen_one(&cfg, (enum mvot_task)t, 1, &ep, &err), &err);
+        const char *key;
+        json_t *v;
+        json_object_foreach(ep.record, key, v)
+        {
+            char row[80];
+            snprintf(row, sizeof row, "\n| `%s` |", key);
+            if (!strstr((const char *)doc, row))
+                T_FAIL("record field \"%s\" is not in docs/episode-format.md", key);
+            json_object_set_new(seen, key, json_true());
+        }
+        mvot_episode_free(&ep);
+    }
+    /* the table rows, back to the records */
+    const char *q = (const char *)doc;
+    while ((q = strstr(q, "\n| `")) != NULL) {
+        q += 4;
+        const char *e = strchr(q, '`');
+        if (!e)
+            break;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(e - q), q);
+        if (strcmp(name, "DIR/episodes.tar.zst") != 0 && strcmp(name, "DIR/manifest.json") != 0 &&
+            !json_object_get(seen, name))
+            T_FAIL("docs/episode-format.md documents \"%s\", which no record has", name);
+    }
+    json_decref(seen);
+    free(doc);
+    free(path);
+}
+
+TEST_MAIN(test_golden_frames, test_config_json, test_reader_corrupt, test_spec_matches_records)
