@@ -22,6 +22,7 @@
     "\n"                                                                                     \
     "Recomputes image codes on a CUDA GPU and reports the agreement with the stored codes\n" \
     "(shard mode) or with the CPU tokenizer (image mode), images/s and the time split.\n"    \
+    "Without CUDA compiled in, or without a device, it says so in one line and exits 2.\n"   \
     "\n"                                                                                     \
     "Options:\n"                                                                             \
     "  --codebook FILE     patch codebook (image mode)\n"                                    \
@@ -42,8 +43,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("%s\nThis build has no CUDA support (configure with -DMVOT_CUDA=ON).\n",
-                   GPUCHECK_HELP);
+            fputs(GPUCHECK_HELP, stdout);
             return MVOT_EXIT_OK;
         }
     fprintf(stderr, "%s: CUDA support was not compiled in\n", cli->cmd);
