@@ -198,9 +198,11 @@ static enum mvot_status chunk_gemm(struct mvot_gpu_codebook *cb, const float *q,
 {
     enum mvot_status st = MVOT_OK;
     // dots, column-major K x rows (= row-major rows x K) = E^T (K x D) * Z (D x rows).
+    // A single query has sn == sd == 1 (a 16 px VQGAN image): it is contiguous in d.
     if (sd == 1) {
         BLAS_CHECK(mvot_gpu_gemm(cb->g, CUBLAS_OP_T, CUBLAS_OP_N, (int)cb->K, (int)rows, (int)cb->D,
-                                 1.0f, cb->vec, (int)cb->D, q, (int)sn, 0.0f, cb->dots, (int)cb->K),
+                                 1.0f, cb->vec, (int)cb->D, q, (int)std::max<size_t>(sn, cb->D),
+                                 0.0f, cb->dots, (int)cb->K),
                    err, "gpu search");
     } else if (sn == 1) {
         BLAS_CHECK(mvot_gpu_gemm(cb->g, CUBLAS_OP_T, CUBLAS_OP_T, (int)cb->K, (int)rows, (int)cb->D,
