@@ -1,7 +1,7 @@
 /* VQGAN CPU benchmark and full-width check (not part of ctest; driven by vqgan_bench.sh).
  *
  *   vqgan_bench --weights vq.safetensors [--size 512] [--threads 2] [--iters 3]
- *               [--ref DIR] [--decode]
+ *               [--ref DIR] [--decode] [--blas]
  *
  * Prints one JSON line: encode images/s, achieved GFLOP/s (analytic FLOP count of the
  * encoder + nearest-code search), and a measured sgemm peak for the same thread count
@@ -118,14 +118,10 @@ int main(int argc, char **argv)
 {
     const char *weights = NULL, *ref = NULL;
     uint32_t S = 512;
-    int threads = 2, iters = 3, decode = 0, c;
-    static const struct option opts[] = {{"weights", 1, 0, 'w'},
-                                         {"size", 1, 0, 's'},
-                                         {"threads", 1, 0, 't'},
-                                         {"iters", 1, 0, 'i'},
-                                         {"ref", 1, 0, 'r'},
-                                         {"decode", 0, 0, 'd'},
-                                         {0, 0, 0, 0}};
+    int threads = 2, iters = 3, decode = 0, blas = 0, c;
+    static const struct option opts[] = {
+        {"weights", 1, 0, 'w'}, {"size", 1, 0, 's'},   {"threads", 1, 0, 't'}, {"iters", 1, 0, 'i'},
+        {"ref", 1, 0, 'r'},     {"decode", 0, 0, 'd'}, {"blas", 0, 0, 'b'},    {0, 0, 0, 0}};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'w': weights = optarg; break;
@@ -134,6 +130,7 @@ int main(int argc, char **argv)
         case 'i': iters = (int)strtol(optarg, NULL, 10); break;
         case 'r': ref = optarg; break;
         case 'd': decode = 1; break;
+        case 'b': blas = 1; break;
         default: fprintf(stderr, "usage: see bench/vqgan_bench.c\n"); return 2;
         }
     }
@@ -150,6 +147,7 @@ int main(int argc, char **argv)
         return 1;
     }
     mvot_vqgan_get_info(m, &info);
+    mvot_vqgan_set_blas_only(m, blas);
     size_t g = S / 16, n = g * g;
     float *px = malloc(sizeof(float) * 3 * S * S), *lat = malloc(sizeof(float) * info.D * n);
     int32_t *codes = malloc(sizeof(int32_t) * n);
@@ -169,7 +167,8 @@ int main(int argc, char **argv)
         mvot_vqgan_encode(m, px, S, codes, lat, &err);
     double dt = now() - t0;
     double flops = encoder_flops(info.ch, info.z_channels, info.K, info.D, S);
-    printf("{\"engine\":\"mvot\",\"threads\":%d,\"size\":%u,\"ch\":%u,\"images\":%d,"
+    printf("{\"engine\":\"mvot %s\",", mvot_vqgan_uses_avx512(m) ? "avx512" : "openblas");
+    printf("\"threads\":%d,\"size\":%u,\"ch\":%u,\"images\":%d,"
            "\"seconds\":%.3f,\"images_per_s\":%.4f,\"gflop_per_image\":%.1f,"
            "\"achieved_gflops\":%.1f,\"sgemm_peak_gflops\":%.1f",
            threads, S, info.ch, iters, dt, iters / dt, flops / 1e9, flops * iters / dt / 1e9, peak);

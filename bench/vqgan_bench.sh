@@ -27,7 +27,7 @@ if [ ! -f "$ref/decoded.npy" ]; then
         --threads "$threads"
 fi
 echo "# mvot (this build), $threads threads, $size px" >&2
-"$out/vqgan_bench" --weights "$ref/vq.safetensors" --size "$size" --threads "$threads" \
+"$out/vqgan_bench" ${VQ_BENCH_FLAGS:-} --weights "$ref/vq.safetensors" --size "$size" --threads "$threads" \
     --iters "$iters" --ref "$ref" --decode
 echo "# PyTorch CPU, same weights and threads" >&2
 /usr/bin/python3 "$src/tests/vqgan/ref.py" --bench "$iters" --weights "$ref/vq.safetensors" \

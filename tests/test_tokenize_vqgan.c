@@ -99,7 +99,7 @@ static void weights_path(const struct refset *s, char *out, size_t cap)
 }
 
 /* Encodes the set's input and checks latent and codes; then decodes the reference codes. */
-static void check_set(const struct refset *s, int threads)
+static void check_set(const struct refset *s, int threads, int blas)
 {
     if (!ensure_refs())
         return;
@@ -118,6 +118,8 @@ static void check_set(const struct refset *s, int threads)
     ASSERT_OK(mvot_vqgan_load(path, pool, &m, &err), &err);
     if (!m || !x || !rcodes || !codes || !u8)
         goto done;
+    mvot_vqgan_set_blas_only(m, blas);
+    printf("  kernel: %s\n", mvot_vqgan_uses_avx512(m) ? "avx512" : "openblas");
     mvot_vqgan_get_info(m, &info);
     ASSERT_EQ_INT(info.ch, CH);
     ASSERT_EQ_INT(info.z_channels, 256);
@@ -199,17 +201,23 @@ done:
 
 static void test_f32_prefix(void)
 {
-    check_set(&SET_F32, 2);
+    check_set(&SET_F32, 2, 0);
+}
+
+/* The OpenBLAS im2col path (used on CPUs without AVX-512) against the same reference. */
+static void test_f32_blas(void)
+{
+    check_set(&SET_F32, 2, 1);
 }
 
 static void test_bf16_noprefix_encoder_only(void)
 {
-    check_set(&SET_BF16, 1);
+    check_set(&SET_BF16, 1, 0);
 }
 
 static void test_f16(void)
 {
-    check_set(&SET_F16, 2);
+    check_set(&SET_F16, 2, 0);
 }
 
 /* Same codes, latents and pixels, bit for bit, with 1 and 3 threads. */
@@ -342,5 +350,5 @@ static void test_bad_args(void)
     mvot_vqgan_free(m);
 }
 
-TEST_MAIN(test_f32_prefix, test_bf16_noprefix_encoder_only, test_f16, test_threads_identical,
-          test_missing_tensor, test_shape_mismatch, test_bad_args)
+TEST_MAIN(test_f32_prefix, test_f32_blas, test_bf16_noprefix_encoder_only, test_f16,
+          test_threads_identical, test_missing_tensor, test_shape_mismatch, test_bad_args)

@@ -24,12 +24,13 @@
 #include <string.h>
 
 #include "core/safetensors.h"
+#include "tokenize/vqgan_internal.h"
 
 #define NGROUPS 32
 #define GN_EPS 1e-6
 #define NLEVELS 5
 #define NRES 2
-#define MAX_ALLOCS 512
+#define MAX_ALLOCS 1024
 /* Target columns (output pixels) per conv tile; rounded to whole output rows. */
 #define TILE_COLS 256
 /* Positions per nearest-code search task. */
@@ -38,8 +39,9 @@
 static const uint32_t CH_MULT[NLEVELS] = {1, 1, 2, 2, 4};
 
 struct conv {
-    float *w; /* co x (ci * k * k), PyTorch OIHW flattened */
-    float *b; /* co */
+    float *w;  /* co x (ci * k * k), PyTorch OIHW flattened */
+    float *wp; /* 3x3 only, when the CPU has AVX-512: w packed for mvot_vqgan_gemm_avx512 */
+    float *b;  /* co */
     uint32_t co, ci, k;
 };
 
@@ -83,6 +85,7 @@ struct mvot_vqgan {
     struct workspace *ws;
     uint32_t ch, z, K, D;
     int has_decoder;
+    int use_avx512; /* 3x3 convs through our AVX-512 GEMM, else OpenBLAS */
     struct conv enc_in, enc_down[NLEVELS - 1], enc_out, quant_conv;
     struct resblock enc_blk[NLEVELS][NRES];
     struct mid enc_mid;
@@ -145,6 +148,16 @@ static enum mvot_status load_conv(struct loader *L, const char *name, uint32_t c
     MVOT_TRY(load_f32(L, nm, 4, ws, &c->w, err));
     snprintf(nm, sizeof nm, "%s.bias", name);
     MVOT_TRY(load_f32(L, nm, 1, bs, &c->b, err));
+    if (k == 3 && L->m->use_avx512) {
+        size_t nf = mvot_vqgan_packed_a_floats(co, ci * 9);
+        size_t bytes = (sizeof(float) * nf + 63) / 64 * 64;
+        MVOT_FAIL_IF(L->m->nallocs == MAX_ALLOCS, err, MVOT_ERR_INTERNAL, L->path,
+                     "too many tensors");
+        c->wp = aligned_alloc(64, bytes);
+        MVOT_FAIL_IF(!c->wp, err, MVOT_ERR_NOMEM, L->path, "%s: out of memory", name);
+        L->m->allocs[L->m->nallocs++] = c->wp;
+        mvot_vqgan_pack_a(c->w, co, ci * 9, c->wp);
+    }
 cleanup:
     return st;
 }
@@ -291,6 +304,7 @@ enum mvot_status mvot_vqgan_load(const char *path, struct mvot_pool *pool, struc
     m->ws = calloc(1, sizeof(*m->ws));
     MVOT_FAIL_IF(!m->ws, err, MVOT_ERR_NOMEM, path, "out of memory");
     m->pool = pool;
+    m->use_avx512 = mvot_vqgan_have_avx512();
     MVOT_TRY(mvot_st_open(path, &L.st, err));
     L.m = m;
     L.path = path;
@@ -352,6 +366,16 @@ void mvot_vqgan_get_info(const struct mvot_vqgan *m, struct mvot_vqgan_info *out
     out->has_decoder = m->has_decoder;
 }
 
+void mvot_vqgan_set_blas_only(struct mvot_vqgan *m, int on)
+{
+    m->use_avx512 = !on && mvot_vqgan_have_avx512();
+}
+
+int mvot_vqgan_uses_avx512(const struct mvot_vqgan *m)
+{
+    return m->use_avx512;
+}
+
 const float *mvot_vqgan_codebook(const struct mvot_vqgan *m)
 {
     return m->codebook;
@@ -380,17 +404,8 @@ static inline float exp_approx(float x)
     return p * scale;
 }
 
-/* Hot elementwise loops get AVX-512 and AVX2 clones picked at load time (glibc ifunc); the
- * default build targets baseline x86-64, which would leave them 4 lanes wide. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VEC_CLONES
-#endif
-
 /* y = swish(x * a + b) over n values. */
-VEC_CLONES static void affine_swish(const float *restrict x, float *restrict y, size_t n, float a,
-                                    float b)
+static void affine_swish(const float *restrict x, float *restrict y, size_t n, float a, float b)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i] * a + b;
@@ -398,8 +413,7 @@ VEC_CLONES static void affine_swish(const float *restrict x, float *restrict y, 
     }
 }
 
-VEC_CLONES static void affine(const float *restrict x, float *restrict y, size_t n, float a,
-                              float b)
+static void affine(const float *restrict x, float *restrict y, size_t n, float a, float b)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] * a + b;
@@ -407,7 +421,7 @@ VEC_CLONES static void affine(const float *restrict x, float *restrict y, size_t
 
 /* Sum and sum of squares of n floats, in double, via 8 float lanes per block of 512 so the
  * inner loop vectorizes and float rounding stays bounded. */
-VEC_CLONES static void sum_sq(const float *x, size_t n, double *s, double *q)
+static void sum_sq(const float *x, size_t n, double *s, double *q)
 {
     double ds = 0.0, dq = 0.0;
     size_t i = 0;
@@ -456,7 +470,7 @@ struct gn_job {
     const struct norm *nm;
     size_t hw;
     double mean[NGROUPS], rstd[NGROUPS];
-    int swish;
+    int swish, avx512;
 };
 
 static void gn_stats_task(void *ctx, size_t g, int worker)
@@ -478,7 +492,9 @@ static void gn_apply_task(void *ctx, size_t c, int worker)
     double a = j->rstd[g] * j->nm->g[c];
     float fa = (float)a, fb = (float)(j->nm->b[c] - j->mean[g] * a);
     (void)worker;
-    if (j->swish)
+    if (j->avx512)
+        mvot_vqgan_affine_avx512(j->x + c * j->hw, j->y + c * j->hw, j->hw, fa, fb, j->swish);
+    else if (j->swish)
         affine_swish(j->x + c * j->hw, j->y + c * j->hw, j->hw, fa, fb);
     else
         affine(j->x + c * j->hw, j->y + c * j->hw, j->hw, fa, fb);
@@ -487,7 +503,8 @@ static void gn_apply_task(void *ctx, size_t c, int worker)
 static void group_norm(struct run *r, const struct norm *nm, const float *x, float *y, size_t hw,
                        int swish)
 {
-    struct gn_job j = {.x = x, .y = y, .nm = nm, .hw = hw, .swish = swish};
+    struct gn_job j = {
+        .x = x, .y = y, .nm = nm, .hw = hw, .swish = swish, .avx512 = r->m->use_avx512};
     run_for(r, NGROUPS, gn_stats_task, &j);
     run_for(r, nm->c, gn_apply_task, &j);
 }
@@ -524,11 +541,16 @@ static inline int32_t src_coord(enum conv_mode mode, int32_t o, int32_t t, int32
 }
 
 /* col[(ci*9 + ky*3 + kx) * ncols + (oy - y0) * ow + ox] for oy in [y0, y1). */
-static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, float *col)
+/* With `packed`, the same rows go into ceil(ncols / 32) panels of K x 32 (the AVX-512
+ * GEMM's B layout, zero past ncols) through an L1-resident row buffer. */
+static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, float *col, int packed)
 {
     size_t ncols = (size_t)(y1 - y0) * j->ow;
-    size_t plane = (size_t)j->ih * j->iw;
+    size_t plane = (size_t)j->ih * j->iw, kdim = (size_t)j->cv->ci * 9;
+    size_t npan = (ncols + MVOT_VQ_NR - 1) / MVOT_VQ_NR;
     int32_t xmap[3][2048];
+    float tmp[2048 + MVOT_VQ_NR];
+    memset(tmp, 0, sizeof tmp);
     for (int kx = 0; kx < 3; kx++)
         for (uint32_t ox = 0; ox < j->ow; ox++)
             xmap[kx][ox] = src_coord(j->mode, (int32_t)ox, kx, (int32_t)j->iw);
@@ -536,7 +558,8 @@ static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, float *co
         const float *src = j->in + ci * plane;
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++) {
-                float *dst = col + ((size_t)ci * 9 + ky * 3 + kx) * ncols;
+                size_t krow = (size_t)ci * 9 + ky * 3 + kx;
+                float *dst = packed ? tmp : col + krow * ncols;
                 const int32_t *xm = xmap[kx];
                 for (uint32_t oy = y0; oy < y1; oy++, dst += j->ow) {
                     int32_t iy = src_coord(j->mode, (int32_t)oy, ky, (int32_t)j->ih);
@@ -558,6 +581,10 @@ static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, float *co
                             dst[ox] = xm[ox] < 0 ? 0.0f : row[xm[ox]];
                     }
                 }
+                /* tmp[ncols..) stays zero, so the last panel is zero-padded. */
+                for (size_t p = 0; packed && p < npan; p++)
+                    memcpy(col + (p * kdim + krow) * MVOT_VQ_NR, tmp + p * MVOT_VQ_NR,
+                           sizeof(float) * MVOT_VQ_NR);
             }
     }
 }
@@ -571,6 +598,17 @@ static void conv_task(void *ctx, size_t tile, int worker)
     size_t ohw = (size_t)j->oh * j->ow, c0 = (size_t)y0 * j->ow;
     int n = (int)((y1 - y0) * j->ow);
     float *out = j->out + c0;
+    if (cv->wp && j->r->m->use_avx512 && j->mode != CONV_POINT) {
+        /* Bias and residual are folded into the kernel's accumulator setup. */
+        float *col = j->r->col[worker];
+        if (j->mode == CONV_SAME && j->ow % 16 == 0)
+            mvot_vqgan_im2col_same_avx512(j->in, cv->ci, j->ih, j->iw, y0, y1, col);
+        else
+            im2col(j, y0, y1, col, 1);
+        mvot_vqgan_gemm_avx512(cv->wp, col, cv->b, cv->co, (uint32_t)n, cv->ci * 9, out, ohw,
+                               j->accumulate);
+        return;
+    }
     for (uint32_t o = 0; o < cv->co; o++) {
         float *dst = out + o * ohw, b = cv->b[o];
         if (j->accumulate)
@@ -587,7 +625,7 @@ static void conv_task(void *ctx, size_t tile, int worker)
     }
     float *col = j->r->col[worker];
     int kdim = (int)cv->ci * 9;
-    im2col(j, y0, y1, col);
+    im2col(j, y0, y1, col, 0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cv->co, n, kdim, 1.0f, cv->w, kdim,
                 col, n, 1.0f, out, (int)ohw);
 }
@@ -721,7 +759,7 @@ static void sizes(const struct mvot_vqgan *m, uint32_t S, size_t *act, size_t *c
      * max(TILE_COLS, S) output pixels (whole rows). The code search reuses the buffer. */
     size_t kmax = 9 * (cmax > m->z ? cmax : m->z);
     size_t cols = S > TILE_COLS ? S : TILE_COLS;
-    size_t c = kmax * cols;
+    size_t c = kmax * (cols + MVOT_VQ_NR); /* + the packed layout's zero padding */
     c = c > (size_t)QTILE * m->K ? c : (size_t)QTILE * m->K;
     *act = a;
     *col = c;

@@ -33,4 +33,10 @@ enum mvot_status mvot_vqgan_decode(const struct mvot_vqgan *m, const int32_t *co
                                    float *pixels, struct mvot_error *err);
 const float *mvot_vqgan_codebook(const struct mvot_vqgan *m);
 
+/* Kernel choice for the 3x3 convolutions: by default our AVX-512 GEMM when the CPU has
+ * AVX-512F, else OpenBLAS over im2col. on = 1 forces OpenBLAS (tests compare the two; do
+ * not call while an encode/decode runs). Results agree to float rounding, not bit for bit. */
+void mvot_vqgan_set_blas_only(struct mvot_vqgan *m, int on);
+int mvot_vqgan_uses_avx512(const struct mvot_vqgan *m);
+
 #endif
