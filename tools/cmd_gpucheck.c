@@ -35,7 +35,10 @@
     "                      latent error (default 1; 0 = off)\n"                              \
     "  --min-agreement X   exit 1 when the code agreement is below X (0..1, default 0)\n"    \
     "  --tf32              TF32 tensor-core GEMMs (default FP32)\n"                          \
-    "  --device N          CUDA device (default 0)\n" MVOT_CLI_COMMON_HELP
+    "  --device N          CUDA device (default 0)\n"                                        \
+    "  --cpu-reference     shard mode: encode with the CPU tokenizer instead of the GPU\n"   \
+    "                      (checks the shard reading itself; needs no "                      \
+    "device)\n" MVOT_CLI_COMMON_HELP
 
 #ifndef MVOT_HAVE_CUDA
 
@@ -78,7 +81,8 @@ enum {
     OPT_CPU,
     OPT_MINAG,
     OPT_TF32,
-    OPT_DEVICE
+    OPT_DEVICE,
+    OPT_CPUREF
 };
 
 struct check {
@@ -94,6 +98,8 @@ struct check {
     int32_t *stored; /* batch x grid^2 (shard mode) */
     int32_t *codes;  /* batch x grid^2 */
     int have_stored;
+    int cpu_only; /* --cpu-reference: c->cpu encodes, no GPU */
+    int threads;
     /* results */
     uint64_t images, ncodes, agree, images_exact;
     double wall_s;
@@ -116,7 +122,12 @@ static enum mvot_status flush(struct check *c, struct mvot_error *err)
     if (c->nb == 0)
         return MVOT_OK;
     t0 = now_s();
-    if (c->pv)
+    if (c->cpu_only) {
+        for (size_t i = 0; i < c->nb; i++) {
+            struct mvot_image im = {c->S, c->S, 3, c->rgb + i * (size_t)c->S * c->S * 3};
+            MVOT_TRY(mvot_imagetok_encode(c->cpu, &im, c->codes + i * per, err));
+        }
+    } else if (c->pv)
         MVOT_TRY(mvot_gpu_patchvq_encode(c->pv, c->rgb, c->nb, c->codes, err));
     else
         MVOT_TRY(mvot_gpu_vqgan_encode(c->vq, c->rgb, c->nb, c->S, c->codes, NULL, err));
@@ -174,7 +185,13 @@ static enum mvot_status open_model(struct check *c, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_codebook cb = {0};
-    if (c->is_vqgan) {
+    if (c->cpu_only) {
+        struct mvot_imagetok_info ti;
+        MVOT_TRY(mvot_imagetok_open(c->model_path, c->S, c->threads, &c->cpu, err));
+        mvot_imagetok_get_info(c->cpu, &ti);
+        c->K = ti.K;
+        c->grid = ti.grid;
+    } else if (c->is_vqgan) {
         struct mvot_gpu_vqgan_info info;
         MVOT_TRY(mvot_gpu_vqgan_load(c->g, c->model_path, &c->vq, err));
         mvot_gpu_vqgan_get_info(c->vq, &info);
@@ -384,6 +401,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
                                          {"min-agreement", required_argument, 0, OPT_MINAG},
                                          {"tf32", no_argument, 0, OPT_TF32},
                                          {"device", required_argument, 0, OPT_DEVICE},
+                                         {"cpu-reference", no_argument, 0, OPT_CPUREF},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct check c;
@@ -428,6 +446,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
                 return MVOT_EXIT_USAGE;
             break;
         case OPT_TF32: go.tf32 = 1; break;
+        case OPT_CPUREF: c.cpu_only = 1; break;
         case OPT_DEVICE:
             if (!mvot_cli_parse_u64(cli, "--device", optarg, 0, 64, &dev))
                 return MVOT_EXIT_USAGE;
@@ -448,12 +467,19 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     if ((codebook || vqgan) && argc - optind < 1)
         return mvot_cli_usage(cli, "expected PNG files after --%s",
                               codebook ? "codebook" : "vqgan");
-    if (mvot_gpu_device_count(why, sizeof why) == 0) {
-        fprintf(stderr, "%s: %s\n", cli->cmd, why);
-        return MVOT_EXIT_USAGE;
+    if (c.cpu_only && (codebook || vqgan))
+        return mvot_cli_usage(cli, "--cpu-reference applies to shard mode only");
+    c.threads = cli->threads;
+    if (c.cpu_only) {
+        snprintf(desc, sizeof desc, "CPU (--cpu-reference)");
+    } else {
+        if (mvot_gpu_device_count(why, sizeof why) == 0) {
+            fprintf(stderr, "%s: %s\n", cli->cmd, why);
+            return MVOT_EXIT_USAGE;
+        }
+        MVOT_TRY(mvot_gpu_create(&go, &c.g, &err));
+        mvot_gpu_describe(c.g, desc, sizeof desc);
     }
-    MVOT_TRY(mvot_gpu_create(&go, &c.g, &err));
-    mvot_gpu_describe(c.g, desc, sizeof desc);
     c.batch = (size_t)batch;
     if (codebook || vqgan) {
         c.S = (uint32_t)size;
@@ -464,10 +490,15 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     } else {
         MVOT_TRY(run_shards(&c, argv[optind], max_s, max_i, &err));
     }
-    mvot_gpu_timing_get(c.g, &tm);
+    memset(&tm, 0, sizeof tm);
+    if (c.g)
+        mvot_gpu_timing_get(c.g, &tm);
     sum = json_object();
     json_object_set_new(sum, "device", json_string(desc));
-    json_object_set_new(sum, "precision", json_string(go.tf32 ? "tf32" : "fp32"));
+    json_object_set_new(sum, "precision",
+                        json_string(c.cpu_only ? "cpu"
+                                    : go.tf32  ? "tf32"
+                                               : "fp32"));
     json_object_set_new(sum, "tokenizer", json_string(c.is_vqgan ? "vqgan" : "patch"));
     json_object_set_new(sum, "reference", json_string(codebook || vqgan ? "cpu" : "stored"));
     json_object_set_new(sum, "image_size", json_integer(c.S));
@@ -486,7 +517,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
                         json_real(gpu_ms > 0 ? (double)c.images / (gpu_ms / 1000.0) : 0));
     json_object_set_new(sum, "wall_images_per_s",
                         json_real(c.wall_s > 0 ? (double)c.images / c.wall_s : 0));
-    if (c.is_vqgan && cpu_n > 0 && c.images > 0) {
+    if (c.is_vqgan && !c.cpu_only && cpu_n > 0 && c.images > 0) {
         /* The last batch's images are still in the staging buffer. */
         uint64_t last = c.images % c.batch ? c.images % c.batch : c.batch;
         uint32_t n = (uint32_t)(cpu_n < last ? cpu_n : last);
@@ -505,7 +536,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     mvot_cli_note(cli,
                   "%s: %llu images on %s: %llu/%llu codes agree (%.6f), %llu images exact; "
                   "%.1f images/s (GPU time), %.1f images/s (wall); H2D %.2f ms, compute %.2f ms, "
-                  "D2H %.2f ms",
+                  "D2H %.2f ms\n",
                   cli->cmd, (unsigned long long)c.images, desc, (unsigned long long)c.agree,
                   (unsigned long long)c.ncodes, agreement, (unsigned long long)c.images_exact,
                   gpu_ms > 0 ? (double)c.images / (gpu_ms / 1000.0) : 0.0,
@@ -514,7 +545,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     if (cpu)
         mvot_cli_note(cli,
                       "%s: CPU check on %lld images: latent max abs err %.3g (max |z| %.3g), "
-                      "code agreement %.4f",
+                      "code agreement %.4f\n",
                       cli->cmd, (long long)json_integer_value(json_object_get(cpu, "images")),
                       json_real_value(json_object_get(cpu, "latent_max_abs_err")),
                       json_real_value(json_object_get(cpu, "latent_max_abs")),

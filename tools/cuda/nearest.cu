@@ -68,6 +68,8 @@ __global__ void nearest_argmin_kernel(const float *__restrict__ dots,
         int k2 = __shfl_xor_sync(0xffffffffu, bk, o);
         argmin_merge(best, bk, v2, k2);
     }
+    if (bk >= K) // every score NaN (non-finite input): code 0 rather than out of range
+        bk = 0;
     if (!refine || !(best == best) || fabsf(best) == INFINITY) {
         if (lane == 0)
             codes[row] = bk;
