@@ -672,7 +672,8 @@ static enum mvot_status pretok_step(const struct mvot_bpe *tok, struct bpe_tls *
             char *ns = bpe_arena_alloc(&t->arena, p.len + spaces * rl + rl);
             if (!ns)
                 return MVOT_ERR_NOMEM;
-            size_t w = rl; /* room for a prepended replacement */
+            memcpy(ns, rep, rl);
+            size_t w = rl; /* ns[0..rl) holds the replacement, used if it must be prepended */
             for (size_t k = 0; k < p.len; k++) {
                 if (p.s[k] == ' ') {
                     memcpy(ns + w, rep, rl);
@@ -1457,6 +1458,14 @@ static int dec_replace(struct toklist *l, const struct bpe_dec *d, pcre2_match_d
 enum mvot_status mvot_bpe_decode(const struct mvot_bpe *tok, const int32_t *ids, size_t n,
                                  int skip_special, char **out, struct mvot_error *err)
 {
+    size_t len;
+    return mvot_bpe_decode_n(tok, ids, n, skip_special, out, &len, err);
+}
+
+enum mvot_status mvot_bpe_decode_n(const struct mvot_bpe *tok, const int32_t *ids, size_t n,
+                                   int skip_special, char **out, size_t *out_len,
+                                   struct mvot_error *err)
+{
     struct toklist l = {0};
     struct bpe_sbuf o = {0};
     pcre2_match_data *md = NULL;
@@ -1501,6 +1510,7 @@ enum mvot_status mvot_bpe_decode(const struct mvot_bpe *tok, const int32_t *ids,
         return mvot_error_set(err, MVOT_ERR_NOMEM, tok->name, "out of memory decoding %zu ids", n);
     }
     *out = o.p;
+    *out_len = o.n - 1;
     return MVOT_OK;
 }
 

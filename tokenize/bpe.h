@@ -33,6 +33,10 @@ enum mvot_status mvot_bpe_encode(const struct mvot_bpe *tok, const char *text, s
 /* Decodes to a malloc'd NUL-terminated string (caller frees). */
 enum mvot_status mvot_bpe_decode(const struct mvot_bpe *tok, const int32_t *ids, size_t n,
                                  int skip_special, char **out, struct mvot_error *err);
+/* Same, also giving the byte length (the text may hold NUL characters). */
+enum mvot_status mvot_bpe_decode_n(const struct mvot_bpe *tok, const int32_t *ids, size_t n,
+                                   int skip_special, char **out, size_t *out_len,
+                                   struct mvot_error *err);
 
 /* Encodes n texts on the pool's threads (NULL pool: inline); outs[i] gets the ids of texts[i]
  * appended. On failure the error of the lowest failing index is returned. */

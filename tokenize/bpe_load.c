@@ -880,6 +880,41 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
             (st = opt_bool(L, a, "rstrip", p, &x->rstrip)) != MVOT_OK ||
             (st = opt_bool(L, a, "single_word", p, &x->single_word)) != MVOT_OK)
             return st;
+        /* HF ignores the id written in the file: an added token takes the id of the same
+         * content if already known (added or model vocab), else the next free id after the
+         * added ones, starting at the model's entry count. Empty contents are skipped. */
+        if (!x->len) {
+            free(x->content);
+            t->nadded--;
+            continue;
+        }
+        int32_t same = -1;
+        for (size_t k = 0; k + 1 < t->nadded; k++)
+            if (t->added[k].len == x->len && !memcmp(t->added[k].content, x->content, x->len))
+                same = (int32_t)k;
+        if (same >= 0) {
+            /* a later entry with the same content replaces the earlier one's flags */
+            x->id = t->added[same].id;
+            free(t->added[same].content);
+            t->added[same] = *x;
+            memset(x, 0, sizeof *x);
+            t->nadded--;
+            continue;
+        }
+        int32_t vid = bpe_smap_get(&t->vocab, x->content, x->len);
+        if (vid >= 0) {
+            x->id = vid;
+        } else {
+            int64_t mx = -1;
+            for (size_t k = 0; k + 1 < t->nadded; k++)
+                if (t->added[k].id > mx)
+                    mx = t->added[k].id;
+            int64_t vs = (int64_t)t->vocab.n;
+            int64_t nid = (mx >= vs || vs == 0) ? mx + 1 : vs;
+            if (nid > MAX_ID)
+                return fail(L, MVOT_ERR_UNSUPPORTED, p, "id over 2^31-1");
+            x->id = (int32_t)nid;
+        }
         if (x->id > max_id)
             max_id = x->id;
     }

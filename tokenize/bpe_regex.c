@@ -10,7 +10,7 @@
 
 #include "tokenize/bpe_internal.h"
 
-#define WORD_CLASS "\\p{L}\\p{M}\\p{Nd}\\p{Pc}"
+#define WORD_CLASS "\\p{L}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}"
 
 static int out_add(char **o, size_t *n, size_t *cap, const char *s, size_t len)
 {

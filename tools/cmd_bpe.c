@@ -36,6 +36,8 @@ static const char HELP[] =
     "      Byte-level BPE in the Chameleon layout (docs/tokenizer.md). The episode corpus is\n"
     "      every instruction, step text, rationale and final text; --text uses one text per\n"
     "      line. Default vocab size 65536 (ids fit in uint16).\n"
+    "  corpus (--episodes DIR/episodes.tar.zst | --text FILE)\n"
+    "      Prints the training corpus, one JSON string per line (what train would learn from).\n"
     "  info --tokenizer FILE\n"
     "      Vocab size, special ids, image-code range, pre-tokenizer chain, file hash.\n"
     "\n" MVOT_CLI_COMMON_HELP;
@@ -222,20 +224,21 @@ static int decode_one(struct mvot_cli *cli, const struct mvot_bpe *tok, const ch
         return MVOT_EXIT_FAIL;
     }
     char *s = NULL;
-    if (mvot_bpe_decode(tok, ids, n, skip, &s, &err) != MVOT_OK) {
+    size_t sl = 0;
+    if (mvot_bpe_decode_n(tok, ids, n, skip, &s, &sl, &err) != MVOT_OK) {
         free(ids);
         return mvot_cli_fail(cli, &err);
     }
     free(ids);
     if (as_json) {
-        json_t *js = json_string(s);
+        json_t *js = json_stringn(s, sl);
         char *d = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
         if (d)
             puts(d);
         free(d);
         json_decref(js);
     } else {
-        fputs(s, stdout);
+        fwrite(s, 1, sl, stdout);
     }
     free(s);
     return MVOT_EXIT_OK;
@@ -533,6 +536,26 @@ int mvot_cmd_bpe(int argc, char **argv, struct mvot_cli *cli)
         return mvot_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
     mvot_cli_ready(cli);
 
+    if (!strcmp(sub, "corpus")) {
+        if (!!episodes == !!text)
+            return mvot_cli_usage(cli, "corpus needs exactly one of --episodes or --text");
+        struct corpus cp = {0};
+        int rc = episodes ? load_episodes(cli, episodes, &cp) : load_text_lines(cli, text, &cp);
+        for (size_t i = 0; rc == MVOT_EXIT_OK && i < cp.len; i++) {
+            json_t *js = json_stringn(cp.t[i], cp.n[i]);
+            char *d = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+            if (!d) {
+                fprintf(stderr, "%s: text %zu is not valid UTF-8\n", cli->cmd, i);
+                rc = MVOT_EXIT_FAIL;
+            } else {
+                puts(d);
+            }
+            free(d);
+            json_decref(js);
+        }
+        corpus_free(&cp);
+        return rc;
+    }
     if (!strcmp(sub, "train")) {
         if (!!episodes == !!text)
             return mvot_cli_usage(cli, "train needs exactly one of --episodes or --text");
