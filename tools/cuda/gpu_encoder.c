@@ -1,7 +1,8 @@
 /* The GPU image encoder behind shards/pack.h's struct mvot_image_encoder (pack --gpu,
  * retokenize --gpu): a patch codebook goes through mvot_gpu_patchvq (codes identical to
  * the CPU patch VQ, whose search is exact too), a VQGAN checkpoint through mvot_gpu_vqgan
- * (FP32; agreement with the CPU is measured by mvot gpucheck, not assumed). The file kind is
+ * (FP32; the first image is also encoded on the CPU and the agreement goes into the name
+ * that pack records in the manifest). The file kind is
  * detected from its tensor names. Images that are not S x S RGB are prepared on the CPU
  * with tokenize/imgprep.h first. pack calls encode_batch from one thread at a time. */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "core/safetensors.h"
 #include "shards/pack.h"
 #include "tokenize/imgprep.h"
+#include "tokenize/vqgan.h"
 #include "tools/cuda/gpu_vq.h"
 
 struct gpu_enc {
@@ -19,10 +21,40 @@ struct gpu_enc {
     struct mvot_gpu_patchvq *pv;
     struct mvot_gpu_vqgan *vq;
     uint32_t S;
+    char *path;     /* the VQGAN file, for the sampled CPU comparison */
+    int sampled;    /* VQGAN: the first image was compared with the CPU encoder */
     uint8_t *stage; /* batch of S x S x 3 images */
     size_t stage_n;
     char name[256];
 };
+
+/* VQGAN codes are not bit-exact with the CPU encoder (float rounding can flip near-ties),
+ * so the first image of a run is also encoded by tokenize/vqgan.c and the agreement goes into
+ * the encoder name, which pack records as the manifest's "image_encoder". */
+static enum mvot_status sample_cpu(struct gpu_enc *e, const int32_t *gpu_codes,
+                                   struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_vqgan *m = NULL;
+    size_t per = (size_t)(e->S / 16) * (e->S / 16), agree = 0;
+    float *pix = malloc((size_t)3 * e->S * e->S * sizeof *pix);
+    int32_t *cpu = malloc(per * sizeof *cpu);
+    MVOT_FAIL_IF(!pix || !cpu, err, MVOT_ERR_NOMEM, "gpu encoder", "out of memory");
+    MVOT_TRY(mvot_vqgan_load(e->path, NULL, &m, err));
+    mvot_imgprep_normalize(e->stage, e->S, pix);
+    MVOT_TRY(mvot_vqgan_encode(m, pix, e->S, cpu, NULL, err));
+    for (size_t i = 0; i < per; i++)
+        agree += cpu[i] == gpu_codes[i];
+    snprintf(e->name, sizeof e->name,
+             "cuda-vqgan-%s (codes made on the GPU; CPU agreement %.4f on 1 sampled image)",
+             mvot_gpu_tf32(e->g) ? "tf32" : "fp32", (double)agree / (double)per);
+    e->sampled = 1;
+cleanup:
+    mvot_vqgan_free(m);
+    free(pix);
+    free(cpu);
+    return st;
+}
 
 static enum mvot_status enc_batch(void *ctx, const struct mvot_image *imgs, size_t n,
                                   int32_t *codes, struct mvot_error *err)
@@ -51,6 +83,8 @@ static enum mvot_status enc_batch(void *ctx, const struct mvot_image *imgs, size
         MVOT_TRY(mvot_gpu_patchvq_encode(e->pv, e->stage, n, codes, err));
     else
         MVOT_TRY(mvot_gpu_vqgan_encode(e->vq, e->stage, n, e->S, codes, NULL, err));
+    if (e->vq && !e->sampled && n > 0)
+        MVOT_TRY(sample_cpu(e, codes, err));
 cleanup:
     mvot_image_free(&prep);
     return st;
@@ -63,6 +97,7 @@ static void enc_free(struct gpu_enc *e)
     mvot_gpu_patchvq_free(e->pv);
     mvot_gpu_vqgan_free(e->vq);
     mvot_gpu_free(e->g);
+    free(e->path);
     free(e->stage);
     free(e);
 }
@@ -88,17 +123,19 @@ int mvot_gpu_image_encoder_create(const char *path, uint32_t image_size,
     struct mvot_error e = {0}, *err = &e;
     struct mvot_codebook cb = {0};
     struct gpu_enc *enc = calloc(1, sizeof *enc);
-    char desc[200];
     memset(out, 0, sizeof *out);
     MVOT_FAIL_IF(!enc, err, MVOT_ERR_NOMEM, "gpu encoder", "out of memory");
     MVOT_FAIL_IF(image_size == 0 || image_size % 16 != 0, err, MVOT_ERR_INVALID, "gpu encoder",
                  "image size %u is not a multiple of 16", image_size);
     enc->S = image_size;
     MVOT_TRY(mvot_gpu_create(NULL, &enc->g, err));
-    mvot_gpu_describe(enc->g, desc, sizeof desc);
+    /* Names carry no device model or host detail: the manifest must not depend on the
+     * machine beyond the codes themselves. */
     if (is_vqgan(path)) {
         MVOT_TRY(mvot_gpu_vqgan_load(enc->g, path, &enc->vq, err));
-        snprintf(enc->name, sizeof enc->name, "cuda-vqgan (%s)", desc);
+        enc->path = strdup(path);
+        MVOT_FAIL_IF(!enc->path, err, MVOT_ERR_NOMEM, "gpu encoder", "out of memory");
+        snprintf(enc->name, sizeof enc->name, "cuda-vqgan-fp32 (codes made on the GPU)");
     } else {
         MVOT_TRY(mvot_codebook_load(path, &cb, err));
         MVOT_FAIL_IF(cb.kind != MVOT_CB_PATCH, err, MVOT_ERR_UNSUPPORTED, path,
@@ -108,7 +145,8 @@ int mvot_gpu_image_encoder_create(const char *path, uint32_t image_size,
                      "image size %u is not a multiple of the patch %u", image_size, cb.patch);
         MVOT_TRY(
             mvot_gpu_patchvq_create(enc->g, cb.vec, cb.K, cb.patch, image_size, &enc->pv, err));
-        snprintf(enc->name, sizeof enc->name, "cuda-patchvq (%s)", desc);
+        /* exact search: the same codes as the CPU patch VQ */
+        snprintf(enc->name, sizeof enc->name, "cuda-patchvq");
     }
     out->encode_batch = enc_batch;
     out->ctx = enc;
