@@ -2,6 +2,7 @@
  * of a shard directory and writes report.json, report.md and failure pictures
  * (docs/eval.md). The scoring lives in tools/eval/; this file binds it to the shard set, its
  * tokenizer and its image tokenizer (both named by the manifest), and owns all printing. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,9 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     enum mvot_status st = MVOT_OK;
     int rc = MVOT_EXIT_OK;
 
+    /* Frames are 0.75 MB each: keep them in the heap instead of a fresh mmap per image, whose
+     * page faults cost more than the scoring (glibc; measured in BENCHMARKS.md "## Eval"). */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
     pool = mvot_pool_create(cli->threads);
     MVOT_FAIL_IF(!pool, &err, MVOT_ERR_NOMEM, "eval", "cannot start threads");
     MVOT_TRY(mvot_eval_truth_open(truth, mvot_pool_threads(pool), pool, &tr, &err));

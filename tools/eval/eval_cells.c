@@ -4,7 +4,8 @@
  * cell box, shrunk by `inset`) whose largest channel difference exceeds pixel_tol; the cell
  * matches when that fraction is at most cell_tol. Modified cells (cell state changed
  * between the previous and the target frame, plus cells holding the agent in the target)
- * must match the target, and match it at least as well as they match the previous frame;
+ * must match the target and, when the change is visible (previous and target frames differ
+ * there beyond the tolerance), match it at least as well as they match the previous frame;
  * every other cell must match the target. Images are 8-bit RGB, S x S. */
 #include <math.h>
 #include <stdlib.h>
@@ -148,7 +149,10 @@ enum mvot_status mvot_eval_score_image(const struct mvot_eval_tol *t,
         out->n_mod++;
         double dp = prev ? mvot_eval_cell_diff(t, &cells[c], pred, prev) : 2.0;
         int mt = dt <= t->cell_tol, mp = dp <= t->cell_tol;
-        if (mt && !(mp && dp < dt)) {
+        /* A change smaller than the tolerance cannot be seen: matching the target is enough.
+         * A visible one must also be shown at least as well as the previous state is. */
+        int visible = !prev || mvot_eval_cell_diff(t, &cells[c], prev, target) > t->cell_tol;
+        if (mt && !(visible && mp && dp < dt)) {
             out->cls[c] = MVOT_EVAL_CELL_OK;
             out->n_mod_ok++;
             if (dt > out->max_diff)

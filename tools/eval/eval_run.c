@@ -7,6 +7,7 @@
  * each image (BOI..EOI groups, in the order of "images") and the prompt (tokens before
  * the first supervised one); the stored PNGs give the truth pixels; "label_text" gives the
  * truth answer; "cells" and "cell_states" give the cell boxes and states. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,94 @@ static int truth_pixels(const struct mvot_sample *s, const struct truth *t,
     return mvot_eval_decoder_decode(dec, t->codes + pos * t->cpi, out, NULL) == MVOT_OK;
 }
 
+/* Decoded truth frames shared by the workers: the previous frame of step k is the target of
+ * step k-1, so consecutive predictions of one episode decode each PNG once. Keyed by
+ * (episode, frame); only PNG frames are cached (augmented input codes differ per sample). */
+struct frame_slot {
+    uint64_t key, stamp;
+    int used, refs;
+    struct mvot_image img;
+};
+struct frame_cache {
+    pthread_mutex_t mu;
+    struct frame_slot *slots;
+    size_t n;
+    uint64_t clock;
+};
+
+/* A truth frame in use: either a cache slot's image (released later) or one of our own. */
+struct frame_ref {
+    const struct mvot_image *img;
+    struct mvot_image own;
+    struct frame_slot *slot;
+};
+
+static void frame_release(struct frame_cache *fc, struct frame_ref *r)
+{
+    if (r->slot) {
+        pthread_mutex_lock(&fc->mu);
+        r->slot->refs--;
+        pthread_mutex_unlock(&fc->mu);
+    }
+    mvot_image_free(&r->own);
+    memset(r, 0, sizeof *r);
+}
+
+static int frame_get(struct frame_cache *fc, const struct mvot_sample *s, const struct truth *t,
+                     const struct mvot_eval_decoder *dec, size_t pos, struct frame_ref *r)
+{
+    memset(r, 0, sizeof *r);
+    int cacheable = fc && fc->n && t->frames_stored && pos < s->n_png && pos < t->n_images;
+    uint64_t key = 0;
+    if (cacheable) {
+        key = mvot_hash64_seed(t->episode, strlen(t->episode), (uint64_t)t->frames[pos] + 1);
+        pthread_mutex_lock(&fc->mu);
+        for (size_t i = 0; i < fc->n; i++)
+            if (fc->slots[i].used && fc->slots[i].key == key) {
+                r->slot = &fc->slots[i];
+                r->slot->refs++;
+                r->slot->stamp = ++fc->clock;
+                r->img = &r->slot->img;
+                break;
+            }
+        pthread_mutex_unlock(&fc->mu);
+        if (r->img)
+            return 1;
+    }
+    if (!truth_pixels(s, t, dec, pos, &r->own))
+        return 0;
+    r->img = &r->own;
+    if (!cacheable)
+        return 1;
+    pthread_mutex_lock(&fc->mu);
+    struct frame_slot *victim = NULL;
+    int dup = 0;
+    for (size_t i = 0; i < fc->n && !dup; i++)
+        dup = fc->slots[i].used && fc->slots[i].key == key; /* another worker was faster */
+    for (size_t i = 0; i < fc->n && !dup; i++) {
+        struct frame_slot *q = &fc->slots[i];
+        if (!q->used) {
+            victim = q;
+            break;
+        }
+        if (q->refs == 0 && (!victim || q->stamp < victim->stamp))
+            victim = q;
+    }
+    if (victim) {
+        mvot_image_free(&victim->img);
+        victim->img = r->own;
+        memset(&r->own, 0, sizeof r->own);
+        victim->key = key;
+        victim->used = 1;
+        victim->refs = 1;
+        victim->stamp = ++fc->clock;
+        r->slot = victim;
+        r->img = &victim->img;
+    }
+    pthread_mutex_unlock(&fc->mu);
+    return 1;
+}
+
 struct ep_step {
     char *episode, *task, *split, *mode;
     uint32_t grid;
@@ -274,6 +363,7 @@ struct run_ctx {
     const char *data;
     const size_t *line_off, *line_len;
     size_t n_lines;
+    struct frame_cache *cache;
     /* emit state */
     struct mvot_eval_result *res;
     struct eval_groups groups;
@@ -352,35 +442,38 @@ static int score_label(const struct run_ctx *c, struct eval_item *it, size_t lin
     struct eval_acc *a = &it->acc;
     size_t pos = t->label_pos[j];
     const int32_t *tc = t->codes + pos * t->cpi;
-    struct mvot_image target = {0}, prev = {0}, pred = {0}, rec = {0};
+    struct mvot_image pred = {0}, rec = {0};
+    struct frame_ref tf = {0}, pf = {0};
+    const struct mvot_image *target = NULL, *prev = NULL, *shown = &pred;
     uint8_t *st_t = st_buf, *st_p = st_buf + t->n_cells;
-    int correct = 0, have_prev = 0, have_sp = 0;
-    struct mvot_eval_iscore sc = {0};
+    int correct = 0, have_sp = 0, rec_ok = 0, same = 0;
+    struct mvot_eval_iscore sc = {0}, rsc = {0};
     a->img_expected++;
     a->vis_n++;
-    if (!truth_pixels(s, t, dec, pos, &target) ||
+    if (!frame_get(c->cache, s, t, dec, pos, &tf) ||
         !frame_states(s->meta, t->frames[pos], t->n_cells, st_t)) {
         DIAG(it, MVOT_EVAL_DIAG_TRUTH,
-             "line %zu: key %s: no truth pixels or cell states for "
-             "label image %zu",
-             line, p->key, j);
+             "line %zu: key %s: no truth pixels or cell states for label image %zu", line, p->key,
+             j);
         goto done;
     }
+    target = tf.img;
     if (t->prev_frame[j] >= 0) {
         have_sp = frame_states(s->meta, t->prev_frame[j], t->n_cells, st_p);
         size_t pp = find_pos(t, t->prev_frame[j]);
-        have_prev = pp != SIZE_MAX && truth_pixels(s, t, dec, pp, &prev);
+        if (pp != SIZE_MAX && frame_get(c->cache, s, t, dec, pp, &pf))
+            prev = pf.img;
     }
     /* Reconstruction check: the truth codes decoded must score as correct. */
     if (mvot_eval_decoder_decode(dec, tc, &rec, NULL) == MVOT_OK &&
         mvot_eval_score_image(&c->o->tol, t->cells, t->n_cells, have_sp ? st_p : NULL, st_t, &rec,
-                              &target, have_prev ? &prev : NULL, &sc, NULL) == MVOT_OK) {
+                              target, prev, &rsc, NULL) == MVOT_OK) {
+        rec_ok = 1;
         it->rec_images++;
-        it->rec_ok += (size_t)sc.correct;
-        if (sc.max_diff > it->rec_max)
-            it->rec_max = sc.max_diff;
+        it->rec_ok += (size_t)rsc.correct;
+        if (rsc.max_diff > it->rec_max)
+            it->rec_max = rsc.max_diff;
     }
-    mvot_eval_iscore_free(&sc);
     if (j >= p->n_images) {
         a->img_missing++;
         goto done;
@@ -393,29 +486,36 @@ static int score_label(const struct run_ctx *c, struct eval_item *it, size_t lin
     if (pi->codes) {
         if (pi->n_codes != t->cpi) {
             DIAG(it, MVOT_EVAL_DIAG_IMAGE_SIZE,
-                 "line %zu: key %s: image %zu has %zu codes, "
-                 "expected %zu",
-                 line, p->key, j, pi->n_codes, t->cpi);
+                 "line %zu: key %s: image %zu has %zu codes, expected %zu", line, p->key, j,
+                 pi->n_codes, t->cpi);
             a->img_bad++;
             goto done;
         }
         for (size_t k = 0; k < t->cpi; k++)
             if (pi->codes[k] < 0 || (uint32_t)pi->codes[k] >= dec->K) {
                 DIAG(it, MVOT_EVAL_DIAG_ID_RANGE,
-                     "line %zu: key %s: image %zu: code %d at %zu "
-                     "is not below the codebook size %u",
+                     "line %zu: key %s: image %zu: code %d at %zu is not below the codebook "
+                     "size %u",
                      line, p->key, j, pi->codes[k], k, dec->K);
                 a->img_bad++;
                 goto done;
             }
         a->codes_total += t->cpi;
+        same = 1;
         for (size_t k = 0; k < t->cpi; k++) {
             if (pi->codes[k] == tc[k])
                 a->codes_equal++;
-            else
+            else {
+                same = 0;
                 a->dist_sum += mvot_eval_code_dist(dec, pi->codes[k], tc[k]);
+            }
         }
-        if (mvot_eval_decoder_decode(dec, pi->codes, &pred, NULL) != MVOT_OK) {
+        if (same && rec_ok) {
+            /* The truth codes themselves: their score is the reconstruction's. */
+            sc = rsc;
+            memset(&rsc, 0, sizeof rsc);
+            shown = &rec;
+        } else if (mvot_eval_decoder_decode(dec, pi->codes, &pred, NULL) != MVOT_OK) {
             DIAG(it, MVOT_EVAL_DIAG_IMAGE_FILE, "line %zu: key %s: image %zu: decoding failed",
                  line, p->key, j);
             a->img_bad++;
@@ -425,8 +525,9 @@ static int score_label(const struct run_ctx *c, struct eval_item *it, size_t lin
         a->img_bad++;
         goto done;
     }
-    if (mvot_eval_score_image(&c->o->tol, t->cells, t->n_cells, have_sp ? st_p : NULL, st_t, &pred,
-                              &target, have_prev ? &prev : NULL, &sc, NULL) != MVOT_OK)
+    if (shown == &pred &&
+        mvot_eval_score_image(&c->o->tol, t->cells, t->n_cells, have_sp ? st_p : NULL, st_t, &pred,
+                              target, prev, &sc, NULL) != MVOT_OK)
         goto done;
     a->v_acc += (size_t)sc.v_acc;
     a->v_red += (size_t)sc.v_red;
@@ -440,11 +541,12 @@ static int score_label(const struct run_ctx *c, struct eval_item *it, size_t lin
     a->artifacts += (size_t)sc.artifacts;
     correct = sc.correct;
     if (!correct && c->o->out_dir && c->o->max_failures)
-        add_failure(it, p->key, j, &target, &pred, t->cells, &sc);
+        add_failure(it, p->key, j, target, shown, t->cells, &sc);
 done:
     mvot_eval_iscore_free(&sc);
-    mvot_image_free(&target);
-    mvot_image_free(&prev);
+    mvot_eval_iscore_free(&rsc);
+    frame_release(c->cache, &tf);
+    frame_release(c->cache, &pf);
     mvot_image_free(&pred);
     mvot_image_free(&rec);
     return correct;
@@ -837,6 +939,13 @@ enum mvot_status mvot_eval_run(const struct mvot_eval_opts *o, const struct mvot
     c.failures = json_array();
     MVOT_FAIL_IF(!c.res || !c.failures, err, MVOT_ERR_NOMEM, "eval", "out of memory");
     c.res->lines = n;
+    struct frame_cache fc = {.n = 0};
+    pthread_mutex_init(&fc.mu, NULL);
+    fc.n = 8 + 4 * (size_t)mvot_pool_threads(pool);
+    fc.slots = calloc(fc.n, sizeof *fc.slots);
+    if (!fc.slots)
+        fc.n = 0;
+    c.cache = &fc;
     if (o->out_dir && o->max_failures) {
         c.fail_dir = mvot_io_join(o->out_dir, "failures");
         MVOT_FAIL_IF(!c.fail_dir, err, MVOT_ERR_NOMEM, "eval", "out of memory");
@@ -849,6 +958,12 @@ enum mvot_status mvot_eval_run(const struct mvot_eval_opts *o, const struct mvot
     *out = c.res;
     c.res = NULL;
 cleanup:
+    if (c.cache) {
+        for (size_t i = 0; i < c.cache->n; i++)
+            mvot_image_free(&c.cache->slots[i].img);
+        free(c.cache->slots);
+        pthread_mutex_destroy(&c.cache->mu);
+    }
     mvot_eval_result_free(c.res);
     eval_groups_free(&c.groups);
     for (size_t i = 0; i < c.seen_cap; i++)
