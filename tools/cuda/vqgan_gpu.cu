@@ -119,8 +119,8 @@ __global__ void cbhw_to_planar_kernel(const float *__restrict__ in, int B, int C
 }
 
 // out[c][n] = bias[c] (+ res[c][n] when res is given).
-__global__ void bias_kernel(float *__restrict__ out, const float *__restrict__ bias,
-                            const float *__restrict__ res, int C, size_t N)
+__global__ void bias_kernel(float *out, const float *__restrict__ bias, const float *res, int C,
+                            size_t N)
 {
     size_t total = (size_t)C * N;
     for (size_t o = blockIdx.x * (size_t)blockDim.x + threadIdx.x; o < total;
