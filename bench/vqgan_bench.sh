@@ -18,7 +18,7 @@ iters=${4:-3}
 out=$build/bench
 mkdir -p "$out"
 libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$out/vqgan_bench" \
+cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$out/vqgan_bench" \
     "$src/bench/vqgan_bench.c" "$build/tokenize/libmvot_tokenize.a" \
     "$build/codebook/libmvot_codebook.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
 ref=$out/vqgan-full-$size

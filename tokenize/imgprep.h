@@ -17,8 +17,7 @@
 
 /* The size HF resizes to: the shortest edge becomes S and the long edge int(S*long/short).
  * Squares map to S x S. */
-void mvot_imgprep_resize_dims(uint32_t w, uint32_t h, uint32_t S, uint32_t *out_w,
-                              uint32_t *out_h);
+void mvot_imgprep_resize_dims(uint32_t w, uint32_t h, uint32_t S, uint32_t *out_w, uint32_t *out_h);
 
 /* RGB or RGBA in, RGB out. RGBA with any alpha < 255 is composited on white as
  * uint8((1 - a/255) * 255 + (a/255) * c) in float64; otherwise alpha is dropped. */

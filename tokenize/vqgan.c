@@ -1,19 +1,21 @@
 /* The Chameleon/Anole VQGAN on the CPU in fp32 (DESIGN.md §4.4; see vqgan.h).
  *
  * Activations are planar CHW, like PyTorch, so a GroupNorm group is one contiguous run and a
- * 1x1 conv is a plain GEMM. A 3x3 conv is an OpenBLAS sgemm W[Co x 9Ci] * col[9Ci x n] over
- * tiles of whole output rows; each tile's im2col is built by the worker that multiplies it,
- * so the column buffer stays small and hot. Zero padding, the stride-2 Downsample (pad right
- * and bottom only) and the decoder's nearest x2 upsample are all folded into the im2col
- * index mapping; no padded or upsampled tensor is ever materialized. Bias and residual are
- * fused by pre-filling the output and calling sgemm with beta = 1.
+ * 1x1 conv is a plain GEMM. A 3x3 conv is a GEMM W[Co x 9Ci] * col[9Ci x n] over tiles of
+ * whole output rows; each tile's im2col is built by the worker that multiplies it, so the
+ * column buffer stays small and hot. Zero padding, the stride-2 Downsample (pad right and
+ * bottom only) and the decoder's nearest x2 upsample are folded into the im2col index
+ * mapping; no padded or upsampled tensor is ever materialized. With AVX-512 the GEMM is ours
+ * (vqgan_avx512.c: weights packed at load, im2col written in its panel layout, bias and
+ * residual folded into the accumulators); otherwise OpenBLAS sgemm with the output
+ * pre-filled with bias (or bias added to the residual) and beta = 1.
  *
- * Threads: work is split into tiles whose boundaries depend only on the shapes, never on the
- * thread count, and each output element is produced by exactly one single-threaded sgemm
- * call, so results are bit-identical for any pool size. OpenBLAS's own threading is turned
- * off (openblas_set_num_threads(1), process-wide) when a model is loaded, because the pool
- * already keeps every core busy and nested threading only adds contention. Concurrent encode
- * calls on one model are safe: the first takes the pool, the others run inline. */
+ * Threads: tile boundaries depend only on the shapes, never on the thread count, and each
+ * output element is produced by exactly one single-threaded GEMM call, so results are
+ * bit-identical for any pool size. OpenBLAS's own threading is turned off
+ * (openblas_set_num_threads(1), process-wide) when a model is loaded, because the pool
+ * already keeps every core busy and nested threading only adds contention. Concurrent calls
+ * on one model are safe: the first takes the pool and cached workspace, others run inline. */
 #include "tokenize/vqgan.h"
 
 #include <cblas.h>
