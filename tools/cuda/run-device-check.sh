@@ -184,6 +184,16 @@ J
   fi
 fi
 
+# ---- 8. compute-sanitizer memcheck on the small kernel tests (diagnostic, last) ---------
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if over_budget || [ ! -x "$CS" ]; then
+  say "skip memcheck (over budget or no compute-sanitizer)"
+else
+  for t in test_gpu_patchvq test_gpu_vqgan; do
+    [ -x "$X/$t" ] && (cd "$X" && step "memcheck_$t" 90 "$CS" --tool memcheck --error-exitcode 9 "./$t")
+  done
+fi
+
 # ---- results --------------------------------------------------------------------------
 say "total $(elapsed)s"
 python3 - "$RES" "$OUT/results.json" <<'PY' 2>>"$LOG" || { echo "[" ; paste -sd, "$RES"; echo "]"; } >"$OUT/results.json"
