@@ -3,9 +3,8 @@
  * (ref_vqgan.c) and, when this build has it, tokenize/vqgan.c (MVOT_HAVE_CPU_VQGAN).
  * Tolerances: FP32 latent max abs error <= 1e-3 * max |latent| (fp32 vs fp64 rounding over
  * ~20 layers); TF32 <= 2e-2 * max |latent|. Codes: identical wherever the reference's
- * runner-up is more than 1e-3 (FP32) away in relative squared distance; overall
- * agreement >= 90% is printed and asserted only loosely for TF32, which can flip
- * near-ties. */
+ * runner-up is more than 1e-3 away in relative squared distance, and >= 90% overall, in FP32;
+ * >= 50% for TF32, which can flip near-ties (random codes would agree ~1/K). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,9 +120,13 @@ static void compare(const char *label, const char *ckpt, const float *lat_gpu,
            "%zu/%zu clear-margin agree\n",
            label, maxerr, maxabs, maxerr / maxabs, agree, N, clear_agree, clear);
     ASSERT_TRUE(maxerr <= lat_tol_rel * maxabs);
-    if (codes_strict)
+    if (codes_strict) {
         ASSERT_EQ_INT(clear_agree, clear);
-    ASSERT_TRUE(agree * 10 >= N * 9);
+        ASSERT_TRUE(agree * 10 >= N * 9);
+    } else {
+        /* TF32 moves latents by ~1e-3: near-ties may flip, garbage (~1/K) may not pass. */
+        ASSERT_TRUE(agree * 2 >= N);
+    }
     free(cb);
     free(zq);
     free(b1);
