@@ -1022,6 +1022,21 @@ static enum mvot_status encode_text(const struct mvot_bpe *tok, struct bpe_tls *
             if (!m)
                 return MVOT_ERR_NOMEM;
             st = model_piece(tok, t, m, ml, 0, out);
+        } else if (tok->seg_metaspace && pl > 3) {
+            /* cut before every U+2581 that follows another character (see bpe_internal.h) */
+            size_t b = 0;
+            st = MVOT_OK;
+            for (size_t k = 1; k + 3 <= pl && st == MVOT_OK; k++) {
+                if ((uint8_t)ps[k] != 0xE2 || memcmp(ps + k, "\xE2\x96\x81", 3) != 0)
+                    continue;
+                if (k >= 3 && !memcmp(ps + k - 3, "\xE2\x96\x81", 3))
+                    continue;
+                st = model_piece(tok, t, ps + b, k - b, 0, out);
+                b = k;
+                k += 2;
+            }
+            if (st == MVOT_OK)
+                st = model_piece(tok, t, ps + b, pl - b, 0, out);
         } else {
             st = model_piece(tok, t, ps, pl, raw, out);
         }

@@ -234,7 +234,12 @@ struct mvot_bpe {
     int32_t byte_fallback_id[256]; /* <0xHH> ids, -1 absent */
 
     /* byte-level fast path: the model sees bytes, not the mapped characters */
-    int bytelevel_model;       /* final pre-tokenizer is ByteLevel and no prefix/suffix */
+    int bytelevel_model; /* final pre-tokenizer is ByteLevel and no prefix/suffix */
+    /* When no vocab token holds a non-U+2581 character followed by U+2581 (true of
+     * sentencepiece-style vocabularies), no merge can cross the point before a U+2581 that
+     * follows another character, so a word may be cut there and each part merged (and cached)
+     * alone with the same result. Only with no prefix/suffix and no ignore_merges. */
+    int seg_metaspace;
     int32_t byte_id[256];      /* id of the byte's mapped character, -1 absent */
     struct bpe_smap raw_vocab; /* raw bytes -> id for byte-level tokens (ignore_merges) */
     char *raw_strings;

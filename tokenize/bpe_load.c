@@ -961,6 +961,29 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
 }
 
 /* Byte-level fast path tables: the model can start from raw bytes. */
+/* See seg_metaspace in bpe_internal.h. */
+static void check_metaspace_segments(struct mvot_bpe *t)
+{
+    static const char MS[] = "\xE2\x96\x81";
+    t->seg_metaspace = 0;
+    if (t->prefix || t->suffix || t->ignore_merges || t->bytelevel_last ||
+        bpe_smap_get(&t->vocab, MS, 3) < 0)
+        return;
+    for (size_t i = 0; i <= t->vocab.mask; i++) {
+        const struct bpe_smap_ent *e = &t->vocab.e[i];
+        if (!e->s)
+            continue;
+        for (size_t k = 1; k + 3 <= e->len; k++)
+            if (!memcmp(e->s + k, MS, 3)) {
+                /* allowed only when everything before is a run of U+2581 */
+                for (size_t q = 0; q < k; q += 3)
+                    if (memcmp(e->s + q, MS, 3) != 0)
+                        return;
+            }
+    }
+    t->seg_metaspace = 1;
+}
+
 static enum mvot_status build_bytelevel(struct loader *L)
 {
     struct mvot_bpe *t = L->tok;
@@ -1070,6 +1093,7 @@ enum mvot_status bpe_load_json(struct mvot_bpe *tok, const char *json, size_t le
         goto cleanup;
     }
     MVOT_TRY(build_bytelevel(&L));
+    check_metaspace_segments(tok);
     tok->chain_desc = dup_mem(L.desc.p ? L.desc.p : "(none)", L.desc.p ? L.desc.n : 6);
 cleanup:
     bpe_sbuf_free(&L.desc);

