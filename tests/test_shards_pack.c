@@ -37,11 +37,18 @@ static char *path_in(const char *dir, const char *name)
     return mvot_io_join(dir, name);
 }
 
+static uint32_t g_max_length;
+static enum mvot_length_policy g_policy;
+static enum mvot_pack_mode g_mode = MVOT_PACK_MVOT;
+
 static int pack_to(const char *out, int threads, uint32_t shard_samples, uint32_t stop_after,
                    int augment)
 {
     struct mvot_pack_opts o;
     mvot_pack_opts_default(&o);
+    o.max_length = g_max_length;
+    o.length_policy = g_policy;
+    o.mode = g_mode;
     o.image_seq_length = 64;
     o.shard_samples = shard_samples;
     o.stop_after_shards = stop_after;
@@ -528,5 +535,91 @@ static void t_corruption(void)
     free(a);
 }
 
-TEST_MAIN(t_golden_texts, t_golden_tokens, t_roundtrip, t_threads_and_resume, t_augment,
+/* Lengths of every sample of a shard dir; picks a limit 3/4 of the way from the shortest to
+ * the longest and returns how many samples exceed it. */
+static size_t over_limit(const char *dir, size_t *limit, size_t *n_out)
+{
+    struct mvot_shard_set *set = NULL;
+    size_t n = 0, longer = 0, lo = SIZE_MAX, hi = 0;
+    if (mvot_shard_set_open(dir, &set, NULL) != MVOT_OK)
+        return 0;
+    n = mvot_shard_set_count(set);
+    size_t *len = calloc(n ? n : 1, sizeof *len);
+    for (size_t i = 0; len && i < n; i++) {
+        struct mvot_sample s;
+        if (mvot_shard_set_get(set, i, &s, NULL) == MVOT_OK) {
+            len[i] = s.n_tokens;
+            lo = len[i] < lo ? len[i] : lo;
+            hi = len[i] > hi ? len[i] : hi;
+            mvot_sample_free(&s);
+        }
+    }
+    *limit = lo + (hi - lo) * 3 / 4;
+    for (size_t i = 0; len && i < n; i++)
+        longer += len[i] > *limit;
+    free(len);
+    mvot_shard_set_close(set);
+    *n_out = n;
+    return longer;
+}
+
+static json_t *totals_of(const char *dir)
+{
+    char *p = path_in(dir, "manifest.json");
+    json_t *m = NULL;
+    mvot_json_load_file(p, &m, NULL);
+    free(p);
+    json_t *t = json_incref(json_object_get(m, "totals"));
+    json_decref(m);
+    return t;
+}
+
+/* --max-length: drop removes and counts every long sample; truncate (trajectory mode, where
+ * the label is long) keeps whole images and counts what it cut; both pass verify. */
+static void t_length(void)
+{
+    if (!fixture())
+        return;
+    char *a = path_in(g_dir, "shards-a"), *d = path_in(g_dir, "shards-drop"),
+         *tr = path_in(g_dir, "shards-traj"), *t = path_in(g_dir, "shards-trunc");
+    if (!mvot_io_exists(a))
+        ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
+    size_t limit = 0, n = 0, longer = over_limit(a, &limit, &n);
+    ASSERT_TRUE(longer > 0 && longer < n);
+    g_max_length = (uint32_t)limit;
+    ASSERT_EQ_INT(pack_to(d, 2, 7, 0, 0), 0);
+    g_max_length = 0;
+    json_t *rd = verify_dir(d), *td = totals_of(d);
+    ASSERT_TRUE(rd && json_is_true(json_object_get(rd, "ok")));
+    ASSERT_EQ_INT(json_integer_value(json_object_get(rd, "samples")), n - longer);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(td, "dropped")), longer);
+
+    g_mode = MVOT_PACK_TRAJECTORY;
+    ASSERT_EQ_INT(pack_to(tr, 1, 7, 0, 0), 0);
+    size_t tlimit = 0, tn = 0, tlonger = over_limit(tr, &tlimit, &tn);
+    ASSERT_TRUE(tlonger > 0);
+    g_max_length = (uint32_t)tlimit;
+    g_policy = MVOT_LENGTH_TRUNCATE;
+    ASSERT_EQ_INT(pack_to(t, 2, 7, 0, 0), 0);
+    g_max_length = 0;
+    g_policy = MVOT_LENGTH_DROP;
+    g_mode = MVOT_PACK_MVOT;
+    json_t *rt = verify_dir(t), *tt = totals_of(t);
+    ASSERT_TRUE(rt && json_is_true(json_object_get(rt, "ok")));
+    ASSERT_EQ_INT(json_integer_value(json_object_get(tt, "truncated")) +
+                      json_integer_value(json_object_get(tt, "dropped")),
+                  tlonger);
+    ASSERT_TRUE(json_integer_value(json_object_get(tt, "truncated")) > 0);
+    ASSERT_TRUE(json_integer_value(json_object_get(tt, "max_sample_tokens")) <= (int)tlimit);
+    json_decref(rd);
+    json_decref(rt);
+    json_decref(td);
+    json_decref(tt);
+    free(a);
+    free(d);
+    free(tr);
+    free(t);
+}
+
+TEST_MAIN(t_golden_texts, t_golden_tokens, t_roundtrip, t_threads_and_resume, t_augment, t_length,
           t_corruption)
