@@ -7,6 +7,12 @@ missing=()
 while read -r pkg; do
   pkg=${pkg%%#*}; pkg=${pkg// /}
   [ -n "$pkg" ] || continue
+  # Node may come from elsewhere than Debian (e.g. nodesource, which bundles npm): a working
+  # command is enough, and installing Debian's npm over it would conflict.
+  case "$pkg" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done < "$here/deps-apt.txt"
 [ ${#missing[@]} -eq 0 ] && exit 0
