@@ -33,6 +33,7 @@ static int32_t g_codes[NF][G * G];
 static struct mvot_sample g_samples[16];
 static size_t g_n_samples;
 static struct mvot_eval_vocab g_vocab;
+static const char *g_pred_dir; /* base of relative form-3 paths */
 
 static void put(int code, int y, int x, int r, int g, int b)
 {
@@ -403,6 +404,7 @@ static struct mvot_eval_result *run_full(const struct jl *j, int threads, const 
     o.get = t_get;
     o.text = t_text;
     o.out_dir = out_dir;
+    o.pred_dir = g_pred_dir;
     ASSERT_OK(mvot_eval_decoder_prepare(&dec, pool, &err), &err);
     if (has_lut)
         *has_lut = dec.lut != NULL;
@@ -526,14 +528,18 @@ static void test_forms(void)
         char line[256];
         snprintf(line, sizeof line,
                  "{\"key\": \"frozenlake-000002-v%03d\", \"text\": \"\", \"images\": [\"%s\"]}", k,
-                 path);
+                 k == 1 ? name : path); /* one path relative to the predictions' dir */
         jl_raw(&j, line);
         free(path);
     }
     jl_raw(&j, "{\"key\": \"maze-000001-r003\", \"text\": \"... The answer is B.<reserved08706>"
                "The answer is C.\"}");
+    g_pred_dir = dir;
     struct mvot_eval_result *r = run(&j);
+    g_pred_dir = NULL;
     ASSERT_EQ_INT(r->scored, 7);
+    ASSERT_EQ_INT(
+        json_integer_value(json_object_get(json_object_get(r->report, "diagnostics"), "total")), 0);
     ASSERT_NEAR(num(r, NULL, "v_acc"), 1.0, 0);
     ASSERT_NEAR(num(r, NULL, "v_red"), 0.0, 0);
     ASSERT_NEAR(num(r, NULL, "accuracy"), 1.0, 0);

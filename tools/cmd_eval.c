@@ -134,6 +134,16 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     if (out)
         MVOT_TRY(mvot_eval_write_report(res, out, &err));
 
+    const json_t *rec = json_object_get(res->report, "reconstruction");
+    json_int_t rec_n = json_integer_value(json_object_get(rec, "images"));
+    json_int_t rec_ok = json_integer_value(json_object_get(rec, "correct"));
+    if (rec_ok < rec_n) /* printed even with --quiet: the visual numbers are not trustworthy */
+        fprintf(stderr,
+                "%s: warning: only %lld of %lld truth images survive the VQ round trip at this "
+                "tolerance (worst cell %.4f); visual metrics are not meaningful until it is "
+                "100%% (raise --cell-tol/--pixel-tol or use a finer tokenizer; docs/eval.md)\n",
+                cli->cmd, (long long)rec_ok, (long long)rec_n,
+                json_number_value(json_object_get(rec, "max_cell_diff")));
     if (!cli->quiet) {
         size_t shown = 0;
         for (size_t i = 0; i < res->diags.n && shown < 50; i++, shown++)
