@@ -5,8 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target mvot
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release -j"$(nproc)" --target mvot
 out=${MVOT_DEMO_OUT:-out/demo}
 rm -rf "$out"
-exec build/tools/mvot build --out "$out" "$@"
+exec build-release/tools/mvot build --out "$out" "$@"
