@@ -10,6 +10,7 @@
 #include "codebook/codebook.h"
 #include "core/rng.h"
 #include "tests/test.h"
+#include "tokenize/imagetok.h"
 #include "tokenize/patchvq.h"
 #include "tools/cuda/ref_cpu.h"
 #include "tools/cuda/ref_vqgan.h"
@@ -108,4 +109,54 @@ static void t_vqgan_refs(void)
 #endif
 }
 
-TEST_MAIN(t_patch_refs, t_vqgan_refs)
+#ifdef MVOT_HAVE_CPU_IMAGETOK
+static void t_codebook_file_imagetok(void)
+{
+    /* The path test_gpu_patchvq takes to reach the CPU tokenizer: save a patch codebook,
+     * open it with mvot_imagetok_open, encode, compare with the float64 reference. */
+    const uint32_t K = 40, P = 16, D = P * P * 3, S = 128, g = S / P;
+    struct mvot_rng r;
+    struct mvot_error err = {0};
+    struct mvot_codebook cb = {0};
+    struct mvot_imagetok *tok = NULL;
+    char *dir = t_tmpdir(), path[512];
+    float *vec = malloc((size_t)K * D * sizeof *vec), *patches = malloc((size_t)S * S * 3 * 4);
+    uint8_t *img = malloc((size_t)S * S * 3);
+    int32_t ref[64], cpu[64];
+    mvot_rng_seed(&r, 4);
+    for (size_t i = 0; i < (size_t)K * D; i++)
+        vec[i] = (float)mvot_rng_below(&r, 256);
+    for (size_t i = 0; i < (size_t)S * S * 3; i++)
+        img[i] = (uint8_t)mvot_rng_below(&r, 256);
+    snprintf(path, sizeof path, "%s/cb.safetensors", dir);
+    cb.kind = MVOT_CB_PATCH;
+    cb.K = K;
+    cb.D = D;
+    cb.patch = P;
+    cb.image_size = S;
+    cb.vec = vec;
+    ASSERT_OK(mvot_codebook_save(path, &cb, &err), &err);
+    ASSERT_OK(mvot_imagetok_open(path, S, 1, &tok, &err), &err);
+    mvot_ref_patchify(img, 1, S, P, patches);
+    mvot_ref_nearest(vec, K, D, patches, (size_t)g * g, ref, NULL, NULL);
+    struct mvot_image im = {S, S, 3, img};
+    if (tok) {
+        ASSERT_OK(mvot_imagetok_encode(tok, &im, cpu, &err), &err);
+        ASSERT_TRUE(memcmp(cpu, ref, sizeof ref) == 0);
+    }
+    mvot_imagetok_free(tok);
+    remove(path);
+    remove(dir);
+    free(dir);
+    free(vec);
+    free(patches);
+    free(img);
+}
+#else
+static void t_codebook_file_imagetok(void)
+{
+    printf("  (CPU imagetok not in this build)\n");
+}
+#endif
+
+TEST_MAIN(t_patch_refs, t_vqgan_refs, t_codebook_file_imagetok)

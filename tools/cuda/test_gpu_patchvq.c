@@ -3,6 +3,7 @@
  * (tokenize/imagetok.c, MVOT_HAVE_CPU_IMAGETOK), to mvot_imagetok_encode on the same
  * codebook file; decode must give identical bytes to the CPU paste-back. Images are built
  * from codebook patches plus noise, many of them, so batching is exercised. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,11 +35,13 @@ static void make(struct data *d, uint32_t K, uint32_t S, uint32_t n, uint64_t se
     d->img = malloc((size_t)n * S * S * 3);
     d->ref = malloc((size_t)n * g * g * sizeof(int32_t));
     mvot_rng_seed(&r, seed);
-    /* k-means-like centroids: smooth colours with fractional values. */
+    /* Patch codebooks hold integer pixels (the CPU patch VQ requires it): smooth colours. */
     for (uint32_t k = 0; k < K; k++) {
         float base[3] = {t_unif(&r, 0, 255), t_unif(&r, 0, 255), t_unif(&r, 0, 255)};
-        for (uint32_t e = 0; e < D; e++)
-            d->cb[(size_t)k * D + e] = base[e % 3] + t_unif(&r, -20.0f, 20.0f);
+        for (uint32_t e = 0; e < D; e++) {
+            float v = floorf(base[e % 3] + t_unif(&r, -20.0f, 20.0f));
+            d->cb[(size_t)k * D + e] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
     }
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t py = 0; py < g; py++)
@@ -136,7 +139,7 @@ static void t_vs_imagetok(void)
     struct mvot_codebook cb = {0};
     struct mvot_imagetok *tok = NULL;
     char *dir = t_tmpdir(), path[512];
-    make(&d, 128, 64, 4, 4);
+    make(&d, 128, 128, 2, 4); /* imagetok takes S = 512, 256 or 128 */
     snprintf(path, sizeof path, "%s/cb.safetensors", dir);
     cb.kind = MVOT_CB_PATCH;
     cb.K = d.K;
