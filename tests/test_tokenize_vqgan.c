@@ -330,6 +330,22 @@ static void test_shape_mismatch(void)
     ASSERT_TRUE(m == NULL);
 }
 
+/* ref.py's module tree yields exactly the 293 Chameleon tensor names and shapes
+ * (tests/vqgan/chameleon-vq-tensors.txt, from shared/reference), so the names the loader
+ * is tested with are the real ones. */
+static void test_reference_names(void)
+{
+    if (!ensure_refs())
+        return;
+    char cmd[2048];
+    const char *src = getenv("MVOT_SRC");
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 %s/tests/vqgan/ref.py --check-names "
+             "%s/tests/vqgan/chameleon-vq-tensors.txt",
+             src, src);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
 static void test_bad_args(void)
 {
     if (!ensure_refs())
@@ -351,4 +367,5 @@ static void test_bad_args(void)
 }
 
 TEST_MAIN(test_f32_prefix, test_f32_blas, test_bf16_noprefix_encoder_only, test_f16,
-          test_threads_identical, test_missing_tensor, test_shape_mismatch, test_bad_args)
+          test_threads_identical, test_missing_tensor, test_shape_mismatch, test_reference_names,
+          test_bad_args)
