@@ -1,6 +1,7 @@
 /* gen formats: golden pixel hashes for fixed seeds, the config JSON round trip and size-mix
  * parser, the episode reader on hand-made corrupt archives (one per failure class), and the
  * agreement between docs/episode-format.md and the records the code writes. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include "gen/gen.h"
 #include "gen/tarz.h"
 #include "tests/test.h"
+
+/* The fuzz target, replayed below without libFuzzer. */
+#include "tests/fuzz/fuzz_gen_record.c"
 
 /* XXH3 over the decoded pixels of every frame, in order (independent of PNG options). */
 static uint64_t pixel_hash(const struct mvot_episode *ep)
@@ -347,4 +351,99 @@ static void test_spec_matches_records(void)
     free(path);
 }
 
-TEST_MAIN(test_golden_frames, test_config_json, test_reader_corrupt, test_spec_matches_records)
+/* Replays the fuzz corpus, then structured mutations (every top-level and layout field set to
+ * each wrong type in turn) and deterministic byte flips of every valid corpus record. The
+ * target aborts on any inconsistency it accepts, so reaching the end is the assertion. */
+static void run_one(json_t *rec)
+{
+    char *s = mvot_json_dumps(rec);
+    if (s)
+        LLVMFuzzerTestOneInput((const uint8_t *)s, strlen(s));
+    free(s);
+}
+
+static void mutate_fields(json_t *rec, json_t *obj)
+{
+    /* Key names are copied first: deleting and re-adding a key while iterating would free the
+     * iterator's key and move it to the end of the object. */
+    size_t nk = json_object_size(obj), k = 0;
+    char **keys = calloc(nk ? nk : 1, sizeof *keys);
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) keys[k++] = mvot_strdupf("%s", key);
+    for (k = 0; k < nk; k++) {
+        json_t *keep = json_incref(json_object_get(obj, keys[k]));
+        json_t *repl[] = {json_null(),  json_integer(-1), json_integer(1 << 30), json_string("x"),
+                          json_array(), json_object(),    json_real(2.5)};
+        for (size_t i = 0; i < sizeof repl / sizeof repl[0]; i++) {
+            json_object_set_new(obj, keys[k], repl[i]);
+            run_one(rec);
+        }
+        if (json_is_array(keep) && json_array_size(keep) > 0) {
+            json_t *shorter = json_deep_copy(keep);
+            json_array_remove(shorter, 0);
+            json_object_set_new(obj, keys[k], shorter);
+            run_one(rec);
+            json_t *longer = json_deep_copy(keep);
+            json_array_append(longer, json_array_get(keep, 0));
+            json_object_set_new(obj, keys[k], longer);
+            run_one(rec);
+        }
+        json_object_del(obj, keys[k]);
+        run_one(rec);
+        json_object_set_new(obj, keys[k], keep);
+        free(keys[k]);
+    }
+    free(keys);
+}
+
+static void test_fuzz_replay(void)
+{
+    const char *src = getenv("MVOT_SRC");
+    char *dir = mvot_strdupf("%s/tests/fuzz/corpus/fuzz_gen_record", src ? src : "..");
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int files = 0, valid = 0;
+    ASSERT_TRUE(d != NULL);
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = mvot_io_join(dir, e->d_name);
+        uint8_t *buf;
+        size_t len;
+        struct mvot_error err = {0};
+        ASSERT_OK(mvot_io_read_file(path, 1 << 20, &buf, &len, &err), &err);
+        LLVMFuzzerTestOneInput(buf, len);
+        files++;
+        json_t *rec = NULL;
+        struct mvot_episode ep;
+        if (mvot_json_load_buf((const char *)buf, len, path, &rec, &err) == MVOT_OK &&
+            mvot_episode_from_json(rec, path, &ep, &err) == MVOT_OK) {
+            valid++;
+            mvot_episode_free(&ep);
+            mutate_fields(rec, rec);
+            json_t *layout = json_object_get(rec, "layout");
+            if (json_is_object(layout))
+                mutate_fields(rec, layout);
+            uint8_t *copy = malloc(len);
+            for (uint32_t i = 0; i < 400 && copy; i++) {
+                memcpy(copy, buf, len);
+                uint64_t h = mvot_hash64(&i, sizeof i);
+                copy[h % len] ^= (uint8_t)(1u << ((h >> 32) % 8));
+                LLVMFuzzerTestOneInput(copy, (h >> 40) % 4 == 0 ? (h >> 8) % len : len);
+            }
+            free(copy);
+        }
+        json_decref(rec);
+        free(buf);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    ASSERT_TRUE(files >= 5);
+    ASSERT_EQ_INT(valid, 3);
+    free(dir);
+}
+
+TEST_MAIN(test_golden_frames, test_fuzz_replay, test_config_json, test_reader_corrupt,
+          test_spec_matches_records)
