@@ -166,7 +166,8 @@ static void cache_put(struct bpe_tls *t, const char *s, size_t n, uint64_t h, co
     size_t koff = t->ckeys.n;
     if (bpe_sbuf_add(&t->ckeys, s, n) != MVOT_OK)
         return;
-    memcpy(t->cids + t->cids_n, ids, ni * sizeof *ids);
+    if (ni)
+        memcpy(t->cids + t->cids_n, ids, ni * sizeof *ids);
     size_t i = (size_t)h & (CACHE_SLOTS - 1);
     while (t->ce[i].klen != UINT32_MAX)
         i = (i + 1) & (CACHE_SLOTS - 1);

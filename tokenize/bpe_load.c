@@ -430,6 +430,8 @@ static enum mvot_status load_pretok(struct loader *L, const json_t *j, const cha
 static enum mvot_status push_ids(struct loader *L, int32_t **v, size_t *n, const int32_t *ids,
                                  size_t k, int front)
 {
+    if (!k)
+        return MVOT_OK;
     int32_t *nv = realloc(*v, (*n + k + 1) * sizeof *nv);
     if (!nv)
         return mvot_error_set(L->err, MVOT_ERR_NOMEM, L->name, "out of memory");
