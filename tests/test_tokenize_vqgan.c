@@ -6,6 +6,7 @@
  * thread count, and loader errors that name the missing or misshapen tensor.
  * Exits 77 (skipped, with a message) when /usr/bin/python3 lacks torch or numpy. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,63 @@ static void test_threads_identical(void)
     free(p3);
 }
 
+struct conc_arg {
+    const struct mvot_vqgan *m;
+    const float *x;
+    int32_t codes[16];
+    float lat[256 * 16];
+    enum mvot_status st;
+};
+
+static void *conc_main(void *p)
+{
+    struct conc_arg *a = p;
+    struct mvot_error err = {0};
+    for (int i = 0; i < 3 && a->st == MVOT_OK; i++)
+        a->st = mvot_vqgan_encode(a->m, a->x, 64, a->codes, a->lat, &err);
+    return NULL;
+}
+
+/* Four threads encoding at once on one pooled model (one gets the pool, the others run
+ * inline on their own workspace): all match the single-threaded result bit for bit. */
+static void test_concurrent_encode(void)
+{
+    if (!ensure_refs())
+        return;
+    struct mvot_error err = {0};
+    struct mvot_pool *pool = mvot_pool_create(2);
+    struct mvot_vqgan *m = NULL, *m1 = NULL;
+    char path[1024];
+    const size_t S = 64;
+    float *x = load_npy(SET_F16.dir, "input", "<f4", 3 * S * S * sizeof(float));
+    static struct conc_arg args[4];
+    static float want_lat[256 * 16];
+    int32_t want[16];
+    pthread_t th[4];
+    weights_path(&SET_F16, path, sizeof path);
+    ASSERT_OK(mvot_vqgan_load(path, pool, &m, &err), &err);
+    ASSERT_OK(mvot_vqgan_load(path, NULL, &m1, &err), &err);
+    if (m && m1 && x) {
+        ASSERT_OK(mvot_vqgan_encode(m1, x, (uint32_t)S, want, want_lat, &err), &err);
+        for (int i = 0; i < 4; i++) {
+            args[i].m = m;
+            args[i].x = x;
+            args[i].st = MVOT_OK;
+            ASSERT_EQ_INT(pthread_create(&th[i], NULL, conc_main, &args[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            ASSERT_EQ_INT(args[i].st, MVOT_OK);
+            ASSERT_TRUE(memcmp(args[i].codes, want, sizeof want) == 0);
+            ASSERT_TRUE(memcmp(args[i].lat, want_lat, sizeof want_lat) == 0);
+        }
+    }
+    mvot_vqgan_free(m);
+    mvot_vqgan_free(m1);
+    mvot_pool_free(pool);
+    free(x);
+}
+
 /* Rewrites the f32 set's file with one tensor dropped or reshaped; returns the new path. */
 static int rewrite(const char *drop, const char *reshape, char *out, size_t cap)
 {
@@ -367,5 +425,5 @@ static void test_bad_args(void)
 }
 
 TEST_MAIN(test_f32_prefix, test_f32_blas, test_bf16_noprefix_encoder_only, test_f16,
-          test_threads_identical, test_missing_tensor, test_shape_mismatch, test_reference_names,
-          test_bad_args)
+          test_threads_identical, test_concurrent_encode, test_missing_tensor, test_shape_mismatch,
+          test_reference_names, test_bad_args)
