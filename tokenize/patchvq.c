@@ -1,11 +1,13 @@
 /* Patch-VQ encode/decode with an exactness-preserving cache (patchvq.h).
  *
- * Cache: MVOT_PVQ_SHARDS independent shards chosen by the patch hash, each a fixed-capacity
- * open-addressing table under its own mutex, storing (hash, code, patch bytes). Lookups
- * compare the stored bytes, so a 64-bit hash collision is a miss, never a wrong code. When a
+ * Cache: PVQ_SHARDS independent shards chosen by the patch hash, each a fixed-capacity
+ * open-addressing table storing (hash, code, patch bytes); inserts take the shard's mutex,
+ * lookups take no lock (entries are immutable once published). Lookups compare the stored
+ * bytes, so a 64-bit hash collision is a miss, never a wrong code. When a
  * shard is full new patches are simply not cached (no eviction): results never depend on
- * what is cached, only speed does. Misses of one frame are deduplicated and searched with
- * one GEMM batch. */
+ * what is cached, only speed does. A patch equal to the one before it in the frame reuses
+ * its code without hashing (backgrounds repeat). Misses of one frame are deduplicated and
+ * searched with one GEMM batch. */
 #include "tokenize/patchvq.h"
 
 #include <pthread.h>
@@ -129,17 +131,17 @@ static struct pvq_shard *shard_of(struct mvot_patchvq *vq, uint64_t h)
 static int32_t cache_get(struct mvot_patchvq *vq, uint64_t h, const uint8_t *p)
 {
     struct pvq_shard *s = shard_of(vq, h);
-    int32_t code = -1;
-    pthread_mutex_lock(&s->mu);
-    for (size_t i = (size_t)h & (s->nslots - 1); s->slots[i]; i = (i + 1) & (s->nslots - 1)) {
-        size_t e = s->slots[i] - 1;
-        if (s->hash[e] == h && memcmp(s->bytes + e * vq->D, p, vq->D) == 0) {
-            code = s->code[e];
-            break;
-        }
+    /* Lock-free: entries are written before their slot is published (release), and never
+     * change afterwards, so an acquired nonzero slot points at a complete entry. A slot
+     * published concurrently may be missed; that only costs a search. */
+    for (size_t i = (size_t)h & (s->nslots - 1);; i = (i + 1) & (s->nslots - 1)) {
+        uint32_t sl = __atomic_load_n(&s->slots[i], __ATOMIC_ACQUIRE);
+        if (!sl)
+            return -1;
+        size_t e = sl - 1;
+        if (s->hash[e] == h && memcmp(s->bytes + e * vq->D, p, vq->D) == 0)
+            return s->code[e];
     }
-    pthread_mutex_unlock(&s->mu);
-    return code;
 }
 
 static void cache_put(struct mvot_patchvq *vq, uint64_t h, const uint8_t *p, int32_t code)
@@ -157,10 +159,67 @@ static void cache_put(struct mvot_patchvq *vq, uint64_t h, const uint8_t *p, int
         s->hash[s->n] = h;
         s->code[s->n] = code;
         s->n++;
-        s->slots[i] = (uint32_t)s->n;
+        __atomic_store_n(&s->slots[i], (uint32_t)s->n, __ATOMIC_RELEASE);
     }
 done:
     pthread_mutex_unlock(&s->mu);
+}
+
+/* Search for the misses of one frame: dedup them (a frame repeats its new patches too), one
+ * GEMM batch, then cache the answers. miss[] holds patch indices; buf their bytes. */
+static enum mvot_status encode_misses(struct mvot_patchvq *vq, const uint8_t *buf,
+                                      const uint64_t *mh, const uint32_t *miss, size_t nm,
+                                      int32_t *codes, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const size_t D = vq->D;
+    size_t nslots = 16;
+    while (nslots < 2 * nm)
+        nslots *= 2;
+    uint32_t *slot = calloc(nslots, sizeof *slot), *rep = malloc(nm * sizeof *rep);
+    uint32_t *uniq = malloc(nm * sizeof *uniq);
+    uint8_t *ub = malloc(nm * D);
+    int32_t *uc = malloc(nm * sizeof *uc);
+    size_t nu = 0;
+    MVOT_FAIL_IF(!slot || !rep || !uniq || !ub || !uc, err, MVOT_ERR_NOMEM, "patch VQ",
+                 "out of memory");
+    for (size_t m = 0; m < nm; m++) {
+        const uint8_t *pm = buf + m * D;
+        size_t s = (size_t)mh[m] & (nslots - 1);
+        for (; slot[s]; s = (s + 1) & (nslots - 1)) {
+            uint32_t u = slot[s] - 1;
+            if (mh[uniq[u]] == mh[m] && memcmp(ub + (size_t)u * D, pm, D) == 0)
+                break;
+        }
+        if (!slot[s]) {
+            memcpy(ub + nu * D, pm, D);
+            uniq[nu] = (uint32_t)m;
+            slot[s] = (uint32_t)++nu;
+        }
+        rep[m] = slot[s] - 1;
+    }
+    MVOT_TRY(mvot_cb_search_nearest(vq->search, ub, nu, uc, NULL, err));
+    for (size_t u = 0; u < nu; u++)
+        cache_put(vq, mh[uniq[u]], ub + u * D, uc[u]);
+    for (size_t m = 0; m < nm; m++)
+        codes[miss[m]] = uc[rep[m]];
+    __atomic_fetch_add(&vq->misses, (uint64_t)nu, __ATOMIC_RELAXED);
+cleanup:
+    free(slot);
+    free(rep);
+    free(uniq);
+    free(ub);
+    free(uc);
+    return st;
+}
+
+/* mvot_patch_extract for the 16-px patch with a constant row size, so the compiler inlines
+ * the copies (the generic version's 16 library calls per patch dominated the cached path). */
+static void extract16(const uint8_t *rgb, uint32_t S, uint32_t x0, uint32_t y0, uint8_t *out)
+{
+    const uint8_t *src = rgb + ((size_t)y0 * S + x0) * 3;
+    for (int y = 0; y < 16; y++)
+        memcpy(out + y * 48, src + (size_t)y * S * 3, 48);
 }
 
 enum mvot_status mvot_patchvq_encode(struct mvot_patchvq *vq, const uint8_t *rgb, uint32_t S,
@@ -168,84 +227,74 @@ enum mvot_status mvot_patchvq_encode(struct mvot_patchvq *vq, const uint8_t *rgb
 {
     enum mvot_status st = MVOT_OK;
     const uint32_t p = vq->patch, D = vq->D;
-    uint8_t *buf = NULL, *mbuf = NULL;
-    uint64_t *h = NULL;
-    uint32_t *uniq = NULL, *slot = NULL, *rep = NULL;
-    int32_t *mcode = NULL;
+    uint8_t *buf = NULL;   /* bytes of the missed patches (grown on demand) */
+    uint64_t *mh = NULL;   /* their hashes */
+    uint32_t *miss = NULL; /* their positions */
+    size_t nm = 0, cap = 0;
+    uint8_t cur[MVOT_CODEBOOK_MAX_PATCH * MVOT_CODEBOOK_MAX_PATCH * 3];
+    uint8_t prev[MVOT_CODEBOOK_MAX_PATCH * MVOT_CODEBOOK_MAX_PATCH * 3];
+    int32_t prev_code = -1;
+    uint64_t hits = 0;
     MVOT_FAIL_IF(S == 0 || S % p, err, MVOT_ERR_INVALID, "patch VQ",
                  "image side %u is not a multiple of the %u-px patch", S, p);
     const uint32_t G = S / p;
     const size_t n = (size_t)G * G;
-    buf = malloc(n * D);
-    MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
-    for (uint32_t gy = 0; gy < G; gy++)
-        for (uint32_t gx = 0; gx < G; gx++)
-            mvot_patch_extract(rgb, S, gx * p, gy * p, p, buf + ((size_t)gy * G + gx) * D);
     if (!vq->shards) {
+        buf = malloc(n * D);
+        MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
+        for (size_t i = 0; i < n; i++)
+            mvot_patch_extract(rgb, S, (uint32_t)(i % G) * p, (uint32_t)(i / G) * p, p,
+                               buf + i * D);
         st = mvot_cb_search_nearest(vq->search, buf, n, codes, NULL, err);
         goto cleanup;
     }
-    h = malloc(n * sizeof *h);
-    rep = malloc(n * sizeof *rep);
-    uniq = malloc(n * sizeof *uniq);
-    size_t nslots = 16;
-    while (nslots < 2 * n)
-        nslots *= 2;
-    slot = calloc(nslots, sizeof *slot);
-    MVOT_FAIL_IF(!h || !rep || !uniq || !slot, err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
-    /* Look every patch up; dedup the misses within this frame. */
-    size_t nu = 0;
-    uint64_t hits = 0;
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *pi = buf + i * D;
-        h[i] = mvot_hash64(pi, D);
-        /* Repeats within the frame first: cheaper than a locked cache probe. */
-        size_t s = (size_t)h[i] & (nslots - 1);
-        for (; slot[s]; s = (s + 1) & (nslots - 1)) {
-            size_t j = slot[s] - 1;
-            if (h[j] == h[i] && memcmp(buf + j * D, pi, D) == 0)
-                break;
-        }
-        if (slot[s]) {
-            size_t j = slot[s] - 1;
-            codes[i] = codes[j];
-            rep[i] = rep[j];
+        if (p == 16)
+            extract16(rgb, S, (uint32_t)(i % G) * 16, (uint32_t)(i / G) * 16, cur);
+        else
+            mvot_patch_extract(rgb, S, (uint32_t)(i % G) * p, (uint32_t)(i / G) * p, p, cur);
+        /* Runs of identical patches (backgrounds) are the common case: compare with the
+         * previous patch before hashing and locking. A pending miss has code -1 and is
+         * not reused here. */
+        if (prev_code >= 0 && memcmp(cur, prev, D) == 0) {
+            codes[i] = prev_code;
             hits++;
             continue;
         }
-        slot[s] = (uint32_t)(i + 1);
-        codes[i] = cache_get(vq, h[i], pi);
-        rep[i] = UINT32_MAX;
-        if (codes[i] >= 0) {
+        uint64_t h = mvot_hash64(cur, D);
+        int32_t c = cache_get(vq, h, cur);
+        codes[i] = c;
+        memcpy(prev, cur, D);
+        prev_code = c;
+        if (c >= 0) {
             hits++;
-        } else {
-            rep[i] = (uint32_t)nu;
-            uniq[nu++] = (uint32_t)i;
+            continue;
         }
+        if (nm == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            uint8_t *nb = realloc(buf, nc * D);
+            if (nb)
+                buf = nb;
+            uint64_t *nh = realloc(mh, nc * sizeof *nh);
+            if (nh)
+                mh = nh;
+            uint32_t *ni = realloc(miss, nc * sizeof *ni);
+            if (ni)
+                miss = ni;
+            MVOT_FAIL_IF(!nb || !nh || !ni, err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
+            cap = nc;
+        }
+        memcpy(buf + nm * D, cur, D);
+        mh[nm] = h;
+        miss[nm++] = (uint32_t)i;
     }
     __atomic_fetch_add(&vq->hits, hits, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&vq->misses, (uint64_t)nu, __ATOMIC_RELAXED);
-    if (nu) {
-        mbuf = malloc(nu * D);
-        mcode = malloc(nu * sizeof *mcode);
-        MVOT_FAIL_IF(!mbuf || !mcode, err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
-        for (size_t u = 0; u < nu; u++)
-            memcpy(mbuf + u * D, buf + (size_t)uniq[u] * D, D);
-        MVOT_TRY(mvot_cb_search_nearest(vq->search, mbuf, nu, mcode, NULL, err));
-        for (size_t u = 0; u < nu; u++)
-            cache_put(vq, h[uniq[u]], mbuf + u * D, mcode[u]);
-        for (size_t i = 0; i < n; i++)
-            if (rep[i] != UINT32_MAX)
-                codes[i] = mcode[rep[i]];
-    }
+    if (nm)
+        MVOT_TRY(encode_misses(vq, buf, mh, miss, nm, codes, err));
 cleanup:
     free(buf);
-    free(mbuf);
-    free(h);
-    free(uniq);
-    free(slot);
-    free(rep);
-    free(mcode);
+    free(mh);
+    free(miss);
     return st;
 }
 

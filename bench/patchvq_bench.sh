@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Patch VQ and codebooks benchmark (BENCHMARKS.md "## Patch VQ and codebooks"):
+#  1. `mvot codebook train` wall/CPU time on gen archives of 40 (mvot build's default), 100
+#     and 300 episodes per task at 512 px, plus a forced k-means run (--k 2048);
+#  2. reconstruction PSNR on held-out frames (another gen seed) via `mvot codebook stats`;
+#  3. patch-VQ encode frames/s at 512 px with K = 8192 (the exact codebook padded with noisy
+#     copies), cached and uncached, vs numpy/scipy on the same frames and codebook;
+#  4. k-means vs scipy.cluster.vq.kmeans2 on the patches of the same small frame set.
+#
+#   bench/patchvq_bench.sh [BUILD_DIR] [THREADS]
+#
+# BUILD_DIR must hold a built mvot (cmake --build BUILD --target mvot). Results: one JSON
+# line per measurement on stdout; data under BUILD_DIR/bench-patchvq/.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build}
+th=${2:-2}
+bin=$build/tools/mvot
+out=$build/bench-patchvq
+mkdir -p "$out"
+libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
+cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" \
+    $(pkg-config --cflags openblas) -o "$out/patchvq_bench" "$src/bench/patchvq_bench.c" \
+    "$build/tokenize/libmvot_tokenize.a" "$build/codebook/libmvot_codebook.a" \
+    "$build/gen/libmvot_gen.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+
+timed() { # label, command...: prints {"label":..,"wall_s":..,"cpu_s":..}
+    local label=$1; shift
+    /usr/bin/time -f "{\"label\":\"$label\",\"wall_s\":%e,\"cpu_s\":%U,\"sys_s\":%S,\"max_rss_kb\":%M}" \
+        -o "$out/time.json" "$@" >/dev/null
+    cat "$out/time.json"
+}
+
+for n in 40 100 300; do
+    [ -f "$out/g$n/episodes.tar.zst" ] || "$bin" gen --episodes $n --seed 0 --out "$out/g$n" --quiet --threads "$th"
+    timed "train_exact_${n}eps" "$bin" codebook train --episodes "$out/g$n/episodes.tar.zst" \
+        --out "$out/cb$n.safetensors" --threads "$th" --quiet
+    /usr/bin/python3 -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; s=json.loads(json.loads(b[8:8+n])['__metadata__']['stats']); s.pop('history',None); print(json.dumps({'label':'stats_${n}eps', **s}))" "$out/cb$n.safetensors"
+done
+timed train_kmeans_k2048_100eps "$bin" codebook train --episodes "$out/g100/episodes.tar.zst" \
+    --out "$out/cb100_k2048.safetensors" --k 2048 --threads "$th" --quiet
+[ -f "$out/h20/episodes.tar.zst" ] || "$bin" gen --episodes 20 --seed 1 --out "$out/h20" --quiet --threads "$th"
+for cb in cb40 cb100 cb300 cb100_k2048; do
+    echo "{\"label\":\"heldout_psnr_$cb\",\"usage\":$("$bin" codebook stats --codebook "$out/$cb.safetensors" \
+        --episodes "$out/h20/episodes.tar.zst" --json --quiet --threads "$th" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["usage"]))')}"
+done
+"$out/patchvq_bench" --codebook "$out/cb100.safetensors" --episodes "$out/h20/episodes.tar.zst" \
+    --frames 300 --threads "$th" --nocache-frames 4 --pad-k 8192 --codes-out "$out/codes.npy" \
+    --codebook-out "$out/cb100_pad8192.safetensors"
+OPENBLAS_NUM_THREADS=$th /usr/bin/python3 "$src/bench/patchvq_peer.py" --codebook "$out/cb100_pad8192.safetensors" \
+    --episodes "$out/h20/episodes.tar.zst" --codes "$out/codes.npy" --frames 4 --unique-frames 300 --scipy-frames 1
+[ -f "$out/s2/episodes.tar.zst" ] || "$bin" gen --episodes 2 --seed 9 --out "$out/s2" --quiet --threads "$th"
+timed train_kmeans_k256_small "$bin" codebook train --episodes "$out/s2/episodes.tar.zst" \
+    --out "$out/cbs.safetensors" --k 256 --iters 10 --threads "$th" --quiet
+echo "{\"label\":\"small_psnr_mvot\",\"usage\":$("$bin" codebook stats --codebook "$out/cbs.safetensors" \
+    --episodes "$out/s2/episodes.tar.zst" --json --quiet | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["usage"]))')}"
+OPENBLAS_NUM_THREADS=$th /usr/bin/python3 "$src/bench/patchvq_kmeans_peer.py" --episodes "$out/s2/episodes.tar.zst" --k 256 --iters 10
