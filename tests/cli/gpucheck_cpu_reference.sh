@@ -7,7 +7,7 @@
 set -u
 source "$MVOT_SRC/tests/cli/lib.bash"
 T=$(t_tmp); trap 'rm -rf "$T"' EXIT
-if "$MVOT_BIN" gpucheck "$T/none" 2>&1 | grep -q "CUDA support was not compiled in"; then
+if "$MVOT_BIN" gpucheck --cpu-reference "$T/none" 2>&1 | grep -q "CUDA support was not compiled in"; then
   echo "skip: CUDA support not compiled in"; exit 77
 fi
 cat >"$T/cfg.json" <<'J'
