@@ -57,6 +57,12 @@ static float unif(struct mvot_rng *r, float lo, float hi)
     return lo + (hi - lo) * (float)mvot_rng_unit(r);
 }
 
+/* images per second from a time in ms; 0 when no time was measured (JSON has no inf). */
+static double rate(size_t n, double ms)
+{
+    return ms > 0 ? (double)n / (ms / 1000.0) : 0.0;
+}
+
 static int fail(const char *what, const struct mvot_error *err)
 {
     fprintf(stderr, "mvot-gpubench: %s: %s\n", what, err->msg);
@@ -244,13 +250,13 @@ static int bench_patchvq(int argc, char **argv)
     printf("{\"bench\":\"patchvq\",\"K\":%u,\"S\":%u,\"images\":%zu,\"wall_images_per_s\":%.1f,"
            "\"gpu_images_per_s\":%.1f,\"h2d_ms\":%.3f,\"compute_ms\":%.3f,\"d2h_ms\":%.3f,"
            "\"cpu_checked_images\":%zu,\"cpu_mismatch\":%zu}\n",
-           K, S, n, (double)n / wall, (double)n / (gpu_ms / 1000.0), tm.h2d_ms, tm.compute_ms,
-           tm.d2h_ms, nchk < n ? nchk : n, mism);
+           K, S, n, (double)n / wall, rate(n, gpu_ms), tm.h2d_ms, tm.compute_ms, tm.d2h_ms,
+           nchk < n ? nchk : n, mism);
     fprintf(stderr,
             "patchvq K=%u S=%u: %zu images, %.1f images/s wall, %.1f images/s GPU (H2D %.1f, "
             "compute %.1f, D2H %.1f ms); %zu mismatches vs CPU on %zu images\n",
-            K, S, n, (double)n / wall, (double)n / (gpu_ms / 1000.0), tm.h2d_ms, tm.compute_ms,
-            tm.d2h_ms, mism, nchk < n ? nchk : n);
+            K, S, n, (double)n / wall, rate(n, gpu_ms), tm.h2d_ms, tm.compute_ms, tm.d2h_ms, mism,
+            nchk < n ? nchk : n);
     rc = mism ? 1 : 0;
 done:
     cbk.vec = NULL;
@@ -346,7 +352,7 @@ static int bench_vqgan(int argc, char **argv)
                "\"images\":%zu,\"batch\":%u,\"wall_images_per_s\":%.2f,\"gpu_images_per_s\":%.2f,"
                "\"h2d_ms\":%.3f,\"compute_ms\":%.3f,\"d2h_ms\":%.3f}\n",
                tf32 ? "tf32" : "fp32", info.ch, info.K, info.D, S, n, batch, (double)n / wall,
-               (double)n / (gpu_ms / 1000.0), tm.h2d_ms, tm.compute_ms, tm.d2h_ms);
+               rate(n, gpu_ms), tm.h2d_ms, tm.compute_ms, tm.d2h_ms);
         fprintf(stderr,
                 "vqgan %s S=%u ch=%u: %.2f images/s wall (H2D %.1f, compute %.1f, D2H %.1f ms for "
                 "%zu)\n",
