@@ -424,6 +424,31 @@ static void t_roundtrip(void)
         mvot_episode_free(&ep);
     }
     ASSERT_EQ_INT(checked, mvot_shard_set_count(set));
+    /* docs/manifest.md names every field the manifest has */
+    const char *src = getenv("MVOT_SRC");
+    char *dp = src ? mvot_io_join(src, "docs/manifest.md") : NULL;
+    uint8_t *doc = NULL;
+    size_t dl = 0;
+    if (dp && mvot_io_read_file(dp, 1 << 20, &doc, &dl, &err) == MVOT_OK) {
+        const json_t *m = mvot_shard_set_manifest(set);
+        const json_t *objs[5] = {m, json_object_get(m, "totals"), json_object_get(m, "tokenizer"),
+                                 json_object_get(json_object_get(m, "shards"), 0),
+                                 json_object_get(m, "codebook")};
+        for (int k = 0; k < 5; k++) {
+            const char *name;
+            json_t *v;
+            json_object_foreach((json_t *)objs[k], name, v)
+            {
+                char q[64];
+                snprintf(q, sizeof q, "`%s`", name);
+                ASSERT_CONTAINS((const char *)doc, q);
+            }
+        }
+    } else {
+        T_FAIL("cannot read docs/manifest.md (MVOT_SRC)");
+    }
+    free(doc);
+    free(dp);
     ASSERT_TRUE(checked > 10);
     struct mvot_sample s;
     ASSERT_EQ_INT(mvot_shard_set_find(set, "no-such-key", &s, &err), MVOT_ERR_NOTFOUND);

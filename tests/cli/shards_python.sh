@@ -33,4 +33,15 @@ for c in cat[::3]:
     assert s["input_ids"].tolist() == c["input_ids"]
 assert ds[-1]["key"] == cat[-1]["key"]
 print("python reader ok:", len(got), "samples")
+try:
+    import torch
+except ImportError:
+    torch = None
+if torch is not None:  # the example Dataset wrapper
+    from mvot_reader import make_torch_dataset
+    td = make_torch_dataset(d)
+    assert len(td) == len(cat)
+    x = td[1]
+    assert x["input_ids"].tolist() == cat[1]["input_ids"] and x["labels"].tolist() == cat[1]["labels"]
+    print("torch Dataset ok")
 P
