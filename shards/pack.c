@@ -775,7 +775,6 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
             prev = NULL;
         }
     }
-    unlink(mpath); /* the manifest is rewritten last; until then the dir is incomplete */
     json_t *recs = prev ? json_object_get(prev, "shards") : NULL;
     for (size_t i = 0; i < json_array_size(recs); i++) {
         json_t *r = json_array_get(recs, i);
@@ -792,9 +791,14 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
             break;
         json_array_append(p->records, r);
     }
-    clean_dir(p->out_dir, (uint32_t)json_array_size(p->records));
-    if (!json_array_size(p->records))
+    /* Save the kept records as state before the manifest goes, so a kill from here on still
+     * resumes; the manifest is rewritten last, and until then the dir is incomplete. */
+    if (json_array_size(p->records))
+        MVOT_TRY(save_state(p, err));
+    else
         unlink(spath);
+    unlink(mpath);
+    clean_dir(p->out_dir, (uint32_t)json_array_size(p->records));
 cleanup:
     json_decref(prev);
     free(spath);
@@ -1075,10 +1079,10 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     char cfg_hex[17];
     mvot_hash_hex(mvot_hash64(cfg_dump, strlen(cfg_dump)), cfg_hex);
 
-    MVOT_TRY(load_progress(&p, cfg_hex, o->force, err));
-    MVOT_TRY(copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     p.state_base = json_object();
     json_object_set_new(p.state_base, "config_xxh3", json_string(cfg_hex));
+    MVOT_TRY(load_progress(&p, cfg_hex, o->force, err));
+    MVOT_TRY(copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     uint64_t resume_ordinal = 0;
     resume_point(&p, &resume_ordinal);
     uint64_t resumed = p.shard_no;
@@ -1217,10 +1221,10 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     MVOT_FAIL_IF(!cfg_dump, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     char cfg_hex[17];
     mvot_hash_hex(mvot_hash64(cfg_dump, strlen(cfg_dump)), cfg_hex);
-    MVOT_TRY(load_progress(&p, cfg_hex, o.force, err));
-    MVOT_TRY(copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     p.state_base = json_object();
     json_object_set_new(p.state_base, "config_xxh3", json_string(cfg_hex));
+    MVOT_TRY(load_progress(&p, cfg_hex, o.force, err));
+    MVOT_TRY(copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     uint64_t resume_ordinal = 0;
     resume_point(&p, &resume_ordinal);
     uint64_t resumed = p.shard_no;
