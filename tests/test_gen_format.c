@@ -12,6 +12,7 @@
 #include "core/png.h"
 #include "gen/episode.h"
 #include "gen/gen.h"
+#include "gen/official.h"
 #include "gen/tarz.h"
 #include "tests/test.h"
 
@@ -332,6 +333,34 @@ static void test_spec_matches_records(void)
             json_object_set_new(seen, key, json_true());
         }
         mvot_episode_free(&ep);
+    }
+    /* records made by import-mvot add their own field(s) */
+    char samples[1024];
+    snprintf(samples, sizeof samples, "%s/../shared/reference/mvot-data-samples", src ? src : "..");
+    if (mvot_io_exists(samples)) {
+        char *tmp = t_tmpdir();
+        struct mvot_episode_reader *r = NULL;
+        ASSERT_OK(mvot_official_import(samples, tmp, 128, NULL, NULL, &err), &err);
+        ASSERT_OK(mvot_episode_reader_open(tmp, &r, &err), &err);
+        struct mvot_episode ep;
+        int done = 0;
+        if (r && mvot_episode_reader_next(r, &ep, &done, &err) == MVOT_OK && !done) {
+            const char *key;
+            json_t *v;
+            json_object_foreach(ep.record, key, v)
+            {
+                char row[80];
+                snprintf(row, sizeof row, "\n| `%s` |", key);
+                if (!strstr((const char *)doc, row))
+                    T_FAIL("imported record field \"%s\" is not in docs/episode-format.md", key);
+                json_object_set_new(seen, key, json_true());
+            }
+            mvot_episode_free(&ep);
+        }
+        mvot_episode_reader_close(r);
+        free(tmp);
+    } else {
+        json_object_set_new(seen, "origin", json_true()); /* cannot check without samples */
     }
     /* the table rows, back to the records */
     const char *q = (const char *)doc;
