@@ -119,6 +119,9 @@ static int states(const json_t *meta, int64_t f, uint8_t *out, size_t n)
 struct calib {
     double min_mod[MVOT_TASK_COUNT]; /* smallest visible modified-cell change */
     size_t invisible[MVOT_TASK_COUNT];
+    size_t unchanged[MVOT_TASK_COUNT];     /* state changed, pixels identical */
+    double max_invisible[MVOT_TASK_COUNT]; /* largest change within the tolerance */
+    double min_change[MVOT_TASK_COUNT];    /* smallest nonzero change */
     size_t mod_cells[MVOT_TASK_COUNT];
 };
 
@@ -177,7 +180,9 @@ int main(int argc, char **argv)
     struct calib cal;
     for (int t = 0; t < MVOT_TASK_COUNT; t++) {
         cal.min_mod[t] = 1.0;
-        cal.invisible[t] = cal.mod_cells[t] = 0;
+        cal.invisible[t] = cal.mod_cells[t] = cal.unchanged[t] = 0;
+        cal.max_invisible[t] = 0;
+        cal.min_change[t] = 1.0;
     }
     for (size_t i = 0; i < mvot_shard_set_count(set) && n < cap; i++) {
         struct mvot_sample s = {0};
@@ -221,6 +226,12 @@ int main(int argc, char **argv)
             if (sp[cc] != st[cc] || (st[cc] & 1)) {
                 double d = mvot_eval_cell_diff(&tol, &eb, &pi, &ti);
                 cal.mod_cells[task]++;
+                if (d == 0)
+                    cal.unchanged[task]++;
+                else if (d < cal.min_change[task])
+                    cal.min_change[task] = d;
+                if (d <= tol.cell_tol && d > cal.max_invisible[task])
+                    cal.max_invisible[task] = d;
                 if (d <= tol.cell_tol)
                     cal.invisible[task]++;
                 else if (d < cal.min_mod[task])
@@ -295,9 +306,12 @@ int main(int argc, char **argv)
     json_t *cj = json_object();
     for (int t = 0; t < MVOT_TASK_COUNT; t++)
         json_object_set_new(cj, mvot_task_name((enum mvot_task)t),
-                            json_pack("{s:f,s:i,s:i}", "min_visible_change", cal.min_mod[t],
-                                      "modified_cells", (json_int_t)cal.mod_cells[t], "invisible",
-                                      (json_int_t)cal.invisible[t]));
+                            json_pack("{s:f,s:f,s:i,s:i,s:i,s:f}", "min_change", cal.min_change[t],
+                                      "min_visible_change", cal.min_mod[t], "modified_cells",
+                                      (json_int_t)cal.mod_cells[t], "invisible",
+                                      (json_int_t)cal.invisible[t], "unchanged",
+                                      (json_int_t)cal.unchanged[t], "max_invisible_change",
+                                      cal.max_invisible[t]));
     json_object_set_new(out, "calibration", cj);
     char *s = mvot_json_dumps(out);
     printf("%s\n", s);

@@ -27,7 +27,7 @@ static const char HELP[] =
     "  --out DIR           write DIR/report.json, DIR/report.md, DIR/failures/*.png\n"
     "  --max-failures N    failure pictures written at most (default 100)\n"
     "  --pixel-tol N       a pixel differs if a channel differs by more than N (default 48)\n"
-    "  --cell-tol F        a cell matches if at most F of its pixels differ (default 0.02)\n"
+    "  --cell-tol F        a cell matches if at most F of its pixels differ (default 0.015)\n"
     "  --inset N           pixels ignored at each side of a cell box (default 2)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 

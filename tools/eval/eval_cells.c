@@ -17,7 +17,7 @@ void mvot_eval_tol_default(struct mvot_eval_tol *t)
 {
     /* Chosen on reconstructions and agent footprints (docs/eval.md "Tolerance"). */
     t->pixel_tol = 48;
-    t->cell_tol = 0.02;
+    t->cell_tol = 0.015;
     t->inset = 2;
 }
 
