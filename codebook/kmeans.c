@@ -238,40 +238,53 @@ static int cmp_order(const void *a, const void *b)
 }
 
 /* One center update: integer-rounded weighted means; empty clusters take the points with the
- * largest weighted distance to their centers (each point at most once). */
+ * largest weighted distance to their centers (each point at most once). Only clusters in
+ * `touched` (membership changed since the last update, or empty) are recomputed: the others'
+ * means are the same as last time. moved[k] is set when center k changed. */
 static enum mvot_status update_centers(const uint8_t *x, const uint64_t *w, size_t n, uint32_t D,
                                        uint32_t K, const int32_t *code, const int64_t *dist,
-                                       uint8_t *centers, uint8_t *moved, uint32_t *n_empty,
-                                       struct mvot_error *err)
+                                       uint8_t *touched, uint8_t *centers, uint8_t *moved,
+                                       uint32_t *n_empty, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    uint64_t *sum = calloc((size_t)K * D, sizeof *sum), *W = calloc(K, sizeof *W);
+    uint64_t *W = calloc(K, sizeof *W), *sum = NULL;
+    int32_t *slot = malloc((size_t)K * sizeof *slot);
     struct order_rec *ord = NULL;
-    MVOT_FAIL_IF(!sum || !W, err, MVOT_ERR_NOMEM, "k-means", "out of memory");
+    size_t nt = 0;
+    MVOT_FAIL_IF(!W || !slot, err, MVOT_ERR_NOMEM, "k-means", "out of memory");
+    for (size_t i = 0; i < n; i++)
+        W[code[i]] += w[i];
+    for (uint32_t k = 0; k < K; k++) {
+        touched[k] |= W[k] == 0;
+        slot[k] = touched[k] ? (int32_t)nt++ : -1;
+        moved[k] = 0;
+    }
+    sum = calloc(nt ? nt * D : 1, sizeof *sum);
+    MVOT_FAIL_IF(!sum, err, MVOT_ERR_NOMEM, "k-means", "out of memory");
     for (size_t i = 0; i < n; i++) {
-        uint64_t *s = sum + (size_t)code[i] * D;
+        if (slot[code[i]] < 0)
+            continue;
+        uint64_t *s = sum + (size_t)slot[code[i]] * D;
         const uint8_t *p = x + i * D;
         for (uint32_t j = 0; j < D; j++)
             s[j] += w[i] * p[j];
-        W[code[i]] += w[i];
     }
     *n_empty = 0;
     for (uint32_t k = 0; k < K; k++) {
+        if (slot[k] < 0)
+            continue;
         if (W[k] == 0) {
             (*n_empty)++;
             continue;
         }
         uint8_t *c = centers + (size_t)k * D;
-        moved[k] = 0;
+        const uint64_t *sk = sum + (size_t)slot[k] * D;
         for (uint32_t j = 0; j < D; j++) { /* round half up: floor((2s + W) / 2W) */
-            uint8_t v = (uint8_t)((2 * sum[(size_t)k * D + j] + W[k]) / (2 * W[k]));
+            uint8_t v = (uint8_t)((2 * sk[j] + W[k]) / (2 * W[k]));
             moved[k] |= v != c[j];
             c[j] = v;
         }
     }
-    for (uint32_t k = 0; k < K; k++)
-        if (W[k] == 0)
-            moved[k] = 0; /* set again below if it is re-seeded */
     if (*n_empty) {
         ord = malloc(n * sizeof *ord);
         MVOT_FAIL_IF(!ord, err, MVOT_ERR_NOMEM, "k-means", "out of memory");
@@ -288,6 +301,7 @@ static enum mvot_status update_centers(const uint8_t *x, const uint64_t *w, size
 cleanup:
     free(sum);
     free(W);
+    free(slot);
     free(ord);
     return st;
 }
@@ -424,7 +438,7 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
     uint64_t *ws = NULL, *use = NULL;
     int32_t *code = NULL, *prev = NULL;
     int64_t *dist = NULL;
-    uint8_t *moved = NULL;
+    uint8_t *moved = NULL, *touched = NULL;
     json_t *stats = NULL, *hist = NULL;
     memset(out, 0, sizeof *out);
     MVOT_FAIL_IF(opts->K == 0 || opts->K > (1u << 20), err, MVOT_ERR_INVALID, "k-means",
@@ -488,8 +502,9 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
         code = malloc(n * sizeof *code);
         prev = malloc(n * sizeof *prev);
         moved = malloc(K);
+        touched = malloc(K);
         dist = malloc(n * sizeof *dist);
-        MVOT_FAIL_IF(!code || !prev || !dist || !moved, err, MVOT_ERR_NOMEM, "k-means",
+        MVOT_FAIL_IF(!code || !prev || !dist || !moved || !touched, err, MVOT_ERR_NOMEM, "k-means",
                      "out of memory");
         /* The seeding's last D^2 update leaves the full assignment for iteration 0. */
         MVOT_TRY(init_pp(x, w, n, D, K, opts->seed, pool, prog, centers, code, dist, err));
@@ -499,8 +514,13 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
                 MVOT_TRY(reassign(centers, K, moved, x, n, D, pool, code, dist, err));
             size_t changed = 0;
             double inertia = 0;
+            memset(touched, it == 0, K);
             for (size_t i = 0; i < n; i++) {
-                changed += it == 0 || code[i] != prev[i];
+                if (it == 0 || code[i] != prev[i]) {
+                    changed++;
+                    if (it > 0)
+                        touched[code[i]] = touched[prev[i]] = 1;
+                }
                 inertia += (double)w[i] * (double)dist[i];
             }
             mse = inertia / ((double)wsum * D);
@@ -510,7 +530,8 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
             int stop = (it > 0 && changed == 0) || it == opts->max_iters;
             converged = it > 0 && changed == 0;
             if (!stop)
-                MVOT_TRY(update_centers(x, w, n, D, K, code, dist, centers, moved, &n_empty, err));
+                MVOT_TRY(update_centers(x, w, n, D, K, code, dist, touched, centers, moved,
+                                        &n_empty, err));
             json_array_append_new(hist, json_pack("{s:i, s:I, s:f, s:i}", "iter", (int)it,
                                                   "changed", (json_int_t)changed, "mse", mse,
                                                   "reseeded", (int)n_empty));
@@ -551,6 +572,7 @@ cleanup:
     free(prev);
     free(dist);
     free(moved);
+    free(touched);
     return st;
 }
 
