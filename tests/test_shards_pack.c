@@ -16,6 +16,7 @@
 #include "shards/verify.h"
 #include "tests/test.h"
 #include "tests/test_shards_fixture.h"
+#include "tokenize/bpe_train.h"
 #include "tokenize/imagetok.h"
 
 static char *g_dir; /* fixture: episodes, tokenizer.json, cb.safetensors */
@@ -322,6 +323,124 @@ static void t_golden_tokens(void)
     mvot_bpe_free(tok);
     free(tp);
     free(dir);
+}
+
+/* HF equivalence on one example: the ChameleonProcessor string (every "<image>" expanded to
+ * <racm3:break> + N <image> + <eoss>, separator appended) encoded whole with add_special, the
+ * <image> slots then filled with the codes, equals the assembled input part; the label part
+ * equals the label string encoded whole without specials (no BOS), plus the separator. */
+static int hf_equiv(const struct mvot_bpe *tok, const struct mvot_layout *lay,
+                    const struct mvot_assembler *as, const struct mvot_example *ex, uint32_t N)
+{
+    int32_t *codes = malloc((size_t)ex->n_images * N * sizeof *codes);
+    const int32_t *cp[64];
+    for (uint32_t i = 0; i < ex->n_images * N; i++)
+        codes[i] = (int32_t)((i * 2654435761u) % lay->n_codes);
+    for (uint32_t i = 0; i < ex->n_images && i < 64; i++)
+        cp[i] = codes + (size_t)i * N;
+    struct mvot_ids t = {0}, whole = {0};
+    struct mvot_spans sp = {0};
+    struct mvot_error err = {0};
+    int ok = mvot_assemble_tokens(as, ex->input_text, ex->label_text, cp, ex->n_images, &t, &sp,
+                                  &err) == MVOT_OK;
+    size_t slot = 0;
+    for (int part = 0; ok && part < 2; part++) {
+        struct mvot_buf b;
+        mvot_buf_init(&b, 0);
+        const char *p = part ? ex->label_text : ex->input_text;
+        for (;;) {
+            const char *m = strstr(p, "<image>");
+            mvot_buf_append(&b, p, m ? (size_t)(m - p) : strlen(p));
+            if (!m)
+                break;
+            mvot_buf_printf(&b, "<racm3:break>");
+            for (uint32_t i = 0; i < N; i++)
+                mvot_buf_printf(&b, "<image>");
+            mvot_buf_printf(&b, "<eoss>");
+            p = m + 7;
+        }
+        mvot_buf_printf(&b, "<reserved08706>");
+        ok = mvot_bpe_encode(tok, (const char *)b.data, b.len, part == 0, &whole, &err) == MVOT_OK;
+        mvot_buf_free(&b);
+    }
+    for (size_t i = 0; ok && i < whole.n; i++)
+        if (whole.v[i] == lay->image)
+            whole.v[i] = lay->code_to_id[codes[slot++]];
+    ok = ok && slot == (size_t)ex->n_images * N && whole.n == t.n &&
+         memcmp(whole.v, t.v, t.n * sizeof *t.v) == 0;
+    if (!ok)
+        fprintf(stderr, "hf_equiv %s: %zu vs %zu tokens (%s)\n", ex->key, whole.n, t.n, err.msg);
+    mvot_ids_free(&t);
+    mvot_ids_free(&whole);
+    mvot_spans_free(&sp);
+    free(codes);
+    return ok;
+}
+
+/* The same equivalence with a BPE trained by mvot_bpe_train_texts on the fixture's texts (the
+ * tokenizer `mvot build` uses), for every example of every mode. */
+static void t_hf_equivalence_trained(void)
+{
+    if (!fixture())
+        return;
+    char *ap = path_in(g_dir, "episodes.tar.zst"), *tp = path_in(g_dir, "trained.json");
+    struct mvot_error err = {0};
+    struct mvot_episode_reader *rd = NULL;
+    struct mvot_episode eps[16];
+    size_t ne = 0;
+    const char *texts[64];
+    size_t lens[64], nt = 0;
+    char *owned[64];
+    ASSERT_OK(mvot_episode_reader_open(ap, &rd, &err), &err);
+    while (rd && ne < 16) {
+        int done = 0;
+        if (mvot_episode_reader_next(rd, &eps[ne], &done, &err) != MVOT_OK || done)
+            break;
+        struct mvot_buf b;
+        mvot_buf_init(&b, 0);
+        mvot_buf_printf(&b, "%s%s\nResponse: ", eps[ne].instruction, eps[ne].init_text);
+        for (uint32_t i = 0; i < eps[ne].n_steps; i++)
+            mvot_buf_printf(&b, "%s%s ", eps[ne].step_text[i], eps[ne].rationale[i]);
+        mvot_buf_printf(&b, "%s", eps[ne].final_text);
+        owned[nt] = (char *)b.data;
+        texts[nt] = owned[nt];
+        lens[nt] = b.len;
+        nt++;
+        ne++;
+    }
+    mvot_episode_reader_close(rd);
+    struct mvot_bpe_train_opts bo;
+    mvot_bpe_train_opts_default(&bo);
+    ASSERT_OK(mvot_bpe_train_texts(texts, lens, nt, &bo, NULL, tp, &err), &err);
+    struct mvot_bpe *tok = NULL;
+    struct mvot_layout lay;
+    struct mvot_assembler as;
+    ASSERT_OK(mvot_bpe_load_file(tp, &tok, &err), &err);
+    if (tok) {
+        ASSERT_OK(mvot_layout_from_bpe(tok, &lay, &err), &err);
+        ASSERT_OK(mvot_assembler_init(&as, tok, &lay, 64, &err), &err);
+        ASSERT_EQ_INT(as.n_prefix, 1);
+        ASSERT_EQ_INT(as.prefix[0], lay.bos);
+        size_t checked = 0;
+        for (size_t e = 0; e < ne; e++)
+            for (int mode = 0; mode <= MVOT_PACK_DIRECT; mode++) {
+                struct mvot_example *ex = NULL;
+                size_t n = 0;
+                ASSERT_OK(mvot_assemble_examples(&eps[e], (enum mvot_pack_mode)mode, &ex, &n, &err),
+                          &err);
+                for (size_t k = 0; k < n; k++, checked++)
+                    ASSERT_TRUE(hf_equiv(tok, &lay, &as, &ex[k], 64));
+                mvot_examples_free(ex, n);
+            }
+        ASSERT_TRUE(checked > 20);
+    }
+    for (size_t e = 0; e < ne; e++)
+        mvot_episode_free(&eps[e]);
+    for (size_t i = 0; i < nt; i++)
+        free(owned[i]);
+    mvot_bpe_free(tok);
+    free(ap);
+    free(tp);
 }
 
 /* ---- round trip ---- */
@@ -646,5 +765,5 @@ static void t_length(void)
     free(t);
 }
 
-TEST_MAIN(t_golden_texts, t_golden_tokens, t_roundtrip, t_threads_and_resume, t_augment, t_length,
-          t_corruption)
+TEST_MAIN(t_golden_texts, t_golden_tokens, t_hf_equivalence_trained, t_roundtrip,
+          t_threads_and_resume, t_augment, t_length, t_corruption)
