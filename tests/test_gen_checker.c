@@ -5,7 +5,8 @@
  *
  * Tests: official samples decode (maze_info walls match paths; FrozenLake replays match the
  * official states/outcomes/rewards); 1000+ generated episodes at 128 px replay exactly; answer
- * balance; no layout in two splits; unique dedup hashes; frames decode at the right size. */
+ * balance; no layout in two splits; unique dedup hashes; frames decode at the right size; and
+ * probe pixels of every 7th episode agree with the record (walls, holes, tables, agent). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,99 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
     ASSERT_EQ_U64(mvot_hash64(layout_bytes, lb), ep->layout_hash);
 }
 
+/* ---- pixels agree with the record ---- */
+
+static const uint8_t *px_at(const struct mvot_image *img, int x, int y)
+{
+    return img->px + ((size_t)y * img->w + (size_t)x) * img->channels;
+}
+
+static int is_red(const uint8_t *p)
+{
+    return p[0] > 180 && p[1] < 80 && p[2] < 80;
+}
+
+/* Checks what each frame shows at a few probe points against the record alone: maze walls
+ * black exactly where maze_info is closed, the red start dot, the red x on the agent's cell;
+ * frozenlake hole/gift/elf; minibehavior wall/table colours and the red agent. */
+static void check_pixels(const struct mvot_episode *ep)
+{
+    struct mvot_error err = {0};
+    json_t *rec = ep->record, *layout = json_object_get(rec, "layout");
+    json_t *states = json_object_get(rec, "states");
+    const char *task = json_string_value(json_object_get(rec, "task"));
+    int n = (int)ep->grid;
+    for (uint32_t k = 0; k < ep->n_frames; k++) {
+        struct mvot_image img;
+        if (mvot_png_decode(ep->frame_png[k], ep->frame_png_len[k], ep->key, &img, &err) !=
+            MVOT_OK) {
+            T_FAIL("%s", err.msg);
+            return;
+        }
+        int ar, ac;
+        get_rc(json_array_get(states, k), &ar, &ac);
+        const struct mvot_cell_box *b = &ep->cells[ar * n + ac];
+        int cx = (b->x0 + b->x1) / 2, cy = (b->y0 + b->y1) / 2;
+        if (strcmp(task, "maze") == 0) {
+            const char *info = json_string_value(json_object_get(layout, "maze_info"));
+            ASSERT_TRUE(is_red(px_at(&img, cx, cy))); /* x (or the start dot) on the agent */
+            for (int r = 0; r < n; r++)
+                for (int c = 0; c + 1 < n; c++) {
+                    const struct mvot_cell_box *q = &ep->cells[r * n + c];
+                    /* a quarter down the shared edge: away from letters, arrows and dots */
+                    const uint8_t *p = px_at(&img, q->x1, q->y0 + (q->y1 - q->y0) / 4);
+                    int black = p[0] < 60 && p[1] < 60 && p[2] < 60;
+                    if (black != (info[n * n + r * n + c] == 'F'))
+                        T_FAIL("%s frame %u: wall right of (%d,%d) drawn %d, maze_info %c", ep->key,
+                               k, r, c, black, info[n * n + r * n + c]);
+                }
+            for (int r = 0; r + 1 < n; r++)
+                for (int c = 0; c < n; c++) {
+                    const struct mvot_cell_box *q = &ep->cells[r * n + c];
+                    const uint8_t *p = px_at(&img, q->x0 + (q->x1 - q->x0) / 4, q->y1);
+                    int black = p[0] < 60 && p[1] < 60 && p[2] < 60;
+                    if (black != (info[r * n + c] == 'F'))
+                        T_FAIL("%s frame %u: wall below (%d,%d) drawn %d, maze_info %c", ep->key, k,
+                               r, c, black, info[r * n + c]);
+                }
+        } else if (strcmp(task, "frozenlake") == 0) {
+            const char *desc = json_string_value(json_object_get(layout, "env_desc"));
+            for (int i = 0; i < n * n; i++) {
+                const struct mvot_cell_box *q = &ep->cells[i];
+                const uint8_t *p =
+                    px_at(&img, (q->x0 + q->x1) / 2 - (q->x1 - q->x0) / 3, (q->y0 + q->y1) / 2);
+                int blue = p[0] < 120 && p[2] > p[0] + 60; /* water, rim or cracked hole, not ice */
+                if (blue != (desc[i] == 'H'))
+                    T_FAIL("%s frame %u: cell %d hole drawn %d, env_desc %c", ep->key, k, i, blue,
+                           desc[i]);
+            }
+            /* the elf's red tunic, unless it fell */
+            if (desc[ar * n + ac] != 'H') {
+                int h = b->y1 - b->y0;
+                ASSERT_TRUE(is_red(px_at(&img, cx, b->y0 + h * 55 / 100)));
+            }
+        } else {
+            json_t *rows = json_object_get(layout, "rows");
+            for (int r = 0; r < n; r++)
+                for (int c = 0; c < n; c++) {
+                    char kind = json_string_value(json_array_get(rows, (size_t)r))[c];
+                    const struct mvot_cell_box *q = &ep->cells[r * n + c];
+                    const uint8_t *p = px_at(&img, q->x0 + 2, q->y0 + (q->y1 - q->y0) / 2);
+                    int grey = p[0] >= 95 && p[0] <= 130 && abs(p[0] - p[1]) < 4;
+                    int tan = p[0] > 150 && p[1] > 100 && p[2] < 130 && p[0] > p[2] + 40;
+                    uint8_t st = ep->cell_state[(size_t)k * (size_t)(n * n) + (size_t)(r * n + c)];
+                    if (st & 0x09) /* the printer or the agent may cover the probe */
+                        continue;
+                    if ((kind == '#') != grey || (kind == 'T') != tan)
+                        T_FAIL("%s frame %u: (%d,%d) drawn wall %d table %d, rows say %c", ep->key,
+                               k, r, c, grey, tan, kind);
+                }
+            ASSERT_TRUE(is_red(px_at(&img, cx, cy)));
+        }
+        mvot_image_free(&img);
+    }
+}
+
 static void test_generated_episodes_replay(void)
 {
     char *dir = t_tmpdir();
@@ -530,6 +624,8 @@ static void test_generated_episodes_replay(void)
             break;
         struct checked c = {0};
         check_episode(&ep, &c);
+        if (total % 7 == 0)
+            check_pixels(&ep);
         if (c.answer >= 'A' && c.answer <= 'D')
             counts[ep.task][c.answer - 'A']++;
         const char *dh = json_string_value(json_object_get(ep.record, "dedup_hash"));
