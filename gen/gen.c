@@ -406,8 +406,8 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
 }
 
 enum mvot_status mvot_gen_encode_draft(const struct mvot_draft *d, const struct mvot_trace *t,
-                                       const struct mvot_record_meta *m, int png_level,
-                                       int encode, json_t **rec, uint8_t **png, size_t *png_len,
+                                       const struct mvot_record_meta *m, int png_level, int encode,
+                                       json_t **rec, uint8_t **png, size_t *png_len,
                                        struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;

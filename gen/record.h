@@ -40,8 +40,8 @@ enum mvot_status mvot_record_to_draft(const json_t *rec, const char *name, struc
  * is set, png[k]/png_len[k] receive the PNG bytes (malloc'd, t->n_frames of them). png_level
  * -1 uses mvot_png_opts_default(). On failure nothing is left allocated. */
 enum mvot_status mvot_gen_encode_draft(const struct mvot_draft *d, const struct mvot_trace *t,
-                                       const struct mvot_record_meta *m, int png_level,
-                                       int encode, json_t **rec, uint8_t **png, size_t *png_len,
+                                       const struct mvot_record_meta *m, int png_level, int encode,
+                                       json_t **rec, uint8_t **png, size_t *png_len,
                                        struct mvot_error *err);
 
 /* Split of a layout hash under the given train/dev/test fractions. */
