@@ -228,7 +228,7 @@ static json_t *build_metadata(const struct mvot_codebook *cb)
     json_t *m = json_object();
     if (!m)
         return NULL;
-    char *stats = mvot_json_dumps(cb->stats ? cb->stats : json_object());
+    char *stats = cb->stats ? mvot_json_dumps(cb->stats) : NULL;
     json_object_set_new(m, "format", json_string(CB_FORMAT));
     snprintf(buf, sizeof buf, "%d", CB_VERSION);
     json_object_set_new(m, "format_version", json_string(buf));
