@@ -34,5 +34,5 @@ for name in llama3 llama2 qwen3 gpt4o; do
     echo "== $name" >&2
     "$out/bpe_bench" "$tj" "$corpus" --reps "$reps" --threads 2
     RAYON_NUM_THREADS=1 node "$src/bench/bpe_hf_bench.js" "$tj" "$corpus" "$reps"
-    RAYON_NUM_THREADS=2 node "$src/bench/bpe_hf_bench.js" "$tj" "$corpus" "$reps"
+    BATCH=1 RAYON_NUM_THREADS=2 node "$src/bench/bpe_hf_bench.js" "$tj" "$corpus" "$reps"
 done

@@ -2,6 +2,8 @@
 // documents as bench/bpe_bench.c (corpus cut after the first newline at or past CHUNK bytes),
 // encoded one by one with add_special_tokens=false, timed in-process after loading (best of
 // REPS passes after a warm-up pass). Run with RAYON_NUM_THREADS=1 for single-thread figures.
+// With BATCH=1 in the environment, each pass is one encodeBatch over all documents (HF's
+// own parallel batch, threads from RAYON_NUM_THREADS) instead of one encode per document.
 // usage: node bpe_hf_bench.js TOKENIZER.json CORPUS.txt [REPS] [CHUNK]
 'use strict';
 const fs = require('fs');
@@ -25,11 +27,20 @@ for (let b = 0; b < data.length;) {
     ntok = 0;
     const ids = [];
     const t = process.hrtime.bigint();
-    for (const d of docs) {
-      const e = await tok.encode(d, null, {addSpecialTokens: false});
-      const v = e.getIds();
-      ntok += v.length;
-      if (r === 0) ids.push(v);
+    if (process.env.BATCH === '1') {
+      const encs = await tok.encodeBatch(docs, {addSpecialTokens: false});
+      for (const e of encs) {
+        const v = e.getIds();
+        ntok += v.length;
+        if (r === 0) ids.push(v);
+      }
+    } else {
+      for (const d of docs) {
+        const e = await tok.encode(d, null, {addSpecialTokens: false});
+        const v = e.getIds();
+        ntok += v.length;
+        if (r === 0) ids.push(v);
+      }
     }
     const dt = Number(process.hrtime.bigint() - t) / 1e9;
     if (r && dt < best) best = dt;
@@ -42,5 +53,6 @@ for (let b = 0; b < data.length;) {
   }
   console.log(JSON.stringify({tokenizer: tokPath, corpus_bytes: data.length, documents: docs.length,
     tokens: ntok, ids_checksum: sum.toString(), load_s: load,
-    encode_mb_s: data.length / 1e6 / best, rayon_threads: process.env.RAYON_NUM_THREADS || 'default'}));
+    encode_mb_s: data.length / 1e6 / best, batch: process.env.BATCH === '1',
+    rayon_threads: process.env.RAYON_NUM_THREADS || 'default'}));
 })();

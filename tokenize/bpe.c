@@ -1160,6 +1160,9 @@ enum mvot_status mvot_bpe_encode(const struct mvot_bpe *tok, const char *text, s
                                  int add_special, struct mvot_ids *out, struct mvot_error *err)
 {
     enum mvot_status st;
+    if (len > UINT32_MAX)
+        return mvot_error_set(err, MVOT_ERR_INVALID, tok->name,
+                              "text of %zu bytes is over the 4 GiB limit of one encode", len);
     struct bpe_tls *t = tls_get(tok);
     if (!t)
         return mvot_error_set(err, MVOT_ERR_NOMEM, tok->name, "out of memory");

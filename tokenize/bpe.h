@@ -27,7 +27,9 @@ enum mvot_status mvot_bpe_load_mem(const char *json, size_t len, const char *nam
 void mvot_bpe_free(struct mvot_bpe *tok);
 
 /* Appends the ids of `text` (UTF-8, len bytes) to out. add_special applies the
- * post_processor (e.g. BOS), as HF encode(add_special_tokens=True). */
+ * post_processor (e.g. BOS), as HF encode(add_special_tokens=True). Invalid UTF-8 is read as
+ * U+FFFD per maximal invalid subsequence (what HF sees after a lossy conversion). Safe to
+ * call from many threads on one handle. On failure out may hold a partial result. */
 enum mvot_status mvot_bpe_encode(const struct mvot_bpe *tok, const char *text, size_t len,
                                  int add_special, struct mvot_ids *out, struct mvot_error *err);
 /* Decodes to a malloc'd NUL-terminated string (caller frees). */

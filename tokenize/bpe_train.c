@@ -232,8 +232,6 @@ struct trainer {
     struct pair *pairs;
     size_t npairs, cappairs;
     struct bpe_pmap pmap; /* (a,b) -> pair index (in .id) */
-    uint64_t *heap;       /* (count << 32 | pair index) is not enough for 64-bit counts: */
-    size_t nheap, capheap;
     uint32_t *touched;
     size_t ntouched, captouched;
 };

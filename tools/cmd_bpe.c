@@ -99,7 +99,7 @@ static int encode_lines(struct mvot_cli *cli, const struct mvot_bpe *tok, struct
     json_t **js = calloc(nl ? nl : 1, sizeof *js);
     struct mvot_ids *outs = calloc(nl ? nl : 1, sizeof *outs);
     if (!texts || !lens || !js || !outs) {
-        rc = mvot_cli_usage(cli, "out of memory");
+        fprintf(stderr, "%s: out of memory\n", cli->cmd);
         rc = MVOT_EXIT_FAIL;
         goto done;
     }
