@@ -420,8 +420,10 @@ static void test_bad_args(void)
     ASSERT_EQ_INT(mvot_vqgan_encode(m, px, 24, codes, NULL, &err), MVOT_ERR_INVALID);
     ASSERT_EQ_INT(mvot_vqgan_decode(m, codes, 16, px, &err), MVOT_ERR_INVALID);
     ASSERT_CONTAINS(err.msg, "8192");
-    ASSERT_EQ_INT(mvot_vqgan_load("/nonexistent/vq.safetensors", NULL, &m, &err) != MVOT_OK, 1);
     mvot_vqgan_free(m);
+    m = NULL;
+    ASSERT_EQ_INT(mvot_vqgan_load("/nonexistent/vq.safetensors", NULL, &m, &err) != MVOT_OK, 1);
+    ASSERT_TRUE(m == NULL);
 }
 
 TEST_MAIN(test_f32_prefix, test_f32_blas, test_bf16_noprefix_encoder_only, test_f16,
