@@ -153,6 +153,7 @@ int main(int argc, char **argv)
         return 2;
     struct mvot_error err = {0};
     mallopt(M_MMAP_THRESHOLD, 64 << 20); /* as mvot eval does */
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
     mvot_io_mkdirs(work, &err);
     char *sd = mvot_io_join(work, "shards"), *man = mvot_io_join(sd, "manifest.json");
     if (!mvot_io_exists(man) && build(work, episodes, K, threads) != 0)

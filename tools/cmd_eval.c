@@ -109,6 +109,7 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     /* Frames are 0.75 MB each: keep them in the heap instead of a fresh mmap per image, whose
      * page faults cost more than the scoring (glibc; measured in BENCHMARKS.md "## Eval"). */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
     pool = mvot_pool_create(cli->threads);
     MVOT_FAIL_IF(!pool, &err, MVOT_ERR_NOMEM, "eval", "cannot start threads");
     MVOT_TRY(mvot_eval_truth_open(truth, mvot_pool_threads(pool), pool, &tr, &err));
