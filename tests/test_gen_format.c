@@ -474,5 +474,84 @@ static void test_fuzz_replay(void)
     free(dir);
 }
 
-TEST_MAIN(test_golden_frames, test_fuzz_replay, test_config_json, test_reader_corrupt,
-          test_spec_matches_records)
+/* The instruction strings equal the official loader's prompts in
+ * ../shared/reference/official-prompts.md (the first code block after each task heading),
+ * with "\n" unescaped and <ACTION_SEQ> replaced by the episode's step texts. */
+static char *official_prompt(const char *doc, const char *heading)
+{
+    const char *h = strstr(doc, heading);
+    const char *b = h ? strstr(h, "```\n") : NULL;
+    const char *e = b ? strstr(b + 4, "\n```") : NULL;
+    if (!e)
+        return NULL;
+    b += 4;
+    char *out = malloc((size_t)(e - b) + 1), *o = out;
+    for (const char *q = b; q < e && out; q++) {
+        if (q[0] == '\\' && q[1] == 'n') {
+            *o++ = '\n';
+            q++;
+        } else {
+            *o++ = *q;
+        }
+    }
+    if (out)
+        *o = 0;
+    return out;
+}
+
+static void test_official_prompts(void)
+{
+    const char *src = getenv("MVOT_SRC");
+    char *path = mvot_strdupf("%s/../shared/reference/official-prompts.md", src ? src : "..");
+    uint8_t *doc;
+    size_t len;
+    struct mvot_error err = {0};
+    if (mvot_io_read_file(path, 1 << 20, &doc, &len, &err) != MVOT_OK) {
+        printf("skip: %s\n", err.msg);
+        free(path);
+        return;
+    }
+    struct mvot_gen_config cfg;
+    mvot_gen_config_default(&cfg);
+    cfg.image_size = 128;
+    const char *heading[2] = {"## MAZE", "## FROZENLAKE"};
+    for (int t = 0; t < 2; t++) {
+        char *tmpl = official_prompt((const char *)doc, heading[t]);
+        ASSERT_TRUE(tmpl && strstr(tmpl, "<ACTION_SEQ>"));
+        if (!tmpl)
+            continue;
+        for (uint64_t i = 0; i < 6; i++) {
+            struct mvot_episode ep;
+            ASSERT_OK(mvot_gen_one(&cfg, (enum mvot_task)t, i, &ep, &err), &err);
+            struct mvot_buf seq;
+            mvot_buf_init(&seq, 0);
+            for (uint32_t k = 0; k < ep.n_steps; k++)
+                mvot_buf_append(&seq, ep.step_text[k], strlen(ep.step_text[k]));
+            json_t *extra = json_object_get(ep.record, "additional_actions");
+            for (size_t k = 0; k < json_array_size(extra); k++) {
+                char word[32];
+                snprintf(word, sizeof word, "Go %s. ", json_string_value(json_array_get(extra, k)));
+                mvot_buf_append(&seq, word, strlen(word));
+            }
+            char *at = strstr(tmpl, "<ACTION_SEQ>");
+            char *want = mvot_strdupf("%.*s%.*s%s", (int)(at - tmpl), tmpl, (int)seq.len,
+                                      (const char *)seq.data, at + strlen("<ACTION_SEQ>"));
+            ASSERT_EQ_STR(ep.instruction, want);
+            free(want);
+            mvot_buf_free(&seq);
+            mvot_episode_free(&ep);
+        }
+        free(tmpl);
+    }
+    /* init texts and final labels as the official loader writes them */
+    struct mvot_episode ep;
+    ASSERT_OK(mvot_gen_one(&cfg, MVOT_TASK_MAZE, 0, &ep, &err), &err);
+    ASSERT_CONTAINS((const char *)doc, "`<INIT_STATE>` = `Initial maze: <image>`");
+    ASSERT_EQ_STR(ep.init_text, "Initial maze: ");
+    mvot_episode_free(&ep);
+    free(doc);
+    free(path);
+}
+
+TEST_MAIN(test_golden_frames, test_official_prompts, test_fuzz_replay, test_config_json,
+          test_reader_corrupt, test_spec_matches_records)
