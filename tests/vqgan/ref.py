@@ -291,6 +291,9 @@ def to_pixels(u8):
 
 
 def check_names(path):
+    # Only names and shapes matter: skip the 68M-parameter random init.
+    for cls in (nn.Conv2d, nn.GroupNorm, nn.Embedding):
+        cls.reset_parameters = lambda self: None
     model = VQModel(128, 256, 8192)
     got = {"model.vqmodel." + k: list(v.shape) for k, v in model.state_dict().items()}
     want = {}
