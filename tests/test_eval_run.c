@@ -822,5 +822,55 @@ static void test_no_lut(void)
     mvot_eval_result_free(r);
 }
 
-TEST_MAIN(test_perfect, test_forms, test_agent_cell_prev, test_far_agent, test_traj_steps,
-          test_answers, test_diagnostics, test_threads_and_failures, test_no_lut)
+/* docs/eval.md and the code agree: every key of report.json, of a metrics object and of the
+ * --json summary appears in the spec as `key`. */
+static void spec_has_keys(const char *doc, const json_t *o, const char *what)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        char pat[64];
+        snprintf(pat, sizeof pat, "`%s`", k);
+        if (!strstr(doc, pat)) {
+            char pat2[64]; /* keys listed inside a {a, b, c} group */
+            snprintf(pat2, sizeof pat2, " %s", k);
+            if (!strstr(doc, pat2))
+                T_FAIL("docs/eval.md does not mention %s key '%s'", what, k);
+        }
+    }
+}
+
+static void test_spec(void)
+{
+    world_init();
+    const char *src = getenv("MVOT_SRC");
+    if (!src)
+        src = ".";
+    char *path = mvot_io_join(src, "docs/eval.md");
+    uint8_t *doc = NULL;
+    size_t len;
+    struct mvot_error err;
+    ASSERT_OK(mvot_io_read_file(path, 1 << 20, &doc, &len, &err), &err);
+    free(path);
+    if (!doc)
+        return;
+    static struct jl j;
+    j.n = 0;
+    perfect(&j);
+    struct mvot_eval_result *r = run(&j);
+    const json_t *ov = json_object_get(r->report, "overall");
+    spec_has_keys((char *)doc, r->report, "report.json");
+    spec_has_keys((char *)doc, ov, "metrics");
+    static const char *const sub[] = {"answers", "images", "tokens", "visual", "confusion"};
+    for (int i = 0; i < 5; i++)
+        spec_has_keys((char *)doc, json_object_get(ov, sub[i]), sub[i]);
+    json_t *sum = mvot_eval_summary(r);
+    spec_has_keys((char *)doc, sum, "--json summary");
+    json_decref(sum);
+    mvot_eval_result_free(r);
+    free(doc);
+}
+
+TEST_MAIN(test_spec, test_perfect, test_forms, test_agent_cell_prev, test_far_agent,
+          test_traj_steps, test_answers, test_diagnostics, test_threads_and_failures, test_no_lut)
