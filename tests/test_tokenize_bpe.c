@@ -16,26 +16,9 @@
 #include "tokenize/chameleon.h"
 
 /* ids 0..2 specials, 3..258 <0xHH>, then the pieces below from 259 */
-static const char *PIECES[] = {"\xE2\x96\x81",
-                               "a",
-                               "b",
-                               "c",
-                               "ab",
-                               "\xE2\x96\x81"
-                               "a",
-                               "\xE2\x96\x81"
-                               "ab",
-                               "abc",
-                               "h",
-                               "e",
-                               "l",
-                               "o",
-                               "he",
-                               "ll",
-                               "hell",
-                               "hello",
-                               "\xE2\x96\x81"
-                               "hello"};
+#define MS "\xE2\x96\x81" /* U+2581 */
+static const char *PIECES[] = {MS,  "a", "b", "c",  "ab", (MS "a"), (MS "ab"), "abc",       "h",
+                               "e", "l", "o", "he", "ll", "hell",   "hello",   (MS "hello")};
 enum { ID_MS = 259, ID_AB = 263, ID_HELLO_MS = 275 };
 
 /* The tokenizer of tests/fuzz/corpus/fuzz_bpe_load/minimal_sp.json, built here so the
@@ -304,8 +287,8 @@ static void *th_run(void *p)
 static const char *corpus_texts[] = {
     "Go up. Go left. Go down. Go right. ",
     "Action sequence finished. The answer is A.",
-    "Task: Maze Navigation Simulation\nDetermine the final destination (A, B, C or D) from the "
-    "starting point (red point) following the action sequence.",
+    ("Task: Maze Navigation Simulation\nDetermine the final destination (A, B, C or D) from the "
+     "starting point (red point) following the action sequence."),
     "Go up. The agent moves from (3,4) to (2,4).",
     "Go left. The agent hits the border and stays at (0,0).",
     "Initial maze: <image>\nResponse: Go up. Go up. ",

@@ -37,7 +37,8 @@ struct event {
 };
 struct cache_ent {
     uint64_t h;
-    uint32_t koff, klen, ioff, ni; /* klen == UINT32_MAX marks an empty slot */
+    uint32_t koff, klen, ioff, ni;
+    uint32_t gen; /* the slot is in use only when gen equals the table's generation */
 };
 
 #define CACHE_SLOTS ((size_t)1 << 16)
@@ -59,6 +60,7 @@ struct bpe_tls {
     /* cache */
     struct cache_ent *ce;
     size_t cn;
+    uint32_t gen; /* bumping it empties the cache in O(1) */
     struct bpe_sbuf ckeys;
     int32_t *cids;
     size_t cids_n, cids_cap;
@@ -102,8 +104,11 @@ static void tls_init_key(void)
 
 static void cache_clear(struct bpe_tls *t)
 {
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
-        t->ce[i].klen = UINT32_MAX;
+    if (++t->gen == 0) {
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+            t->ce[i].gen = 0;
+        t->gen = 1;
+    }
     t->cn = 0;
     t->ckeys.n = 0;
     t->cids_n = 0;
@@ -118,7 +123,7 @@ static struct bpe_tls *tls_get(const struct mvot_bpe *tok)
         if (!t)
             return NULL;
         t->md = pcre2_match_data_create(1, NULL);
-        t->ce = malloc(CACHE_SLOTS * sizeof *t->ce);
+        t->ce = calloc(CACHE_SLOTS, sizeof *t->ce);
         if (!t->md || !t->ce || pthread_setspecific(tls_key, t) != 0) {
             tls_destroy(t);
             return NULL;
@@ -138,7 +143,7 @@ static const int32_t *cache_get(struct bpe_tls *t, const char *s, size_t n, uint
     size_t i = (size_t)h & (CACHE_SLOTS - 1);
     for (;;) {
         const struct cache_ent *e = &t->ce[i];
-        if (e->klen == UINT32_MAX)
+        if (e->gen != t->gen)
             return NULL;
         if (e->h == h && e->klen == n && memcmp(t->ckeys.p + e->koff, s, n) == 0) {
             *ni = e->ni;
@@ -169,8 +174,9 @@ static void cache_put(struct bpe_tls *t, const char *s, size_t n, uint64_t h, co
     if (ni)
         memcpy(t->cids + t->cids_n, ids, ni * sizeof *ids);
     size_t i = (size_t)h & (CACHE_SLOTS - 1);
-    while (t->ce[i].klen != UINT32_MAX)
+    while (t->ce[i].gen == t->gen)
         i = (i + 1) & (CACHE_SLOTS - 1);
+    t->ce[i].gen = t->gen;
     t->ce[i].h = h;
     t->ce[i].koff = (uint32_t)koff;
     t->ce[i].klen = (uint32_t)n;

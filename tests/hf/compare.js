@@ -11,7 +11,8 @@ const {spawnSync} = require('child_process');
 const {Tokenizer} = require('@anush008/tokenizers');
 const [mvot, tokPath, corpusPath, strideArg] = process.argv.slice(2);
 const stride = Math.max(1, parseInt(strideArg || '1', 10));
-const name = require('path').basename(tokPath);
+const pkg = /tokenizer-([a-z0-9_]+)[\\/]models/.exec(tokPath);
+const name = pkg ? pkg[1] + '/tokenizer.json' : require('path').basename(tokPath);
 const lines = fs.readFileSync(corpusPath, 'utf8').split('\n').filter(l => l.length)
   .filter((l, i, all) => i % stride === 0 || i === all.length - 1);
 const texts = lines.map(l => JSON.parse(l));
