@@ -87,6 +87,10 @@ for (let k = 0; k < 600; k++) {
 }
 // one long text: everything so far, to exercise long inputs and the merge cache
 texts.push(texts.slice(0, 400).join(' '));
+// long runs: whitespace, one huge word, digits, newlines, metaspace look-alikes, repeats
+for (const r of [' ', 'a', '1', '\n', ' \n', 'é', 'ab ', '\u2581x', '<s>', '\t ']) {
+  texts.push(r.repeat(Math.ceil(12000 / r.length)));
+}
 texts.push(''); // empty input
 fs.writeFileSync(out, texts.map(t => JSON.stringify(t)).join('\n') + '\n');
 process.stderr.write(`gen_corpus: ${texts.length} texts (${nloc} locales) -> ${out}\n`);
