@@ -719,23 +719,36 @@ static void test_diagnostics(void)
                "[\"/nonexistent/x.png\"]}");                          /* 11 */
     jl_raw(&j, "{\"key\": \"frozenlake-000002-v001\", \"text\": 5}"); /* 12 */
     jl_raw(&j, "{\"key\": \"frozenlake-000002-v002\"}");              /* 13 */
+    /* 14: a PNG of the wrong size (64 x 64 RGBA) */
+    char *dir = t_tmpdir(), *small = mvot_io_join(dir, "small.png"), line14[512];
+    struct mvot_image im;
+    struct mvot_error e2;
+    ASSERT_OK(mvot_image_init(&im, 64, 64, 4), &e2);
+    ASSERT_OK(mvot_png_write_file(small, &im, NULL, &e2), &e2);
+    mvot_image_free(&im);
+    snprintf(line14, sizeof line14,
+             "{\"key\": \"maze-000001-t\", \"text\": \"\", \"images\": [\"%s\"]}", small);
+    jl_raw(&j, line14);
+    free(small);
+    free(dir);
     struct mvot_eval_result *r = run(&j);
-    ASSERT_EQ_INT(r->lines, 13);
+    ASSERT_EQ_INT(r->lines, 14);
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_MALFORMED_LINE), 3); /* 1, 2, 12 */
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_MISSING_KEY), 1);
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_UNKNOWN_KEY), 1);
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_ID_RANGE), 2); /* 5, 10 */
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_TRUNCATED_IMAGE), 1);
-    ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_IMAGE_SIZE), 1);
+    ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_IMAGE_SIZE), 2);    /* 7, 14 */
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_DUPLICATE_KEY), 1); /* 9 repeats 7 */
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_IMAGE_FILE), 1);
     ASSERT_EQ_INT(diag_count(r, MVOT_EVAL_DIAG_NO_PREDICTION), 1);
-    /* scored: 5, 6, 7, 10, 11 */
-    ASSERT_EQ_INT(r->scored, 5);
-    ASSERT_NEAR(num(r, NULL, "images/malformed"), 4, 0);
+    /* scored: 5, 6, 7, 10, 11, 14 */
+    ASSERT_EQ_INT(r->scored, 6);
+    ASSERT_NEAR(num(r, NULL, "images/malformed"), 5, 0);
+    ASSERT_NEAR(num(r, NULL, "images/missing"), 2, 0); /* line 14: 1 of 3 trajectory images */
     ASSERT_NEAR(num(r, NULL, "v_acc"), 0.0, 0);
-    /* line 5's text ("B" after the bad id) is still decoded */
-    ASSERT_NEAR(num(r, NULL, "answers/unparseable"), 1, 0);
+    /* line 5's text ("B" after the bad id) is still decoded; line 14's is empty */
+    ASSERT_NEAR(num(r, NULL, "answers/unparseable"), 2, 0);
     int saw = 0;
     for (size_t i = 0; i < r->diags.n; i++)
         if (r->diags.v[i].kind == MVOT_EVAL_DIAG_TRUNCATED_IMAGE) {
