@@ -104,6 +104,16 @@ static void table_row(struct mvot_buf *b, const char *name, const json_t *a)
     mvot_buf_printf(b, "\n");
 }
 
+/* Group names in order: numbers (grid sizes) numerically, others alphabetically. */
+static int name_cmp(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int na = la && strspn(a, "0123456789") == la, nb = lb && strspn(b, "0123456789") == lb;
+    if (na && nb && la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
+}
+
 static void table(struct mvot_buf *b, const char *title, const json_t *groups, const json_t *one)
 {
     mvot_buf_printf(b, "\n## %s\n\n", title);
@@ -121,7 +131,7 @@ static void table(struct mvot_buf *b, const char *title, const json_t *groups, c
         return;
     json_object_foreach((json_t *)groups, k, v) names[i++] = k;
     for (size_t x = 1; x < n; x++)
-        for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+        for (size_t y = x; y > 0 && name_cmp(names[y - 1], names[y]) > 0; y--) {
             const char *t = names[y];
             names[y] = names[y - 1];
             names[y - 1] = t;
