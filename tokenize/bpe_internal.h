@@ -280,7 +280,7 @@ int bpe_cp_to_byte(uint32_t cp);
 /* bpe_load.c */
 enum mvot_status bpe_load_json(struct mvot_bpe *tok, const char *json, size_t len,
                                struct mvot_error *err);
-/* bpe_trie.c-style helpers in bpe_util.c */
+/* The added-token trie (bpe_util.c). */
 enum mvot_status bpe_trie_build(struct bpe_trie *t, const struct bpe_added *a, size_t n,
                                 int use_norm);
 void bpe_trie_free(struct bpe_trie *t);
