@@ -76,9 +76,13 @@ static void peak_task(void *ctx, size_t i, int worker)
     struct peak_job *j = ctx;
     size_t cs = (size_t)j->m * j->n;
     (void)worker;
+    /* Our GEMM consumes B one block of MVOT_VQ_KC rows at a time, as the conv does. */
     for (int r = 0; r < j->reps && j->ours; r++)
-        mvot_vqgan_gemm_avx512(j->a, j->b + i * (size_t)j->k * j->n, j->bias, (uint32_t)j->m,
-                               (uint32_t)j->n, (uint32_t)j->k, j->c + i * cs, (size_t)j->n, 0);
+        for (int k0 = 0; k0 < j->k; k0 += MVOT_VQ_KC)
+            mvot_vqgan_gemm_avx512(j->a, (uint32_t)j->k, (uint32_t)k0,
+                                   (uint32_t)(j->k - k0 < MVOT_VQ_KC ? j->k - k0 : MVOT_VQ_KC),
+                                   j->b + i * (size_t)j->k * j->n + (size_t)k0 * j->n, j->bias,
+                                   (uint32_t)j->m, (uint32_t)j->n, j->c + i * cs, (size_t)j->n, 0);
     for (int r = 0; r < j->reps && !j->ours; r++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->m, j->n, j->k, 1.0f, j->a, j->k,
                     j->b + i * (size_t)j->k * j->n, j->n, 0.0f, j->c + i * cs, j->n);

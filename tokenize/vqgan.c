@@ -542,13 +542,15 @@ static inline int32_t src_coord(enum conv_mode mode, int32_t o, int32_t t, int32
     }
 }
 
-/* col[(ci*9 + ky*3 + kx) * ncols + (oy - y0) * ow + ox] for oy in [y0, y1). */
-/* With `packed`, the same rows go into ceil(ncols / 32) panels of K x 32 (the AVX-512
- * GEMM's B layout, zero past ncols) through an L1-resident row buffer. */
-static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, float *col, int packed)
+/* K-rows [k0, k1) (row = ci*9 + ky*3 + kx) of the im2col of output rows [y0, y1):
+ * unpacked, col[row * ncols + (oy - y0) * ow + ox] (k0 must be 0); with `packed`, the same
+ * rows go into ceil(ncols / 32) panels of (k1 - k0) x 32 (the AVX-512 GEMM's B layout, zero
+ * past ncols) through an L1-resident row buffer. */
+static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, uint32_t k0, uint32_t k1,
+                   float *col, int packed)
 {
     size_t ncols = (size_t)(y1 - y0) * j->ow;
-    size_t plane = (size_t)j->ih * j->iw, kdim = (size_t)j->cv->ci * 9;
+    size_t plane = (size_t)j->ih * j->iw, kc = k1 - k0;
     size_t npan = (ncols + MVOT_VQ_NR - 1) / MVOT_VQ_NR;
     int32_t xmap[3][2048];
     float tmp[2048 + MVOT_VQ_NR];
@@ -556,38 +558,36 @@ static void im2col(const struct conv_job *j, uint32_t y0, uint32_t y1, float *co
     for (int kx = 0; kx < 3; kx++)
         for (uint32_t ox = 0; ox < j->ow; ox++)
             xmap[kx][ox] = src_coord(j->mode, (int32_t)ox, kx, (int32_t)j->iw);
-    for (uint32_t ci = 0; ci < j->cv->ci; ci++) {
+    for (uint32_t krow = k0; krow < k1; krow++) {
+        uint32_t ci = krow / 9, t = krow % 9;
+        int ky = (int)(t / 3), kx = (int)(t % 3);
         const float *src = j->in + ci * plane;
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-                size_t krow = (size_t)ci * 9 + ky * 3 + kx;
-                float *dst = packed ? tmp : col + krow * ncols;
-                const int32_t *xm = xmap[kx];
-                for (uint32_t oy = y0; oy < y1; oy++, dst += j->ow) {
-                    int32_t iy = src_coord(j->mode, (int32_t)oy, ky, (int32_t)j->ih);
-                    if (iy < 0) {
-                        memset(dst, 0, sizeof(float) * j->ow);
-                        continue;
-                    }
-                    const float *row = src + (size_t)iy * j->iw;
-                    if (j->mode == CONV_SAME) {
-                        /* The common case: a shifted contiguous copy with zero edges. */
-                        uint32_t lo = kx == 0 ? 1 : 0, hi = kx == 2 ? j->ow - 1 : j->ow;
-                        if (lo)
-                            dst[0] = 0.0f;
-                        memcpy(dst + lo, row + lo + kx - 1, sizeof(float) * (hi - lo));
-                        if (hi < j->ow)
-                            dst[hi] = 0.0f;
-                    } else {
-                        for (uint32_t ox = 0; ox < j->ow; ox++)
-                            dst[ox] = xm[ox] < 0 ? 0.0f : row[xm[ox]];
-                    }
-                }
-                /* tmp[ncols..) stays zero, so the last panel is zero-padded. */
-                for (size_t p = 0; packed && p < npan; p++)
-                    memcpy(col + (p * kdim + krow) * MVOT_VQ_NR, tmp + p * MVOT_VQ_NR,
-                           sizeof(float) * MVOT_VQ_NR);
+        float *dst = packed ? tmp : col + (size_t)krow * ncols;
+        const int32_t *xm = xmap[kx];
+        for (uint32_t oy = y0; oy < y1; oy++, dst += j->ow) {
+            int32_t iy = src_coord(j->mode, (int32_t)oy, ky, (int32_t)j->ih);
+            if (iy < 0) {
+                memset(dst, 0, sizeof(float) * j->ow);
+                continue;
             }
+            const float *row = src + (size_t)iy * j->iw;
+            if (j->mode == CONV_SAME) {
+                /* The common case: a shifted contiguous copy with zero edges. */
+                uint32_t lo = kx == 0 ? 1 : 0, hi = kx == 2 ? j->ow - 1 : j->ow;
+                if (lo)
+                    dst[0] = 0.0f;
+                memcpy(dst + lo, row + lo + kx - 1, sizeof(float) * (hi - lo));
+                if (hi < j->ow)
+                    dst[hi] = 0.0f;
+            } else {
+                for (uint32_t ox = 0; ox < j->ow; ox++)
+                    dst[ox] = xm[ox] < 0 ? 0.0f : row[xm[ox]];
+            }
+        }
+        /* tmp[ncols..) stays zero, so the last panel is zero-padded. */
+        for (size_t p = 0; packed && p < npan; p++)
+            memcpy(col + (p * kc + (krow - k0)) * MVOT_VQ_NR, tmp + p * MVOT_VQ_NR,
+                   sizeof(float) * MVOT_VQ_NR);
     }
 }
 
@@ -603,12 +603,16 @@ static void conv_task(void *ctx, size_t tile, int worker)
     if (cv->wp && j->r->m->use_avx512 && j->mode != CONV_POINT) {
         /* Bias and residual are folded into the kernel's accumulator setup. */
         float *col = j->r->col[worker];
-        if (j->mode == CONV_SAME && j->ow % 16 == 0)
-            mvot_vqgan_im2col_same_avx512(j->in, cv->ci, j->ih, j->iw, y0, y1, col);
-        else
-            im2col(j, y0, y1, col, 1);
-        mvot_vqgan_gemm_avx512(cv->wp, col, cv->b, cv->co, (uint32_t)n, cv->ci * 9, out, ohw,
-                               j->accumulate);
+        uint32_t kdim = cv->ci * 9;
+        for (uint32_t k0 = 0; k0 < kdim; k0 += MVOT_VQ_KC) {
+            uint32_t k1 = k0 + MVOT_VQ_KC < kdim ? k0 + MVOT_VQ_KC : kdim;
+            if (j->mode == CONV_SAME && j->ow % 16 == 0)
+                mvot_vqgan_im2col_same_avx512(j->in, j->ih, j->iw, y0, y1, k0, k1, col);
+            else
+                im2col(j, y0, y1, k0, k1, col, 1);
+            mvot_vqgan_gemm_avx512(cv->wp, kdim, k0, k1 - k0, col, cv->b, cv->co, (uint32_t)n, out,
+                                   ohw, j->accumulate);
+        }
         return;
     }
     for (uint32_t o = 0; o < cv->co; o++) {
@@ -627,7 +631,7 @@ static void conv_task(void *ctx, size_t tile, int worker)
     }
     float *col = j->r->col[worker];
     int kdim = (int)cv->ci * 9;
-    im2col(j, y0, y1, col, 0);
+    im2col(j, y0, y1, 0, (uint32_t)kdim, col, 0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cv->co, n, kdim, 1.0f, cv->w, kdim,
                 col, n, 1.0f, out, (int)ohw);
 }

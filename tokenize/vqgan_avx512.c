@@ -9,9 +9,10 @@
  * once at load, so no packing happens per call, and bias and residual are folded into the
  * accumulator initialization.
  *
- * Blocking: K in blocks of 256; for each B panel (256 x 32 floats = 32 KB, L1-resident) the
- * kernel sweeps every 8-row block of A (L2-resident). 16 zmm accumulators hold an 8 x 32
- * tile of C; each k step is 2 loads of B and 8 broadcast FMAs pairs. The summation order of
+ * Blocking: the caller builds im2col for one block of 256 K-rows at a time (N x 256 floats,
+ * L2-resident) and calls the GEMM on it; for each B panel (256 x 32 floats = 32 KB,
+ * L1-resident) the kernel sweeps every 8-row block of A (L2-resident). 16 zmm accumulators hold an
+ * 8 x 32 tile of C; each k step is 2 loads of B and 8 broadcast FMAs pairs. The summation order of
  * every C element is fixed (k ascending within blocks, blocks ascending). */
 #include "tokenize/vqgan_internal.h"
 
@@ -19,7 +20,6 @@
 
 #define MR MVOT_VQ_MR
 #define NR MVOT_VQ_NR
-#define KC 256
 
 size_t mvot_vqgan_packed_a_floats(uint32_t co, uint32_t k)
 {
@@ -93,21 +93,19 @@ __attribute__((target("avx512f"))) static void kernel(int kc, const float *restr
         }
 }
 
-void mvot_vqgan_gemm_avx512(const float *ap, const float *bp, const float *bias, uint32_t co,
-                            uint32_t n, uint32_t k, float *c, size_t ldc, int accumulate)
+void mvot_vqgan_gemm_avx512(const float *ap, uint32_t k, uint32_t k0, uint32_t kc, const float *bp,
+                            const float *bias, uint32_t co, uint32_t n, float *c, size_t ldc,
+                            int accumulate)
 {
     uint32_t npan = (n + NR - 1) / NR, nmb = (co + MR - 1) / MR;
-    for (uint32_t k0 = 0; k0 < k; k0 += KC) {
-        int kc = (int)(k - k0 < KC ? k - k0 : KC);
-        for (uint32_t p = 0; p < npan; p++) {
-            const float *bpan = bp + ((size_t)p * k + k0) * NR;
-            int cols = (int)(n - p * NR < NR ? n - p * NR : NR);
-            for (uint32_t mb = 0; mb < nmb; mb++) {
-                const float *apan = ap + ((size_t)mb * k + k0) * MR;
-                int rows = (int)(co - mb * MR < MR ? co - mb * MR : MR);
-                kernel(kc, apan, bpan, c + (size_t)mb * MR * ldc + (size_t)p * NR, ldc, rows, cols,
-                       k0 == 0, accumulate, bias + mb * MR);
-            }
+    for (uint32_t p = 0; p < npan; p++) {
+        const float *bpan = bp + (size_t)p * kc * NR;
+        int cols = (int)(n - p * NR < NR ? n - p * NR : NR);
+        for (uint32_t mb = 0; mb < nmb; mb++) {
+            const float *apan = ap + ((size_t)mb * k + k0) * MR;
+            int rows = (int)(co - mb * MR < MR ? co - mb * MR : MR);
+            kernel((int)kc, apan, bpan, c + (size_t)mb * MR * ldc + (size_t)p * NR, ldc, rows, cols,
+                   k0 == 0, accumulate, bias + mb * MR);
         }
     }
 }
@@ -143,43 +141,42 @@ __attribute__((target("avx512f"))) void mvot_vqgan_affine_avx512(const float *x,
     }
 }
 
-__attribute__((target("avx512f"))) void mvot_vqgan_im2col_same_avx512(const float *in, uint32_t ci,
-                                                                      uint32_t h, uint32_t w,
-                                                                      uint32_t y0, uint32_t y1,
-                                                                      float *col)
+__attribute__((target("avx512f"))) void mvot_vqgan_im2col_same_avx512(const float *in, uint32_t h,
+                                                                      uint32_t w, uint32_t y0,
+                                                                      uint32_t y1, uint32_t k0,
+                                                                      uint32_t k1, float *col)
 {
-    size_t kdim = (size_t)ci * 9, ncols = (size_t)(y1 - y0) * w, plane = (size_t)h * w;
+    size_t kc = k1 - k0, ncols = (size_t)(y1 - y0) * w, plane = (size_t)h * w;
     __m512 zero = _mm512_setzero_ps();
-    for (uint32_t c = 0; c < ci; c++)
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-                size_t krow = (size_t)c * 9 + (size_t)ky * 3 + (size_t)kx;
-                for (uint32_t oy = y0; oy < y1; oy++) {
-                    int32_t iy = (int32_t)oy + ky - 1;
-                    size_t n0 = (size_t)(oy - y0) * w;
-                    /* The source row shifted by kx - 1; lanes outside [0, w) load as zero
-                     * (masked-off lanes never touch memory). */
-                    const float *row =
-                        iy >= 0 && (uint32_t)iy < h ? in + c * plane + (size_t)iy * w : NULL;
-                    for (uint32_t ox = 0; ox < w; ox += 16) {
-                        size_t n = n0 + ox;
-                        float *dst = col + ((n >> 5) * kdim + krow) * 32 + (n & 31);
-                        __m512 v = zero;
-                        if (row) {
-                            int32_t s = (int32_t)ox + kx - 1;
-                            uint32_t mask = 0xFFFF;
-                            if (s < 0)
-                                mask &= ~1u;
-                            if ((uint32_t)(s + 16) > w)
-                                mask &= (1u << (w - (uint32_t)s)) - 1;
-                            v = _mm512_maskz_loadu_ps((__mmask16)mask, row + s);
-                        }
-                        _mm512_storeu_ps(dst, v);
-                    }
+    for (uint32_t krow = k0; krow < k1; krow++) {
+        uint32_t c = krow / 9, t = krow % 9;
+        int32_t ky = (int32_t)(t / 3), kx = (int32_t)(t % 3);
+        size_t r = krow - k0;
+        for (uint32_t oy = y0; oy < y1; oy++) {
+            int32_t iy = (int32_t)oy + ky - 1;
+            size_t n0 = (size_t)(oy - y0) * w;
+            /* The source row shifted by kx - 1; lanes outside [0, w) load as zero
+             * (masked-off lanes never touch memory). */
+            const float *row = iy >= 0 && (uint32_t)iy < h ? in + c * plane + (size_t)iy * w : NULL;
+            for (uint32_t ox = 0; ox < w; ox += 16) {
+                size_t n = n0 + ox;
+                float *dst = col + ((n >> 5) * kc + r) * 32 + (n & 31);
+                __m512 v = zero;
+                if (row) {
+                    int32_t s = (int32_t)ox + kx - 1;
+                    uint32_t mask = 0xFFFF;
+                    if (s < 0)
+                        mask &= ~1u;
+                    if ((uint32_t)(s + 16) > w)
+                        mask &= (1u << (w - (uint32_t)s)) - 1;
+                    v = _mm512_maskz_loadu_ps((__mmask16)mask, row + s);
                 }
-                if (ncols & 31) /* zero the upper half of the last panel */
-                    _mm512_storeu_ps(col + ((ncols >> 5) * kdim + krow) * 32 + 16, zero);
+                _mm512_storeu_ps(dst, v);
             }
+        }
+        if (ncols & 31) /* zero the upper half of the last panel */
+            _mm512_storeu_ps(col + ((ncols >> 5) * kc + r) * 32 + 16, zero);
+    }
 }
 
 #else
@@ -189,12 +186,13 @@ int mvot_vqgan_have_avx512(void)
     return 0;
 }
 
-void mvot_vqgan_gemm_avx512(const float *ap, const float *bp, const float *bias, uint32_t co,
-                            uint32_t n, uint32_t k, float *c, size_t ldc, int accumulate)
+void mvot_vqgan_gemm_avx512(const float *ap, uint32_t k, uint32_t k0, uint32_t kc, const float *bp,
+                            const float *bias, uint32_t co, uint32_t n, float *c, size_t ldc,
+                            int accumulate)
 {
     /* Never called: mvot_vqgan_have_avx512() is 0 on this target. */
-    (void)ap, (void)bp, (void)bias, (void)co, (void)n, (void)k, (void)c, (void)ldc;
-    (void)accumulate;
+    (void)ap, (void)k, (void)k0, (void)kc, (void)bp, (void)bias, (void)co, (void)n, (void)c;
+    (void)ldc, (void)accumulate;
 }
 
 void mvot_vqgan_affine_avx512(const float *x, float *y, size_t n, float a, float b, int swish)
@@ -202,10 +200,10 @@ void mvot_vqgan_affine_avx512(const float *x, float *y, size_t n, float a, float
     (void)x, (void)y, (void)n, (void)a, (void)b, (void)swish;
 }
 
-void mvot_vqgan_im2col_same_avx512(const float *in, uint32_t ci, uint32_t h, uint32_t w,
-                                   uint32_t y0, uint32_t y1, float *col)
+void mvot_vqgan_im2col_same_avx512(const float *in, uint32_t h, uint32_t w, uint32_t y0,
+                                   uint32_t y1, uint32_t k0, uint32_t k1, float *col)
 {
-    (void)in, (void)ci, (void)h, (void)w, (void)y0, (void)y1, (void)col;
+    (void)in, (void)h, (void)w, (void)y0, (void)y1, (void)k0, (void)k1, (void)col;
 }
 
 #endif
