@@ -384,13 +384,14 @@ const float *mvot_vqgan_codebook(const struct mvot_vqgan *m)
 }
 
 /* ------------------------------------------------------------------------------------------
- * Elementwise kernels. Written as plain loops over arrays so the compiler vectorizes them. */
+ * Portable elementwise kernels: GroupNorm's apply on CPUs without AVX-512 (the AVX-512 one is
+ * in vqgan_avx512.c), and the attention softmax's exp everywhere. */
 
 /* e^x for x in [-87, 88] (clamped), Cephes-style: 2^n * p(r), |r| <= ln2/2; a few ulp. */
 static inline float exp_approx(float x)
 {
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    /* Round to nearest by the 1.5 * 2^23 trick, which vectorizes without SSE4.1 floor. */
+    /* Round to nearest by the 1.5 * 2^23 trick (no floorf call, no SSE4.1 needed). */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
