@@ -34,6 +34,7 @@ static struct mvot_sample g_samples[16];
 static size_t g_n_samples;
 static struct mvot_eval_vocab g_vocab;
 static const char *g_pred_dir; /* base of relative form-3 paths */
+static size_t g_max_roundtrip = SIZE_MAX;
 
 static void put(int code, int y, int x, int r, int g, int b)
 {
@@ -405,6 +406,7 @@ static struct mvot_eval_result *run_full(const struct jl *j, int threads, const 
     o.text = t_text;
     o.out_dir = out_dir;
     o.pred_dir = g_pred_dir;
+    o.max_roundtrip = g_max_roundtrip;
     ASSERT_OK(mvot_eval_decoder_prepare(&dec, pool, &err), &err);
     if (has_lut)
         *has_lut = dec.lut != NULL;
@@ -492,6 +494,15 @@ static void test_perfect(void)
     ASSERT_EQ_INT(json_integer_value(json_object_get(rec, "correct")), 12);
     ASSERT_EQ_INT(
         json_integer_value(json_object_get(json_object_get(r->report, "diagnostics"), "total")), 0);
+    mvot_eval_result_free(r);
+    /* round-trip check on the first 3 lines only (v000..v002 of maze): same metrics */
+    g_max_roundtrip = 3;
+    r = run(&j);
+    g_max_roundtrip = SIZE_MAX;
+    rec = json_object_get(r->report, "reconstruction");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(rec, "images")), 3);
+    ASSERT_NEAR(num(r, NULL, "v_acc"), 1.0, 0);
+    ASSERT_NEAR(num(r, NULL, "v_steps"), 3.0, 0);
     mvot_eval_result_free(r);
 }
 

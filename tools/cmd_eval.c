@@ -29,9 +29,11 @@ static const char HELP[] =
     "  --pixel-tol N       a pixel differs if a channel differs by more than N (default 48)\n"
     "  --cell-tol F        a cell matches if at most F of its pixels differ (default 0.015)\n"
     "  --inset N           pixels ignored at each side of a cell box (default 2)\n"
+    "  --roundtrip N       round-trip check of the truth codes on the first N lines only\n"
+    "                      (default: every line; saves a decode per line with a VQGAN)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_TRUTH = 1, O_PRED, O_OUT, O_MAXFAIL, O_PIXTOL, O_CELLTOL, O_INSET };
+enum { O_TRUTH = 1, O_PRED, O_OUT, O_MAXFAIL, O_PIXTOL, O_CELLTOL, O_INSET, O_ROUNDTRIP };
 
 static void print_rate(const char *name, const json_t *v)
 {
@@ -50,6 +52,7 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
                                          {"pixel-tol", required_argument, 0, O_PIXTOL},
                                          {"cell-tol", required_argument, 0, O_CELLTOL},
                                          {"inset", required_argument, 0, O_INSET},
+                                         {"roundtrip", required_argument, 0, O_ROUNDTRIP},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_eval_opts eo;
@@ -77,6 +80,11 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
             if (!mvot_cli_parse_double(cli, "--cell-tol", optarg, 0.0, 1.0, &d))
                 return MVOT_EXIT_USAGE;
             eo.tol.cell_tol = d;
+            break;
+        case O_ROUNDTRIP:
+            if (!mvot_cli_parse_u64(cli, "--roundtrip", optarg, 0, SIZE_MAX, &u))
+                return MVOT_EXIT_USAGE;
+            eo.max_roundtrip = (size_t)u;
             break;
         case O_INSET:
             if (!mvot_cli_parse_u64(cli, "--inset", optarg, 0, 64, &u))

@@ -204,6 +204,8 @@ struct mvot_eval_opts {
     const char *pred_dir; /* base of form-3 PNG paths ("." if NULL) */
     const char *out_dir;  /* failure PNGs go to out_dir/failures/ (NULL: none) */
     size_t max_failures;  /* failure PNGs written at most */
+    size_t max_roundtrip; /* lines whose truth codes get the round-trip check (default all;
+                             fewer saves one decode per line with a slow VQGAN decoder) */
     mvot_eval_get_fn get; /* required */
     void *get_ctx;
     mvot_eval_text_fn text; /* required */

@@ -22,6 +22,7 @@ void mvot_eval_opts_default(struct mvot_eval_opts *o)
     memset(o, 0, sizeof *o);
     mvot_eval_tol_default(&o->tol);
     o->max_failures = 100;
+    o->max_roundtrip = SIZE_MAX;
 }
 
 /* ---- truth view -------------------------------------------------------------------- */
@@ -465,7 +466,7 @@ static int score_label(const struct run_ctx *c, struct eval_item *it, size_t lin
             prev = pf.img;
     }
     /* Reconstruction check: the truth codes decoded must score as correct. */
-    if (mvot_eval_decoder_decode(dec, tc, &rec, NULL) == MVOT_OK &&
+    if (line <= c->o->max_roundtrip && mvot_eval_decoder_decode(dec, tc, &rec, NULL) == MVOT_OK &&
         mvot_eval_score_image(&c->o->tol, t->cells, t->n_cells, have_sp ? st_p : NULL, st_t, &rec,
                               target, prev, &rsc, NULL) == MVOT_OK) {
         rec_ok = 1;
