@@ -54,4 +54,4 @@ timed train_kmeans_k256_small "$bin" codebook train --episodes "$out/s2/episodes
     --out "$out/cbs.safetensors" --k 256 --iters 10 --threads "$th" --quiet
 echo "{\"label\":\"small_psnr_mvot\",\"usage\":$("$bin" codebook stats --codebook "$out/cbs.safetensors" \
     --episodes "$out/s2/episodes.tar.zst" --json --quiet | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["usage"]))')}"
-OPENBLAS_NUM_THREADS=$th /usr/bin/python3 "$src/bench/patchvq_kmeans_peer.py" --episodes "$out/s2/episodes.tar.zst" --k 256 --iters 10
+OPENBLAS_NUM_THREADS=$th /usr/bin/python3 "$src/bench/patchvq_kmeans_peer.py" --episodes "$out/s2/episodes.tar.zst" --k 256 --iters 10 --minit points
