@@ -2,9 +2,9 @@
  * VQGAN written by tests/vqgan/ref.py (PyTorch from Debian's python3-torch; skipped when it is
  * missing) must be detected by its tensor names (with the model.vqmodel. prefix and without),
  * encode through the Chameleon preprocessing exactly like tokenize/vqgan.h does, agree with
- * PyTorch's codes and decoded pixels, and import as a vqgan codebook. Encoder-only files
- * refuse to decode with a clear error. Import of hand-made checkpoints (bf16/f16, missing
- * tensor, wrong dtype) runs without python. */
+ * PyTorch's codes and decoded pixels, and import as a vqgan codebook. An encoder-only copy
+ * without the prefix encodes identically and refuses to decode with a clear error. Import of
+ * hand-made checkpoints (bf16/f16, missing tensor, wrong dtype) runs without python. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,33 +132,57 @@ static void test_vqgan_dispatch(void)
     free(cbp);
     mvot_image_free(&dec);
     mvot_image_free(&ref);
-    mvot_image_free(&img);
     mvot_vqgan_free(m);
     free(pix);
     free(b1);
     free(b2);
     free(b3);
     mvot_imagetok_free(t);
-    free(vqp);
+    t = NULL;
 
-    /* Encoder-only, no prefix: detected, encodes, refuses to decode. */
-    char *dir2 = t_tmpdir();
-    ASSERT_EQ_INT(run_ref(dir2, "--prefix none --encoder-only"), 0);
-    char *vq2 = mvot_io_join(dir2, "vq.safetensors");
+    /* Encoder-only, no prefix (written here from the same tensors: the prefix dropped and
+     * every decoder.* / post_quant_conv.* tensor left out): detected, encodes to the same
+     * codes, refuses to decode with a clear error. */
+    char *vq2 = mvot_io_join(dir, "enc_only.safetensors");
+    {
+        struct mvot_safetensors *sf = NULL;
+        ASSERT_OK(mvot_st_open(vqp, &sf, &err), &err);
+        size_t n = sf ? mvot_st_count(sf) : 0, k = 0;
+        struct mvot_tensor_out *to = calloc(n ? n : 1, sizeof *to);
+        for (size_t i = 0; i < n; i++) {
+            const struct mvot_tensor *x = mvot_st_at(sf, i);
+            const char *name = x->name;
+            if (strncmp(name, "model.vqmodel.", 14) == 0)
+                name += 14;
+            if (strncmp(name, "decoder.", 8) == 0 || strncmp(name, "post_quant_conv.", 16) == 0)
+                continue;
+            to[k].name = name;
+            to[k].dtype = x->dtype;
+            to[k].ndim = x->ndim;
+            memcpy(to[k].shape, x->shape, sizeof x->shape);
+            to[k].data = x->data;
+            k++;
+        }
+        ASSERT_TRUE(k > 0 && k < n);
+        ASSERT_OK(mvot_st_write(vq2, to, k, NULL, &err), &err);
+        free(to);
+        mvot_st_close(sf);
+    }
     ASSERT_OK(mvot_imagetok_open(vq2, 128, 1, &t, &err), &err);
     if (t) {
         mvot_imagetok_get_info(t, &info);
         ASSERT_EQ_INT(info.kind, MVOT_IMAGETOK_VQGAN);
         ASSERT_TRUE(!info.can_decode);
-        mvot_image_init(&img, 128, 128, 3);
-        ASSERT_OK(mvot_imagetok_encode(t, &img, codes, &err), &err);
-        ASSERT_EQ_INT(mvot_imagetok_decode(t, codes, &dec, &err), MVOT_ERR_UNSUPPORTED);
+        int32_t again[64];
+        ASSERT_OK(mvot_imagetok_encode(t, &img, again, &err), &err);
+        ASSERT_TRUE(memcmp(again, direct, sizeof again) == 0);
+        ASSERT_EQ_INT(mvot_imagetok_decode(t, again, &dec, &err), MVOT_ERR_UNSUPPORTED);
         ASSERT_CONTAINS(err.msg, "decoder");
-        mvot_image_free(&img);
         mvot_imagetok_free(t);
     }
+    mvot_image_free(&img);
     free(vq2);
-    free(dir2);
+    free(vqp);
     free(dir);
 }
 
