@@ -463,8 +463,12 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
     size_t n = ps->n;
     const uint8_t *x = ps->bytes;
     const uint64_t *w = ps->count;
-    if (n > opts->K && n > opts->max_patches) {
-        n = (size_t)opts->max_patches;
+    /* The cap never goes below 2K: k-means needs more points than codes (a subsample of K or
+     * fewer would just copy points and look "exact" while ignoring most of the data). */
+    uint64_t cap =
+        opts->max_patches > 2 * (uint64_t)opts->K ? opts->max_patches : 2 * (uint64_t)opts->K;
+    if (n > cap) {
+        n = (size_t)cap;
         MVOT_TRY(subsample(ps, opts->seed, n, &keep, err));
         xs = malloc(n * D);
         ws = malloc(n * sizeof *ws);

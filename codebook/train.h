@@ -30,7 +30,7 @@ struct mvot_kmeans_opts {
     uint64_t seed;         /* k-means++ and subsampling seed (default 0) */
     uint32_t max_iters;    /* Lloyd center updates at most (default 20) */
     uint64_t max_patches;  /* distinct patches k-means runs on; more are subsampled (default
-                              65536) */
+                              65536; never below 2K) */
     uint64_t max_distinct; /* memory cap of the dedup table (0: MVOT_PATCHSET_DEFAULT_MAX) */
 };
 

@@ -217,6 +217,13 @@ static void test_subsample(void)
     ASSERT_EQ_U64(a.file_hash, b.file_hash);
     ASSERT_EQ_INT(json_integer_value(json_object_get(a.stats, "points")), 60);
     ASSERT_TRUE(json_integer_value(json_object_get(a.stats, "distinct")) > 60);
+    /* A cap below 2K is raised to 2K: k-means still runs on more points than codes. */
+    struct mvot_codebook lo;
+    o.max_patches = 5;
+    train_bytes(f, n, &o, 1, p1, &lo);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(lo.stats, "points")), 40);
+    ASSERT_EQ_STR(json_string_value(json_object_get(lo.stats, "algorithm")), "kmeans");
+    mvot_codebook_free(&lo);
     /* Bad options are refused, not crashed on. */
     o.K = 0;
     struct mvot_codebook c;
