@@ -73,8 +73,7 @@ struct map_ctx {
     size_t fail_at[2];
 };
 
-static enum mvot_status work(void *ctx, size_t i, int worker, void **result,
-                             struct mvot_error *err)
+static enum mvot_status work(void *ctx, size_t i, int worker, void **result, struct mvot_error *err)
 {
     struct map_ctx *c = ctx;
     (void)worker;
