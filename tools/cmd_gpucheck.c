@@ -10,11 +10,13 @@
  * H2D / compute / D2H split; --min-agreement X makes agreement < X exit 1.
  *
  * Builds without CUDA keep the command: it says so in one line and exits 2, as it does
- * when CUDA is compiled in but no device is present. */
+ * when CUDA is compiled in but the GPU module cannot be loaded (tools/gpu_plugin.h) or no
+ * device is present. --cpu-reference never loads the module. */
 #include <stdio.h>
 #include <string.h>
 
 #include "tools/commands.h"
+#include "tools/gpu_plugin.h"
 
 #define GPUCHECK_HELP                                                                        \
     "usage: mvot gpucheck SHARD_DIR [options]\n"                                             \
@@ -412,11 +414,11 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     const char *codebook = NULL, *vqgan = NULL;
     uint64_t size = 512, max_s = 0, max_i = 0, batch = 64, cpu_n = 1, dev = 0;
     double min_ag = 0;
-    int ch, rc = MVOT_EXIT_OK;
+    int ch, rc = MVOT_EXIT_OK, tf32 = 0;
     char why[256], desc[256];
     json_t *sum = NULL, *cpu = NULL;
     memset(&c, 0, sizeof c);
-    mvot_gpu_opts_default(&go);
+    memset(&go, 0, sizeof go);
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (ch) {
         case OPT_CODEBOOK: codebook = optarg; break;
@@ -445,12 +447,11 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
             if (!mvot_cli_parse_double(cli, "--min-agreement", optarg, 0.0, 1.0, &min_ag))
                 return MVOT_EXIT_USAGE;
             break;
-        case OPT_TF32: go.tf32 = 1; break;
+        case OPT_TF32: tf32 = 1; break;
         case OPT_CPUREF: c.cpu_only = 1; break;
         case OPT_DEVICE:
             if (!mvot_cli_parse_u64(cli, "--device", optarg, 0, 64, &dev))
                 return MVOT_EXIT_USAGE;
-            go.device = (int)dev;
             break;
         default: {
             int r = mvot_cli_common(cli, ch, MVOT_CLI_ARG(ch, argv), GPUCHECK_HELP);
@@ -473,6 +474,14 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     if (c.cpu_only) {
         snprintf(desc, sizeof desc, "CPU (--cpu-reference)");
     } else {
+        /* the module (and with it libcudart) is loaded only here, not for --cpu-reference */
+        if (!mvot_gpu_plugin_load(why, sizeof why)) {
+            fprintf(stderr, "%s: %s\n", cli->cmd, why);
+            return MVOT_EXIT_USAGE;
+        }
+        mvot_gpu_opts_default(&go);
+        go.tf32 = tf32;
+        go.device = (int)dev;
         if (mvot_gpu_device_count(why, sizeof why) == 0) {
             fprintf(stderr, "%s: %s\n", cli->cmd, why);
             return MVOT_EXIT_USAGE;
@@ -495,10 +504,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
         mvot_gpu_timing_get(c.g, &tm);
     sum = json_object();
     json_object_set_new(sum, "device", json_string(desc));
-    json_object_set_new(sum, "precision",
-                        json_string(c.cpu_only ? "cpu"
-                                    : go.tf32  ? "tf32"
-                                               : "fp32"));
+    json_object_set_new(sum, "precision", json_string(c.cpu_only ? "cpu" : tf32 ? "tf32" : "fp32"));
     json_object_set_new(sum, "tokenizer", json_string(c.is_vqgan ? "vqgan" : "patch"));
     json_object_set_new(sum, "reference", json_string(codebook || vqgan ? "cpu" : "stored"));
     json_object_set_new(sum, "image_size", json_integer(c.S));

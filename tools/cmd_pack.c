@@ -9,6 +9,7 @@
 #include "tools/commands.h"
 #ifdef MVOT_HAVE_CUDA
 #include "tools/cuda/gpu_vq.h"
+#include "tools/gpu_plugin.h"
 #endif
 
 static const char HELP[] =
@@ -168,6 +169,11 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
 #ifdef MVOT_HAVE_CUDA
         char eb[512];
         uint32_t S = o.image_seq_length == 1024 ? 512 : o.image_seq_length == 256 ? 256 : 128;
+        /* the GPU module is loaded here, on demand: mvot itself links no CUDA library */
+        if (!mvot_gpu_plugin_load(eb, sizeof eb)) {
+            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
+            return MVOT_EXIT_USAGE;
+        }
         if (mvot_gpu_image_encoder_create(codebook, S, &enc, eb, sizeof eb) != 0) {
             fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
             return MVOT_EXIT_FAIL;

@@ -10,6 +10,7 @@
 #include "tools/commands.h"
 #ifdef MVOT_HAVE_CUDA
 #include "tools/cuda/gpu_vq.h"
+#include "tools/gpu_plugin.h"
 #endif
 
 static const char HELP[] =
@@ -85,6 +86,11 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
 #ifdef MVOT_HAVE_CUDA
         /* the encoder's image side is the old set's */
         char eb[512];
+        /* the GPU module is loaded here, on demand: mvot itself links no CUDA library */
+        if (!mvot_gpu_plugin_load(eb, sizeof eb)) {
+            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
+            return MVOT_EXIT_USAGE;
+        }
         char *mp = mvot_io_join(argv[optind], "manifest.json");
         json_t *m = NULL;
         struct mvot_error e0 = {0};

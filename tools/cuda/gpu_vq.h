@@ -125,6 +125,61 @@ int mvot_gpu_image_encoder_create(const char *codebook_or_vqgan_path, uint32_t i
                                   struct mvot_image_encoder *out, char *errbuf, size_t errcap);
 void mvot_gpu_image_encoder_free(struct mvot_image_encoder *enc);
 
+/* ---- the loadable module ----------------------------------------------------------------
+ * libmvot-cuda.so (the kernels) and libmvot-cuda-mock.so (gpu_mock.c) export one symbol,
+ * MVOT_GPU_API_SYMBOL, returning this table of the functions above (docs/cuda.md, "Loading").
+ * The mvot binary links no CUDA library: tools/gpu_plugin.c dlopen()s the module on demand
+ * and defines the functions above as forwarders to the table. A change of any signature here
+ * bumps MVOT_GPU_API_ABI (and the symbol's _vN). */
+#define MVOT_GPU_API_ABI 1
+#define MVOT_GPU_API_SYMBOL "mvot_gpu_api_v1"
+struct mvot_gpu_api {
+    uint32_t abi;        /* MVOT_GPU_API_ABI */
+    uint32_t size;       /* sizeof(struct mvot_gpu_api) */
+    const char *version; /* MVOT_VERSION of the module's build */
+    void (*opts_default)(struct mvot_gpu_opts *o);
+    int (*device_count)(char *why, size_t whycap);
+    enum mvot_status (*create)(const struct mvot_gpu_opts *opts, struct mvot_gpu **out,
+                               struct mvot_error *err);
+    void (*gpu_free)(struct mvot_gpu *g);
+    void (*describe)(const struct mvot_gpu *g, char *buf, size_t cap);
+    int (*tf32)(const struct mvot_gpu *g);
+    void (*timing_get)(const struct mvot_gpu *g, struct mvot_gpu_timing *out);
+    void (*timing_reset)(struct mvot_gpu *g);
+    enum mvot_status (*codebook_create)(struct mvot_gpu *g, const float *vec, uint32_t K,
+                                        uint32_t D, struct mvot_gpu_codebook **out,
+                                        struct mvot_error *err);
+    void (*codebook_free)(struct mvot_gpu_codebook *cb);
+    enum mvot_status (*nearest)(struct mvot_gpu *g, const struct mvot_gpu_codebook *cb,
+                                const float *queries, size_t n, int32_t *codes,
+                                struct mvot_error *err);
+    enum mvot_status (*nearest_bench)(struct mvot_gpu *g, const struct mvot_gpu_codebook *cb,
+                                      const float *host_queries, size_t n, int iters,
+                                      size_t chunk_rows, double *search_ms, double *gemm_ms,
+                                      struct mvot_error *err);
+    enum mvot_status (*patchvq_create)(struct mvot_gpu *g, const float *vec, uint32_t K, uint32_t P,
+                                       uint32_t S, struct mvot_gpu_patchvq **out,
+                                       struct mvot_error *err);
+    void (*patchvq_free)(struct mvot_gpu_patchvq *pv);
+    enum mvot_status (*patchvq_encode)(struct mvot_gpu_patchvq *pv, const uint8_t *rgb, size_t n,
+                                       int32_t *codes, struct mvot_error *err);
+    enum mvot_status (*patchvq_decode)(struct mvot_gpu_patchvq *pv, const int32_t *codes, size_t n,
+                                       uint8_t *rgb, struct mvot_error *err);
+    enum mvot_status (*vqgan_load)(struct mvot_gpu *g, const char *path,
+                                   struct mvot_gpu_vqgan **out, struct mvot_error *err);
+    void (*vqgan_free)(struct mvot_gpu_vqgan *m);
+    void (*vqgan_get_info)(const struct mvot_gpu_vqgan *m, struct mvot_gpu_vqgan_info *out);
+    void (*vqgan_set_batch)(struct mvot_gpu_vqgan *m, uint32_t batch);
+    enum mvot_status (*vqgan_encode)(struct mvot_gpu_vqgan *m, const uint8_t *rgb, size_t n,
+                                     uint32_t S, int32_t *codes, float *latent,
+                                     struct mvot_error *err);
+    enum mvot_status (*vqgan_encode_f32)(struct mvot_gpu_vqgan *m, const float *chw, size_t n,
+                                         uint32_t S, int32_t *codes, float *latent,
+                                         struct mvot_error *err);
+};
+/* Defined by gpu_api.c in each module; the only symbol a module exports (gpu_module.map). */
+const struct mvot_gpu_api *mvot_gpu_api_v1(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -113,7 +113,8 @@ elif [ -d .devcheck/debs ]; then
   export PKG_CONFIG_SYSROOT_DIR="$DEPS" PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1
   INC="-I$DEPS/usr/include -I$DEPS/usr/include/x86_64-linux-gnu"
   LNK="-Wl,--disable-new-dtags -Wl,-rpath,$LIBDIRS -Wl,-rpath-link,$LIBDIRS"
-  EXTRA=("-DCMAKE_C_FLAGS=$INC" "-DCMAKE_CUDA_FLAGS=$INC" "-DCMAKE_EXE_LINKER_FLAGS=$LNK")
+  EXTRA=("-DCMAKE_C_FLAGS=$INC" "-DCMAKE_CUDA_FLAGS=$INC" "-DCMAKE_EXE_LINKER_FLAGS=$LNK"
+    "-DCMAKE_MODULE_LINKER_FLAGS=$LNK") # the GPU modules link core's libraries too
   say "unpacked $(ls .devcheck/debs/*.deb | wc -l) carried .debs into $DEPS in $(($(date +%s) - s))s"
   pkg-config --cflags --libs $MODS >>"$LOG" 2>&1 || say "pkg-config still misses a library"
 else
@@ -130,8 +131,10 @@ step configure 120 cmake -S . -B "$B" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DM
   -DMVOT_WERROR=OFF -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES=90 "${EXTRA[@]}"
 # -k: a target broken by another stage's half-written code must not stop the others.
 step build_cuda 240 cmake --build "$B" -j "$JOBS" --target $CUDA_TARGETS "${KEEP[@]}"
-# The whole CLI (for gpucheck); other stages' code may break it, which only skips step 7.
-step build_mvot 150 cmake --build "$B" -j "$JOBS" --target mvot "${KEEP[@]}"
+# The whole CLI (for gpucheck) and the modules it loads on demand (libmvot-cuda.so, and the
+# CPU mock for cli_gpucheck_mock); other stages' code may break it, which only skips step 7.
+step build_mvot 150 cmake --build "$B" -j "$JOBS" --target mvot mvot-cuda mvot-cuda-mock \
+  mvot-gpumock "${KEEP[@]}"
 X=$B/tools/cuda
 step devicequery 30 "$X/mvot-devicequery"
 
@@ -162,6 +165,8 @@ fi
 
 # ---- 7. end to end: build a small set, pack on the CPU, gpucheck (and pack --gpu) -------
 M=$B/tools/mvot
+# mvot itself must not link CUDA (docs/cuda.md, "Loading"): gpucheck/--gpu dlopen the module.
+[ -x "$M" ] && step mvot_links_no_cuda 10 bash -c "! ldd '$M' | grep -E 'libcudart|libcublas'"
 if over_budget || [ ! -x "$M" ]; then
   say "skip gpucheck end-to-end (over budget or mvot not built)"
 else
