@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "core/log.h"
 #include "core/pool.h"
 
@@ -157,4 +159,7 @@ void mvot_cli_ready(struct mvot_cli *cli)
     cli->hook.fn = cli->progress ? draw_progress : NULL;
     cli->hook.user = cli;
     mvot_log_set_callback(log_to_stderr, cli);
+    /* Every stage parallelizes with its own pool (one GEMM per worker, deterministic
+     * chunking); OpenBLAS's own threads would only oversubscribe the cores. */
+    openblas_set_num_threads(1);
 }

@@ -1,6 +1,5 @@
 /* `mvot codebook`: train, import, stats and distances over codebook files
  * (docs/codebook-format.md). Argument parsing and printing only; the work is in codebook/. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,9 +275,6 @@ int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
     if (optind + 1 < argc)
         return mvot_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
     mvot_cli_ready(cli);
-    /* All parallelism comes from our own pool, one GEMM per worker; OpenBLAS's threads would
-     * only oversubscribe the cores. */
-    openblas_set_num_threads(1);
     if (strcmp(sub, "train") == 0)
         return do_train(cli, &a);
     if (strcmp(sub, "import") == 0)

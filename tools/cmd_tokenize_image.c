@@ -2,7 +2,6 @@
  * order, or back with --decode. A fixed contract (scripts rely on it). The tokenizer is a
  * patch codebook (--codebook) or a Chameleon/Anole VQGAN checkpoint (--vqgan); both go
  * through tokenize/imagetok.h, which detects the kind from the file. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +184,6 @@ int mvot_cmd_tokenize_image(int argc, char **argv, struct mvot_cli *cli)
     if (!in || !out)
         return mvot_cli_usage(cli, "--in and --out are required");
     mvot_cli_ready(cli);
-    openblas_set_num_threads(1); /* the VQGAN parallelizes with its own pool */
     struct mvot_error err = {0};
     struct mvot_imagetok *t = NULL;
     if (mvot_imagetok_open(cbf ? cbf : vqf, (uint32_t)size, cli->threads, &t, &err) != MVOT_OK)
