@@ -144,6 +144,18 @@ int mvot_cli_common(struct mvot_cli *cli, int opt, const char *arg, const char *
     }
 }
 
+int mvot_cli_parse_plain(struct mvot_cli *cli, int argc, char **argv, const char *help)
+{
+    static const struct option opts[] = {MVOT_CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), help);
+        if (r >= 0)
+            return r;
+    }
+    return -1;
+}
+
 static void log_to_stderr(enum mvot_log_level level, const char *msg, void *user)
 {
     const struct mvot_cli *cli = user;

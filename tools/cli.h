@@ -50,6 +50,10 @@ int mvot_cli_common(struct mvot_cli *cli, int opt, const char *arg, const char *
 /* The text to pass as `arg` to mvot_cli_common: the offending argument for '?' and ':'. */
 #define MVOT_CLI_ARG(c, argv) (((c) == '?' || (c) == ':') ? (argv)[optind - 1] : optarg)
 
+/* Option parsing for commands that take only the common options and positional
+ * arguments: returns -1 to continue (positionals start at optind), else the exit code. */
+int mvot_cli_parse_plain(struct mvot_cli *cli, int argc, char **argv, const char *help);
+
 /* Call after option parsing: sets up the progress hook. */
 void mvot_cli_ready(struct mvot_cli *cli);
 

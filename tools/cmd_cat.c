@@ -68,13 +68,9 @@ static char *render(const struct mvot_bpe *tok, const struct mvot_sample *s)
 
 int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
 {
-    static const struct option opts[] = {MVOT_CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
-        if (r >= 0)
-            return r;
-    }
+    int r = mvot_cli_parse_plain(cli, argc, argv, HELP);
+    if (r >= 0)
+        return r;
     if (argc - optind != 2)
         return mvot_cli_usage(cli, "want SHARDS and a KEY or INDEX");
     mvot_cli_ready(cli);

@@ -18,13 +18,9 @@ static const char HELP[] =
 
 int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli)
 {
-    static const struct option opts[] = {MVOT_CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
-        if (r >= 0)
-            return r;
-    }
+    int r = mvot_cli_parse_plain(cli, argc, argv, HELP);
+    if (r >= 0)
+        return r;
     if (argc - optind != 1)
         return mvot_cli_usage(cli, "want exactly one shard directory");
     mvot_cli_ready(cli);
