@@ -14,6 +14,7 @@
 
 #include <cblas.h>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/pool.h"
 
@@ -142,6 +143,16 @@ int mvot_cli_common(struct mvot_cli *cli, int opt, const char *arg, const char *
         return mvot_cli_usage(cli, "unknown or malformed option %s (see %s --help)", arg ? arg : "",
                               cli->cmd);
     }
+}
+
+void mvot_cli_print_json(const struct mvot_cli *cli, const json_t *j)
+{
+    if (!cli->json || !j)
+        return;
+    char *s = mvot_json_dumps(j);
+    if (s)
+        printf("%s\n", s);
+    free(s);
 }
 
 int mvot_cli_parse_plain(struct mvot_cli *cli, int argc, char **argv, const char *help)

@@ -5,6 +5,7 @@
 #define MVOT_TOOLS_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/progress.h"
@@ -65,6 +66,9 @@ int mvot_cli_fail(const struct mvot_cli *cli, const struct mvot_error *err);
 /* A note on stderr unless --quiet. */
 void mvot_cli_note(const struct mvot_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* With --json, prints j (may be NULL: prints nothing) compactly on one stdout line. */
+void mvot_cli_print_json(const struct mvot_cli *cli, const json_t *j);
 
 /* Integer option parsing with range checks; on failure prints a usage line and returns 0. */
 int mvot_cli_parse_u64(const struct mvot_cli *cli, const char *opt, const char *arg, uint64_t min,

@@ -466,9 +466,12 @@ static int do_train(struct mvot_cli *cli, const char *episodes, const char *text
     }
     char hex[17];
     mvot_hash_hex(mvot_bpe_file_hash(tok), hex);
-    if (cli->json)
-        printf("{\"out\":\"%s\",\"texts\":%zu,\"vocab_size\":%u,\"file_xxh3\":\"%s\"}\n", out,
-               c.len, mvot_bpe_vocab_size(tok), hex);
+    if (cli->json) {
+        json_t *j = json_pack("{s:s, s:I, s:I, s:s}", "out", out, "texts", (json_int_t)c.len,
+                              "vocab_size", (json_int_t)mvot_bpe_vocab_size(tok), "file_xxh3", hex);
+        mvot_cli_print_json(cli, j);
+        json_decref(j);
+    }
     mvot_cli_note(cli, "%s: %zu texts -> %s (vocab %u, xxh3 %s)", cli->cmd, c.len, out,
                   mvot_bpe_vocab_size(tok), hex);
     mvot_bpe_free(tok);

@@ -402,12 +402,7 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
                         json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "gen", t_gen - t0, "codebook",
                                   t_cb - t_gen, "tokenizer", t_tok - t_cb, "pack", t_pack - t_tok,
                                   "verify", t_ver - t_pack, "total", total));
-    if (cli->json) {
-        char *d = mvot_json_dumps(summary);
-        if (d)
-            printf("%s\n", d);
-        free(d);
-    }
+    mvot_cli_print_json(cli, summary);
     mvot_cli_note(cli,
                   "build: %lld episodes, %lld frames -> %lld samples in %lld shards, %lld tokens "
                   "(%lld text, %lld image), %lld dropped\n",

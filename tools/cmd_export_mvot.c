@@ -53,12 +53,7 @@ int mvot_cmd_export_mvot(int argc, char **argv, struct mvot_cli *cli)
         (long long)json_integer_value(json_object_get(summary, "maze")),
         (long long)json_integer_value(json_object_get(summary, "frozenlake")), out,
         (long long)json_integer_value(json_object_get(summary, "minibehavior_skipped")));
-    if (cli->json) {
-        char *s = mvot_json_dumps(summary);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    }
+    mvot_cli_print_json(cli, summary);
     json_decref(summary);
     return MVOT_EXIT_OK;
 }

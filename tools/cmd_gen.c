@@ -193,12 +193,7 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                   (long long)json_integer_value(json_object_get(splits, "dev")),
                   (long long)json_integer_value(json_object_get(splits, "test")),
                   (long long)json_integer_value(json_object_get(summary, "leakage")));
-    if (cli->json) {
-        char *s = mvot_json_dumps(summary);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    }
+    mvot_cli_print_json(cli, summary);
     json_decref(summary);
     return MVOT_EXIT_OK;
 }

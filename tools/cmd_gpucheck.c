@@ -533,12 +533,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     }
     json_object_set_new(sum, "min_agreement", json_real(min_ag));
     json_object_set_new(sum, "ok", json_boolean(c.images > 0 && agreement >= min_ag));
-    if (cli->json) {
-        char *s = mvot_json_dumps(sum);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    }
+    mvot_cli_print_json(cli, sum);
     mvot_cli_note(cli,
                   "%s: %llu images on %s: %llu/%llu codes agree (%.6f), %llu images exact; "
                   "%.1f images/s (GPU time), %.1f images/s (wall); H2D %.2f ms, compute %.2f ms, "

@@ -63,12 +63,7 @@ int mvot_cmd_import_mvot(int argc, char **argv, struct mvot_cli *cli)
     mvot_cli_note(cli, "imported %lld maze and %lld frozenlake episodes into %s\n",
                   (long long)json_integer_value(json_object_get(tasks, "maze")),
                   (long long)json_integer_value(json_object_get(tasks, "frozenlake")), out);
-    if (cli->json) {
-        char *s = mvot_json_dumps(summary);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    }
+    mvot_cli_print_json(cli, summary);
     json_decref(summary);
     return MVOT_EXIT_OK;
 }

@@ -205,12 +205,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     json_object_set_new(summary, "seconds", json_real(secs));
-    if (cli->json) {
-        char *s = mvot_json_dumps(summary);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    }
+    mvot_cli_print_json(cli, summary);
     if (json_is_true(json_object_get(summary, "interrupted")))
         mvot_cli_note(cli, "stopped after %lld shards (rerun to resume)\n",
                       (long long)json_integer_value(json_object_get(summary, "shards")));

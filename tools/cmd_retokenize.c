@@ -130,12 +130,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
 #endif
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
-    if (cli->json) {
-        char *d = mvot_json_dumps(sum);
-        if (d)
-            printf("%s\n", d);
-        free(d);
-    }
+    mvot_cli_print_json(cli, sum);
     mvot_cli_note(cli, "retokenized %lld samples into %lld shards, %lld tokens\n",
                   (long long)json_integer_value(json_object_get(sum, "samples")),
                   (long long)json_integer_value(json_object_get(sum, "shards")),

@@ -36,12 +36,7 @@ int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli)
     for (size_t i = 0; i < json_array_size(pr); i++)
         fprintf(stderr, "%s: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));
     int ok = json_is_true(json_object_get(rep, "ok"));
-    if (cli->json) {
-        char *s = mvot_json_dumps(rep);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    }
+    mvot_cli_print_json(cli, rep);
     if (ok)
         mvot_cli_note(cli, "ok: %lld shards, %lld samples, %lld tokens\n",
                       (long long)json_integer_value(json_object_get(rep, "shards")),
