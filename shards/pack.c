@@ -735,9 +735,10 @@ static void clean_dir(const char *dir, uint32_t keep)
             strcmp(n + 12, ".tar.zst") == 0) {
             unsigned long no = strtoul(n + 6, NULL, 10);
             del = no >= keep;
-        } else if ((strncmp(n, ".shard-", 7) == 0 || strncmp(n, ".manifest.json.tmp.", 19) == 0 ||
-                    strncmp(n, "." STATE_FILE ".tmp.", strlen(STATE_FILE) + 6) == 0) &&
-                   strstr(n, ".tmp.")) {
+        } else if (n[0] == '.' && strstr(n, ".tmp.")) {
+            /* Any atomic writer's leftover (core/io.c names them ".<final>.tmp.<pid>.<n>"):
+             * shards, manifest, state, and the tokenizer/codebook copies. A killed run
+             * leaves them; the directory is ours, so none can be a user's file. */
             del = 1;
         }
         if (del) {
