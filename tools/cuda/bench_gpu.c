@@ -9,7 +9,8 @@
  *       patch-VQ encode images/s; codes checked against tokenize/patchvq.c (exact).
  *   mvot-gpubench vqgan CKPT [--S 512] [--images 32] [--batch B] [--cpu-check N]
  *       [--dump DIR]
- *       VQGAN encode images/s in FP32 and TF32; N images against tokenize/vqgan.c;
+ *       VQGAN encode images/s in FP32 and TF32, with cuDNN convolutions when libcudnn loads
+ *       and with im2col + cuBLAS ("conv" in each line); N images against tokenize/vqgan.c;
  *       --dump writes the inputs, GPU latents and codes for tools/cuda/torch_compare.py. */
 #include <math.h>
 #include <stdio.h>
@@ -69,15 +70,21 @@ static int fail(const char *what, const struct mvot_error *err)
     return 1;
 }
 
-static struct mvot_gpu *make_gpu(int tf32, struct mvot_error *err)
+static struct mvot_gpu *make_gpu_conv(int tf32, int conv, struct mvot_error *err)
 {
     struct mvot_gpu_opts o;
     struct mvot_gpu *g = NULL;
     mvot_gpu_opts_default(&o);
     o.tf32 = tf32;
+    o.conv = conv;
     if (mvot_gpu_create(&o, &g, err) != MVOT_OK)
         return NULL;
     return g;
+}
+
+static struct mvot_gpu *make_gpu(int tf32, struct mvot_error *err)
+{
+    return make_gpu_conv(tf32, MVOT_GPU_CONV_AUTO, err);
 }
 
 static int bench_nearest(int argc, char **argv)
@@ -294,7 +301,10 @@ static int bench_vqgan(int argc, char **argv)
     uint32_t grid = S / 16;
     size_t per = (size_t)grid * grid;
     uint8_t *img = malloc(n * S * S * 3);
-    int32_t *codes[2] = {malloc(n * per * sizeof(int32_t)), malloc(n * per * sizeof(int32_t))};
+    /* [path * 2 + tf32]; path 0: the default (cuDNN when it loads), 1: im2col */
+    int32_t *codes[4] = {malloc(n * per * sizeof(int32_t)), malloc(n * per * sizeof(int32_t)),
+                         malloc(n * per * sizeof(int32_t)), malloc(n * per * sizeof(int32_t))};
+    int npaths = 2;
     float *lat = NULL, *lc = NULL, *pix = NULL;
     int32_t *cc = NULL;
     struct mvot_vqgan *cpu = NULL;
@@ -303,7 +313,7 @@ static int bench_vqgan(int argc, char **argv)
         fprintf(stderr, "usage: mvot-gpubench vqgan CKPT [--S 512] [--images 32] ...\n");
         return 2;
     }
-    if (!img || !codes[0] || !codes[1])
+    if (!img || !codes[0] || !codes[1] || !codes[2] || !codes[3])
         goto done;
     /* Smooth synthetic frames: coloured blocks and gradients, like our rendered grids. */
     mvot_rng_seed(&r, 5);
@@ -320,12 +330,23 @@ static int bench_vqgan(int argc, char **argv)
                     img[((i * S + y) * S + x) * 3 + c] = (uint8_t)((pal[k][c] + (x + y) / 8) % 256);
             }
     }
-    for (int tf32 = 0; tf32 < 2; tf32++) {
-        struct mvot_gpu *g = make_gpu(tf32, &err);
+    for (int run = 0; run < 2 * npaths; run++) {
+        int tf32 = run % 2, path = run / 2;
+        struct mvot_gpu *g =
+            make_gpu_conv(tf32, path ? MVOT_GPU_CONV_IM2COL : MVOT_GPU_CONV_AUTO, &err);
         struct mvot_gpu_vqgan *m = NULL;
         struct mvot_gpu_vqgan_info info;
         struct mvot_gpu_timing tm;
         double t0, wall, gpu_ms;
+        const char *conv;
+        if (g && run == 0) {
+            char desc[320];
+            mvot_gpu_describe(g, desc, sizeof desc);
+            fprintf(stderr, "vqgan: %s\n", desc);
+            /* no cuDNN: the default path is im2col already, measured once */
+            if (strcmp(mvot_gpu_conv_path(g), "cudnn") != 0)
+                npaths = 1;
+        }
         if (!g || mvot_gpu_vqgan_load(g, ckpt, &m, &err) != MVOT_OK) {
             rc = fail("vqgan load", &err);
             mvot_gpu_free(g);
@@ -335,30 +356,32 @@ static int bench_vqgan(int argc, char **argv)
         D = info.D;
         if (batch)
             mvot_gpu_vqgan_set_batch(m, batch);
-        if (mvot_gpu_vqgan_encode(m, img, n < 2 ? n : 2, S, codes[tf32], NULL, &err) != MVOT_OK) {
+        /* warm-up with a full batch: cuDNN measures its algorithms once per shape */
+        if (mvot_gpu_vqgan_encode(m, img, n < 16 ? n : 16, S, codes[run], NULL, &err) != MVOT_OK) {
             rc = fail("vqgan warm-up", &err);
             goto next;
         }
         mvot_gpu_timing_reset(g);
         t0 = now_s();
-        if (mvot_gpu_vqgan_encode(m, img, n, S, codes[tf32], NULL, &err) != MVOT_OK) {
+        if (mvot_gpu_vqgan_encode(m, img, n, S, codes[run], NULL, &err) != MVOT_OK) {
             rc = fail("vqgan encode", &err);
             goto next;
         }
         wall = now_s() - t0;
         mvot_gpu_timing_get(g, &tm);
+        conv = mvot_gpu_conv_path(g);
         gpu_ms = tm.h2d_ms + tm.compute_ms + tm.d2h_ms;
-        printf("{\"bench\":\"vqgan\",\"precision\":\"%s\",\"ch\":%u,\"K\":%u,\"D\":%u,\"S\":%u,"
-               "\"images\":%zu,\"batch\":%u,\"wall_images_per_s\":%.2f,\"gpu_images_per_s\":%.2f,"
-               "\"h2d_ms\":%.3f,\"compute_ms\":%.3f,\"d2h_ms\":%.3f}\n",
-               tf32 ? "tf32" : "fp32", info.ch, info.K, info.D, S, n, batch, (double)n / wall,
+        printf("{\"bench\":\"vqgan\",\"precision\":\"%s\",\"conv\":\"%s\",\"ch\":%u,\"K\":%u,"
+               "\"D\":%u,\"S\":%u,\"images\":%zu,\"batch\":%u,\"wall_images_per_s\":%.2f,"
+               "\"gpu_images_per_s\":%.2f,\"h2d_ms\":%.3f,\"compute_ms\":%.3f,\"d2h_ms\":%.3f}\n",
+               tf32 ? "tf32" : "fp32", conv, info.ch, info.K, info.D, S, n, batch, (double)n / wall,
                rate(n, gpu_ms), tm.h2d_ms, tm.compute_ms, tm.d2h_ms);
         fprintf(stderr,
-                "vqgan %s S=%u ch=%u: %.2f images/s wall (H2D %.1f, compute %.1f, D2H %.1f ms for "
-                "%zu)\n",
-                tf32 ? "TF32" : "FP32", S, info.ch, (double)n / wall, tm.h2d_ms, tm.compute_ms,
-                tm.d2h_ms, n);
-        if (tf32 == 0 && dump) {
+                "vqgan %s %s S=%u ch=%u: %.2f images/s wall (H2D %.1f, compute %.1f, D2H %.1f ms "
+                "for %zu)\n",
+                tf32 ? "TF32" : "FP32", conv, S, info.ch, (double)n / wall, tm.h2d_ms,
+                tm.compute_ms, tm.d2h_ms, n);
+        if (run == 0 && dump) {
             size_t dn = n < 8 ? n : 8;
             lat = malloc(dn * per * D * sizeof(float));
             if (!lat || mvot_gpu_vqgan_encode(m, img, dn, S, codes[0], lat, &err) != MVOT_OK) {
@@ -389,6 +412,19 @@ static int bench_vqgan(int argc, char **argv)
                (double)agree / (double)(n * per));
         fprintf(stderr, "vqgan TF32 vs FP32 code agreement %.4f\n",
                 (double)agree / (double)(n * per));
+    }
+    if (npaths == 2) {
+        /* the same precision through both convolution paths */
+        for (int tf32 = 0; tf32 < 2; tf32++) {
+            size_t agree = 0;
+            for (size_t i = 0; i < n * per; i++)
+                agree += codes[tf32][i] == codes[2 + tf32][i];
+            printf("{\"bench\":\"vqgan_cudnn_vs_im2col\",\"precision\":\"%s\","
+                   "\"code_agreement\":%.6f}\n",
+                   tf32 ? "tf32" : "fp32", (double)agree / (double)(n * per));
+            fprintf(stderr, "vqgan %s cuDNN vs im2col code agreement %.4f\n",
+                    tf32 ? "TF32" : "FP32", (double)agree / (double)(n * per));
+        }
     }
     if (cpu_n > 0) {
         /* FP32 GPU vs tokenize/vqgan.c on the first images (latent + codes). */
@@ -439,8 +475,8 @@ static int bench_vqgan(int argc, char **argv)
 done:
     mvot_vqgan_free(cpu);
     free(img);
-    free(codes[0]);
-    free(codes[1]);
+    for (int i = 0; i < 4; i++)
+        free(codes[i]);
     free(lat);
     free(lc);
     free(pix);

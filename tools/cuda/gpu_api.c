@@ -1,4 +1,4 @@
-/* The one symbol a GPU module exports (gpu_module.map): mvot_gpu_api_v1, the table of
+/* The one symbol a GPU module exports (gpu_module.map): mvot_gpu_api_v2, the table of
  * gpu_vq.h's functions that tools/gpu_plugin.c finds with dlsym. Compiled into
  * libmvot-cuda.so (the kernels) and libmvot-cuda-mock.so (gpu_mock.c); every other symbol of
  * a module, its own copy of core/ included, stays local, so nothing in it can bind to or
@@ -31,9 +31,10 @@ static const struct mvot_gpu_api api = {
     .vqgan_set_batch = mvot_gpu_vqgan_set_batch,
     .vqgan_encode = mvot_gpu_vqgan_encode,
     .vqgan_encode_f32 = mvot_gpu_vqgan_encode_f32,
+    .conv_path = mvot_gpu_conv_path,
 };
 
-const struct mvot_gpu_api *mvot_gpu_api_v1(void)
+const struct mvot_gpu_api *mvot_gpu_api_v2(void)
 {
     return &api;
 }

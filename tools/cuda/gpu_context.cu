@@ -11,6 +11,7 @@ extern "C" void mvot_gpu_opts_default(struct mvot_gpu_opts *o)
     o->device = 0;
     o->tf32 = 0;
     o->refine = 1;
+    o->conv = MVOT_GPU_CONV_AUTO;
 }
 
 const char *mvot_gpu_blas_str(cublasStatus_t s)
@@ -72,6 +73,11 @@ extern "C" enum mvot_status mvot_gpu_create(const struct mvot_gpu_opts *opts, st
     // The default math mode never lowers CUBLAS_COMPUTE_32F to TF32; TF32 is requested
     // explicitly per GEMM through the compute type (mvot_gpu_gemm).
     BLAS_CHECK(cublasSetMathMode(g->blas, CUBLAS_DEFAULT_MATH), err, "gpu");
+    g->conv = o.conv == MVOT_GPU_CONV_IM2COL ? MVOT_GPU_CONV_IM2COL : MVOT_GPU_CONV_AUTO;
+    if (g->conv == MVOT_GPU_CONV_AUTO)
+        mvot_gpu_cudnn_init(g); // optional: falls back to im2col, keeping the reason
+    else
+        snprintf(g->dnn_why, sizeof g->dnn_why, "im2col requested");
     *out = g;
     g = NULL;
 cleanup:
@@ -83,6 +89,7 @@ extern "C" void mvot_gpu_free(struct mvot_gpu *g)
 {
     if (!g)
         return;
+    mvot_gpu_cudnn_free(g);
     if (g->blas)
         cublasDestroy(g->blas);
     for (int i = 0; i < 4; i++)
@@ -95,9 +102,24 @@ extern "C" void mvot_gpu_free(struct mvot_gpu *g)
 
 extern "C" void mvot_gpu_describe(const struct mvot_gpu *g, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s, sm_%d%d, %d SMs, %.1f GiB, %s GEMMs", g->prop.name, g->prop.major,
+    int v = mvot_gpu_cudnn_version(g);
+    char conv[224];
+    if (v)
+        snprintf(conv, sizeof conv, "cuDNN %d.%d.%d convs", v / 10000, v / 100 % 100, v % 100);
+    else
+        snprintf(conv, sizeof conv, "im2col convs (%s)", g->dnn_why);
+    snprintf(buf, cap, "%s, sm_%d%d, %d SMs, %.1f GiB, %s GEMMs, %s", g->prop.name, g->prop.major,
              g->prop.minor, g->prop.multiProcessorCount,
-             (double)g->prop.totalGlobalMem / 1073741824.0, g->tf32 ? "TF32" : "FP32");
+             (double)g->prop.totalGlobalMem / 1073741824.0, g->tf32 ? "TF32" : "FP32", conv);
+}
+
+extern "C" const char *mvot_gpu_conv_path(const struct mvot_gpu *g)
+{
+    if (g->convs_cudnn && g->convs_im2col)
+        return "mixed";
+    if (g->convs_cudnn || (!g->convs_im2col && g->dnn))
+        return "cudnn";
+    return "im2col";
 }
 
 extern "C" int mvot_gpu_tf32(const struct mvot_gpu *g)
@@ -113,6 +135,7 @@ extern "C" void mvot_gpu_timing_get(const struct mvot_gpu *g, struct mvot_gpu_ti
 extern "C" void mvot_gpu_timing_reset(struct mvot_gpu *g)
 {
     memset(&g->timing, 0, sizeof g->timing);
+    g->convs_cudnn = g->convs_im2col = 0;
 }
 
 cublasStatus_t mvot_gpu_gemm(struct mvot_gpu *g, cublasOperation_t ta, cublasOperation_t tb, int m,

@@ -9,10 +9,16 @@
 
 #include "tools/cuda/gpu_vq.h"
 
+struct mvot_gpu_cudnn; // cudnn_conv.cu: the dlopen()ed library, handle, workspace, algorithms
+
 struct mvot_gpu {
     int device;
     int tf32;
     int refine;
+    int conv;                           // opts.conv: MVOT_GPU_CONV_AUTO or MVOT_GPU_CONV_IM2COL
+    struct mvot_gpu_cudnn *dnn;         // NULL: convolutions use im2col + cuBLAS
+    char dnn_why[192];                  // why dnn is NULL (empty when it never was tried)
+    uint64_t convs_cudnn, convs_im2col; // since the last timing reset
     cudaStream_t stream;
     cublasHandle_t blas;
     cudaEvent_t ev[4];
@@ -74,6 +80,23 @@ cublasStatus_t mvot_gpu_gemm_batched(struct mvot_gpu *g, cublasOperation_t ta, c
                                      int m, int n, int k, float alpha, const float *A, int lda,
                                      long long sa, const float *B, int ldb, long long sb,
                                      float beta, float *C, int ldc, long long sc, int batch);
+
+// One convolution for cudnn_conv.cu: n images, x element (i, c, y, x) at
+// in[i*x_ns + c*x_cs + y*w + x], y likewise with y_ns/y_cs and row length wo; symmetric zero
+// padding `pad`, `stride`; weights [cout][cin][k][k].
+struct mvot_gpu_conv_geom {
+    int n, cin, h, w, x_ns, x_cs;
+    int cout, k, ho, wo, y_ns, y_cs;
+    int pad, stride;
+};
+// Loads cuDNN for g (never fails: on any problem g->dnn stays NULL, g->dnn_why says why).
+void mvot_gpu_cudnn_init(struct mvot_gpu *g);
+void mvot_gpu_cudnn_free(struct mvot_gpu *g);
+int mvot_gpu_cudnn_version(const struct mvot_gpu *g);
+// out += conv(in) through cuDNN, queued on g->stream. 0: not done (no cuDNN, or it failed,
+// which disables it for g); the caller then uses im2col.
+int mvot_gpu_cudnn_conv(struct mvot_gpu *g, const struct mvot_gpu_conv_geom *c, const float *in,
+                        const float *w, float *out);
 
 static inline unsigned mvot_gpu_blocks(size_t n, unsigned threads)
 {

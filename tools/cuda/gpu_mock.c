@@ -41,6 +41,7 @@ void mvot_gpu_opts_default(struct mvot_gpu_opts *o)
     o->device = 0;
     o->tf32 = 0;
     o->refine = 1;
+    o->conv = MVOT_GPU_CONV_AUTO;
 }
 
 int mvot_gpu_device_count(char *why, size_t whycap)
@@ -74,6 +75,12 @@ void mvot_gpu_describe(const struct mvot_gpu *g, char *buf, size_t cap)
 {
     snprintf(buf, cap, "CPU mock of the GPU API (float64 references), %s mode",
              g->o.tf32 ? "TF32" : "FP32");
+}
+
+const char *mvot_gpu_conv_path(const struct mvot_gpu *g)
+{
+    (void)g;
+    return "reference";
 }
 
 int mvot_gpu_tf32(const struct mvot_gpu *g)

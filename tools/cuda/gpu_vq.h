@@ -33,7 +33,13 @@ struct mvot_gpu_opts {
     int device; /* CUDA device index (0) */
     int tf32;   /* 1: TF32 tensor-core GEMMs; 0: FP32 (default) */
     int refine; /* 1 (default): exact float64 re-rank of near-ties in nearest-code search */
+    int conv;   /* VQGAN convolutions: MVOT_GPU_CONV_AUTO (default) or MVOT_GPU_CONV_IM2COL */
 };
+/* AUTO: cuDNN when the module was built with cudnn.h and libcudnn loads at run time
+ * ($MVOT_CUDNN_LIB, libcudnn.so.9, libcudnn.so), else (and after any cuDNN failure) im2col +
+ * cuBLAS GEMM. IM2COL: always the latter. */
+#define MVOT_GPU_CONV_AUTO 0
+#define MVOT_GPU_CONV_IM2COL 1
 void mvot_gpu_opts_default(struct mvot_gpu_opts *o);
 
 /* Number of usable CUDA devices; 0 when there is no driver or device. If `why` is given it
@@ -45,9 +51,14 @@ int mvot_gpu_device_count(char *why, size_t whycap);
 enum mvot_status mvot_gpu_create(const struct mvot_gpu_opts *opts, struct mvot_gpu **out,
                                  struct mvot_error *err);
 void mvot_gpu_free(struct mvot_gpu *g);
-/* "NVIDIA H100 80GB HBM3, sm_90, 132 SMs, 79.1 GiB" */
+/* "NVIDIA H100 80GB HBM3, sm_90, 132 SMs, 79.1 GiB, FP32 GEMMs, cuDNN 9.19.0 convs" (or
+ * "im2col convs (<why not cuDNN>)") */
 void mvot_gpu_describe(const struct mvot_gpu *g, char *buf, size_t cap);
 int mvot_gpu_tf32(const struct mvot_gpu *g);
+/* The convolution path of the VQGAN encodes since the last mvot_gpu_timing_reset: "cudnn",
+ * "im2col" or "mixed" (cuDNN failed part way and the rest fell back); before any encode,
+ * the path the next one will take. */
+const char *mvot_gpu_conv_path(const struct mvot_gpu *g);
 
 /* Accumulated device time of the calls below, split by phase (milliseconds, CUDA events). */
 struct mvot_gpu_timing {
@@ -131,8 +142,8 @@ void mvot_gpu_image_encoder_free(struct mvot_image_encoder *enc);
  * The mvot binary links no CUDA library: tools/gpu_plugin.c dlopen()s the module on demand
  * and defines the functions above as forwarders to the table. A change of any signature here
  * bumps MVOT_GPU_API_ABI (and the symbol's _vN). */
-#define MVOT_GPU_API_ABI 1
-#define MVOT_GPU_API_SYMBOL "mvot_gpu_api_v1"
+#define MVOT_GPU_API_ABI 2
+#define MVOT_GPU_API_SYMBOL "mvot_gpu_api_v2"
 struct mvot_gpu_api {
     uint32_t abi;        /* MVOT_GPU_API_ABI */
     uint32_t size;       /* sizeof(struct mvot_gpu_api) */
@@ -176,9 +187,10 @@ struct mvot_gpu_api {
     enum mvot_status (*vqgan_encode_f32)(struct mvot_gpu_vqgan *m, const float *chw, size_t n,
                                          uint32_t S, int32_t *codes, float *latent,
                                          struct mvot_error *err);
+    const char *(*conv_path)(const struct mvot_gpu *g); /* not forwarded by gpu_plugin.c */
 };
 /* Defined by gpu_api.c in each module; the only symbol a module exports (gpu_module.map). */
-const struct mvot_gpu_api *mvot_gpu_api_v1(void);
+const struct mvot_gpu_api *mvot_gpu_api_v2(void);
 
 #ifdef __cplusplus
 }

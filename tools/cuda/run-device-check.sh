@@ -82,6 +82,8 @@ say "mvot device check in $PWD, OUT=$OUT"
   gcc --version | head -1
   command -v ninja pkg-config python3
   python3 -c 'import torch, sys; print("torch", torch.__version__, torch.cuda.is_available())' 2>&1
+  ls /usr/local/cuda/include/cudnn.h /usr/local/cuda/lib*/libcudnn.so* 2>&1
+  ldconfig -p 2>/dev/null | grep libcudnn
   git log --oneline -1 2>/dev/null
 } >>"$LOG" 2>&1
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
@@ -121,6 +123,42 @@ else
   say "libraries missing and no .devcheck/debs carried: the build will fail"
 fi
 
+# ---- 1b. cuDNN (the VQGAN convolutions; libmvot-cuda.so dlopen()s it, nothing links it) --
+# cudnn.h: the toolkit's, else the one of PyTorch's pip package (nvidia-cudnn-*). libcudnn:
+# the loader's or the toolkit's (found by the module itself), else the pip package's, named
+# by MVOT_CUDNN_LIB (its folder also goes on LD_LIBRARY_PATH for cuDNN's sub-libraries).
+CUDNN_ARGS=()
+ORIG_LD=${LD_LIBRARY_PATH-} # torch_compare keeps the loader path it had
+PYCUDNN=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.dirname(m.__file__) if getattr(m, "__file__", None) else list(m.__path__)[0])' 2>/dev/null)
+[ -n "$PYCUDNN" ] && say "pip cuDNN at $PYCUDNN"
+CUDA_INC=$(dirname "$NVCC")/../include
+if [ -e "$CUDA_INC/cudnn.h" ] || [ -e /usr/local/cuda/include/cudnn.h ] || [ -e /usr/include/cudnn.h ]; then
+  say "cudnn.h: the system's"
+elif [ -n "$PYCUDNN" ] && [ -e "$PYCUDNN/include/cudnn.h" ]; then
+  CUDNN_ARGS=("-DMVOT_CUDNN_INCLUDE=$PYCUDNN/include")
+  say "cudnn.h: $PYCUDNN/include"
+else
+  say "no cudnn.h anywhere: the cuDNN path is not compiled (im2col only)"
+fi
+if [ -n "${MVOT_CUDNN_LIB:-}" ]; then
+  say "MVOT_CUDNN_LIB=$MVOT_CUDNN_LIB (given)"
+elif ldconfig -p 2>/dev/null | grep -q 'libcudnn\.so\.9 '; then
+  say "libcudnn.so.9: in the loader's path"
+else
+  for f in "$(dirname "$NVCC")"/../lib64/libcudnn.so.9 /usr/local/cuda/lib64/libcudnn.so.9 \
+    /usr/local/cuda/lib/libcudnn.so.9 "${PYCUDNN:-/nonexistent}/lib/libcudnn.so.9"; do
+    [ -e "$f" ] || continue
+    f=$(readlink -f "$f")
+    export MVOT_CUDNN_LIB=$f
+    export LD_LIBRARY_PATH=$(dirname "$f")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    say "MVOT_CUDNN_LIB=$MVOT_CUDNN_LIB"
+    break
+  done
+fi
+if [ -z "${MVOT_CUDNN_LIB:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcudnn\.so\.9 '; then
+  say "no libcudnn.so.9 found: the VQGAN runs im2col only"
+fi
+
 # ---- 2. build -------------------------------------------------------------------------
 rm -rf "$B"
 GEN=()
@@ -128,7 +166,8 @@ KEEP=(-- -k)
 command -v ninja >/dev/null && GEN=(-G Ninja) && KEEP=(-- -k 0)
 CUDA_TARGETS="test_gpu_nearest test_gpu_patchvq test_gpu_vqgan test_cuda_refs mvot-gpubench mvot-vqgan-rand mvot-devicequery"
 step configure 120 cmake -S . -B "$B" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DMVOT_CUDA=ON \
-  -DMVOT_WERROR=OFF -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES=90 "${EXTRA[@]}"
+  -DMVOT_WERROR=OFF -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES=90 "${EXTRA[@]}" \
+  "${CUDNN_ARGS[@]}"
 # -k: a target broken by another stage's half-written code must not stop the others.
 step build_cuda 240 cmake --build "$B" -j "$JOBS" --target $CUDA_TARGETS "${KEEP[@]}"
 # The whole CLI (for gpucheck) and the modules it loads on demand (libmvot-cuda.so, and the
@@ -139,7 +178,7 @@ X=$B/tools/cuda
 step devicequery 30 "$X/mvot-devicequery"
 
 # ---- 3. tests -------------------------------------------------------------------------
-step ctest_cuda 240 ctest --test-dir "$B" -L cuda --output-on-failure --timeout 200
+step ctest_cuda 240 ctest --test-dir "$B" -L cuda -V --timeout 200
 step ctest_refs 60 ctest --test-dir "$B" -R 'cuda_refs_cpu|gpucheck' --output-on-failure
 
 # ---- 4. kernels -----------------------------------------------------------------------
@@ -156,7 +195,7 @@ bench bench_vqgan 240 "$X/mvot-gpubench" vqgan "$W/vq512.safetensors" --S 512 --
 if over_budget; then
   say "skip torch_compare (over budget)"
 elif python3 -c 'import torch; assert torch.cuda.is_available()' >>"$LOG" 2>&1; then
-  step torch_compare 150 python3 tools/cuda/torch_compare.py --ckpt "$W/vq512.safetensors" \
+  step torch_compare 150 env LD_LIBRARY_PATH="$ORIG_LD" python3 tools/cuda/torch_compare.py --ckpt "$W/vq512.safetensors" \
     --dump "$W/dump" --out "$OUT/torch.json" --batch 16 --iters 5
   [ -s "$OUT/torch.json" ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["bench"]="torch"; print(json.dumps(d))' "$OUT/torch.json" >>"$RES"
 else
@@ -195,7 +234,7 @@ if over_budget || [ ! -x "$CS" ]; then
   say "skip memcheck (over budget or no compute-sanitizer)"
 else
   for t in test_gpu_patchvq test_gpu_vqgan; do
-    [ -x "$X/$t" ] && (cd "$X" && step "memcheck_$t" 90 "$CS" --tool memcheck --error-exitcode 9 "./$t")
+    [ -x "$X/$t" ] && (cd "$X" && step "memcheck_$t" 120 "$CS" --tool memcheck --error-exitcode 9 "./$t")
   done
 fi
 
@@ -220,11 +259,11 @@ for r in rows:
         print("nearest %s chunk %5d: %.3f ms  %.1f TFLOP/s  %.0f%% of 1-GEMM peak (%.1f TFLOP/s)  cpu mismatches %d" % (
             r["precision"], r["chunk_rows"], r["search_ms"], r["search_tflops"], 100 * r["fraction_of_peak"],
             r["peak_gemm_tflops"], r["cpu_mismatch"]))
-    elif b in ("patchvq", "vqgan", "vqgan_vs_cpu", "vqgan_tf32_vs_fp32"):
+    elif b in ("patchvq", "vqgan", "vqgan_vs_cpu", "vqgan_tf32_vs_fp32", "vqgan_cudnn_vs_im2col"):
         print(b, {k: v for k, v in r.items() if k != "bench"})
     elif b == "torch":
         print("torch", {k: r.get(k) for k in ("peer", "vs_mvot_gpu_fp32", "torch_fp32", "torch_tf32", "torch_bf16", "error")})
     elif "agreement" in r and "device" in r:
-        print("gpucheck", {k: r[k] for k in ("images", "agreement", "gpu_images_per_s", "h2d_ms", "compute_ms", "d2h_ms")})
+        print("gpucheck", {k: r[k] for k in ("images", "agreement", "gpu_images_per_s", "h2d_ms", "compute_ms", "d2h_ms", "device")})
 PY
 say "wrote $OUT/results.json"

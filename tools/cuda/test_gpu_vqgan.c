@@ -4,7 +4,9 @@
  * Tolerances: FP32 latent max abs error <= 1e-3 * max |latent| (fp32 vs fp64 rounding over
  * ~20 layers); TF32 <= 2e-2 * max |latent|. Codes: identical wherever the reference's
  * runner-up is more than 1e-3 away in relative squared distance, and >= 90% overall, in FP32;
- * >= 50% for TF32, which can flip near-ties (random codes would agree ~1/K). */
+ * >= 50% for TF32, which can flip near-ties (random codes would agree ~1/K).
+ * When cuDNN loads, every comparison runs twice: cuDNN convolutions (the default contexts,
+ * which must not have fallen back) and im2col + cuBLAS (contexts with MVOT_GPU_CONV_IM2COL). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,11 @@
 #define NIMG 3
 
 static char *t_dir;
+/* Convolution paths under test: [0] the default contexts (cuDNN when it loads), [1] im2col
+ * contexts made here; t_npaths = 1 when the default path already is im2col (no cuDNN) or
+ * on the mock. */
+static struct mvot_gpu *t_ctx_im2col[2];
+static int t_npaths = 1;
 static char t_ckpt[2][512]; /* f32 with prefix; bf16 without */
 static uint8_t *t_img;
 static float *t_pix;
@@ -62,6 +69,45 @@ static void t_make_data(void)
                     t_pix[((size_t)i * 3 + c) * S * S + (size_t)y * S + x] =
                         (float)((double)v * 0.0078) - 1.0f;
                 }
+}
+
+static void t_conv_setup(void)
+{
+    struct mvot_error err = {0};
+    char desc[320];
+    const char *p = mvot_gpu_conv_path(t_gpu_ctx[0]);
+    mvot_gpu_describe(t_gpu_ctx[0], desc, sizeof desc);
+    printf("  default conv path: %s (%s)\n", p, desc);
+    if (strcmp(p, "cudnn") != 0)
+        return;
+    for (int i = 0; i < 2; i++) {
+        struct mvot_gpu_opts o;
+        mvot_gpu_opts_default(&o);
+        o.tf32 = i;
+        o.conv = MVOT_GPU_CONV_IM2COL;
+        ASSERT_OK(mvot_gpu_create(&o, &t_ctx_im2col[i], &err), &err);
+        ASSERT_TRUE(strcmp(mvot_gpu_conv_path(t_ctx_im2col[i]), "im2col") == 0);
+    }
+    t_npaths = t_ctx_im2col[0] && t_ctx_im2col[1] ? 2 : 1;
+}
+
+/* The context of one (path, precision); after a run, the path must be the one intended:
+ * a cuDNN context that fell back (part way or entirely) fails here with cuDNN's reason. */
+static struct mvot_gpu *t_ctx(int path, int tf32)
+{
+    return path ? t_ctx_im2col[tf32] : t_gpu_ctx[tf32];
+}
+
+static void t_check_path(int path, int tf32)
+{
+    struct mvot_gpu *g = t_ctx(path, tf32);
+    const char *want = path ? "im2col" : t_npaths == 2 ? "cudnn" : mvot_gpu_conv_path(g);
+    char desc[320];
+    mvot_gpu_describe(g, desc, sizeof desc);
+    if (strcmp(mvot_gpu_conv_path(g), want) != 0)
+        printf("  conv path %s, expected %s: %s\n", mvot_gpu_conv_path(g), want, desc);
+    ASSERT_TRUE(strcmp(mvot_gpu_conv_path(g), want) == 0);
+    mvot_gpu_timing_reset(g);
 }
 
 static float *load_codebook(const char *path, uint32_t *K, uint32_t *D)
@@ -168,17 +214,20 @@ static void t_vs_reference(void)
             ASSERT_OK(mvot_ref_vqgan_encode(t_ckpt[ck], t_pix + (size_t)i * 3 * S * S, S,
                                             codes_ref + i * N, lat_ref + i * N * D, &err),
                       &err);
-        for (int mode = 0; mode < 2; mode++) {
+        for (int pm = 0; pm < 2 * t_npaths; pm++) {
+            int mode = pm % 2, path = pm / 2;
             float *lat = malloc(NIMG * N * D * sizeof(float));
             int32_t *codes = malloc(NIMG * N * sizeof(int32_t));
             for (size_t i = 0; i < NIMG * N * D; i++)
                 lat[i] = NAN;
             /* batch 2 of 3 images: a full and a partial batch; u8 input path. */
-            run_gpu(t_gpu_ctx[mode], t_ckpt[ck], 2, 1, codes, lat, &D);
+            mvot_gpu_timing_reset(t_ctx(path, mode));
+            run_gpu(t_ctx(path, mode), t_ckpt[ck], 2, 1, codes, lat, &D);
+            t_check_path(path, mode);
             for (int i = 0; i < NIMG; i++) {
-                char label[64];
-                snprintf(label, sizeof label, "%s %s img %d", ck ? "bf16" : "f32",
-                         mode ? "TF32" : "FP32", i);
+                char label[96];
+                snprintf(label, sizeof label, "%s %s %s img %d", ck ? "bf16" : "f32",
+                         mode ? "TF32" : "FP32", mvot_gpu_conv_path(t_ctx(path, mode)), i);
                 compare(label, t_ckpt[ck], lat + i * N * D, codes + i * N, lat_ref + i * N * D,
                         codes_ref + i * N, N, D, mode ? 2e-2 : 1e-3, mode == 0);
             }
@@ -197,15 +246,19 @@ static void t_f32_input_and_batching(void)
     uint32_t D = 64;
     float *l1 = malloc(NIMG * N * D * sizeof(float)), *l2 = malloc(NIMG * N * D * sizeof(float));
     int32_t *c1 = malloc(NIMG * N * sizeof(int32_t)), *c2 = malloc(NIMG * N * sizeof(int32_t));
-    run_gpu(t_gpu_ctx[0], t_ckpt[0], 1, 0, c1, l1, &D);
-    run_gpu(t_gpu_ctx[0], t_ckpt[0], 3, 1, c2, l2, &D);
-    double maxabs = 0, maxerr = 0;
-    for (size_t i = 0; i < NIMG * N * D; i++) {
-        maxabs = fmax(maxabs, fabs(l1[i]));
-        maxerr = fmax(maxerr, fabs((double)l1[i] - l2[i]));
+    for (int path = 0; path < t_npaths; path++) {
+        run_gpu(t_ctx(path, 0), t_ckpt[0], 1, 0, c1, l1, &D);
+        run_gpu(t_ctx(path, 0), t_ckpt[0], 3, 1, c2, l2, &D);
+        t_check_path(path, 0);
+        double maxabs = 0, maxerr = 0;
+        for (size_t i = 0; i < NIMG * N * D; i++) {
+            maxabs = fmax(maxabs, fabs(l1[i]));
+            maxerr = fmax(maxerr, fabs((double)l1[i] - l2[i]));
+        }
+        printf("  path %d: batch 1 (f32 in) vs batch 3 (u8 in): max abs diff %.3g of %.3g\n", path,
+               maxerr, maxabs);
+        ASSERT_TRUE(maxerr <= 1e-4 * maxabs);
     }
-    printf("  batch 1 (f32 in) vs batch 3 (u8 in): max abs diff %.3g of %.3g\n", maxerr, maxabs);
-    ASSERT_TRUE(maxerr <= 1e-4 * maxabs);
     free(l1);
     free(l2);
     free(c1);
@@ -231,12 +284,16 @@ static void t_vs_tokenize_vqgan(void)
             ASSERT_OK(mvot_vqgan_encode(m, t_pix + (size_t)i * 3 * S * S, S, codes_cpu + i * N,
                                         lat_cpu + i * N * D, &err),
                       &err);
-        run_gpu(t_gpu_ctx[0], t_ckpt[ck], 0, 1, codes, lat, &D);
-        for (int i = 0; i < NIMG; i++) {
-            char label[64];
-            snprintf(label, sizeof label, "tokenize/vqgan.c %s img %d", ck ? "bf16" : "f32", i);
-            compare(label, t_ckpt[ck], lat + i * N * D, codes + i * N, lat_cpu + i * N * D,
-                    codes_cpu + i * N, N, D, 1e-3, 1);
+        for (int path = 0; path < t_npaths; path++) {
+            run_gpu(t_ctx(path, 0), t_ckpt[ck], 0, 1, codes, lat, &D);
+            t_check_path(path, 0);
+            for (int i = 0; i < NIMG; i++) {
+                char label[96];
+                snprintf(label, sizeof label, "tokenize/vqgan.c %s %s img %d", ck ? "bf16" : "f32",
+                         path ? "im2col" : "default", i);
+                compare(label, t_ckpt[ck], lat + i * N * D, codes + i * N, lat_cpu + i * N * D,
+                        codes_cpu + i * N, N, D, 1e-3, 1);
+            }
         }
         mvot_vqgan_free(m);
         free(lat_cpu);
@@ -254,6 +311,8 @@ static void t_vs_tokenize_vqgan(void)
 
 static void t_cleanup(void)
 {
+    mvot_gpu_free(t_ctx_im2col[0]);
+    mvot_gpu_free(t_ctx_im2col[1]);
     remove(t_ckpt[0]);
     remove(t_ckpt[1]);
     remove(t_dir);
@@ -262,5 +321,5 @@ static void t_cleanup(void)
     free(t_pix);
 }
 
-TEST_MAIN(t_gpu_setup, t_make_data, t_vs_reference, t_f32_input_and_batching, t_vs_tokenize_vqgan,
-          t_cleanup, t_gpu_teardown)
+TEST_MAIN(t_gpu_setup, t_conv_setup, t_make_data, t_vs_reference, t_f32_input_and_batching,
+          t_vs_tokenize_vqgan, t_cleanup, t_gpu_teardown)

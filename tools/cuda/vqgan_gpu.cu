@@ -159,6 +159,22 @@ __global__ void im2col_kernel(const float *__restrict__ in, int Cin, int B, int 
     }
 }
 
+// [C][B][H][W] images b0..b0+nb-1 -> [C][nb][H+1][W+1] with a zero last row and column
+// (the downsample's right/bottom padding, for an unpadded cuDNN conv).
+__global__ void pad_rb_kernel(const float *__restrict__ in, int C, int B, int H, int W, int b0,
+                              int nb, float *__restrict__ out)
+{
+    size_t Hp = (size_t)H + 1, Wp = (size_t)W + 1, total = (size_t)C * nb * Hp * Wp;
+    for (size_t o = blockIdx.x * (size_t)blockDim.x + threadIdx.x; o < total;
+         o += (size_t)gridDim.x * blockDim.x) {
+        size_t x = o % Wp, y = (o / Wp) % Hp, j = (o / (Wp * Hp)) % nb, c = o / (Wp * Hp * nb);
+        float v = 0.0f;
+        if (y < (size_t)H && x < (size_t)W)
+            v = in[((c * B + b0 + j) * H + y) * W + x];
+        out[o] = v;
+    }
+}
+
 #define GN_THREADS 256
 
 // Partial sums of one chunk of one (image, group): part[(bg * nchunk + chunk) * 2 + {0,1}].
@@ -523,6 +539,50 @@ struct fwd {
     struct mvot_error *err;
 };
 
+// The cuDNN route of conv() (cudnn_conv.cu); *done = 0 when cuDNN is unavailable or failed
+// (then nothing was added to out and the im2col path runs). Mode 0 is a plain conv with
+// pad (k-1)/2 on [C][B][H][W]. Mode 1 (downsample, pad right/bottom only) copies images into
+// the im2col scratch with one zero row and column appended, as many per round as fit, and
+// runs an unpadded stride-2 conv from there into the strided output.
+enum mvot_status conv_cudnn(fwd &F, const conv_w &c, const float *in, int H, int W, int mode,
+                            float *out, int *done)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_gpu_conv_geom q;
+    *done = 0;
+    if (mode == 0) {
+        q = {F.B, c.cin, H, W,     H * W,       F.B * H * W,   c.cout,
+             c.k, H,     W, H * W, F.B * H * W, (c.k - 1) / 2, 1};
+        *done = mvot_gpu_cudnn_conv(F.g, &q, in, c.w, out);
+        return MVOT_OK;
+    }
+    {
+        int Ho = H / 2, Wo = W / 2, Hp = H + 1, Wp = W + 1;
+        size_t per = (size_t)c.cin * Hp * Wp;
+        int nb = (int)std::min<size_t>((size_t)F.B, F.m->col_floats / per);
+        if (nb < 1)
+            return MVOT_OK;
+        for (int b0 = 0; b0 < F.B; b0 += nb) {
+            int cnt = std::min(nb, F.B - b0);
+            pad_rb_kernel<<<GS_BLOCKS(per * cnt), 256, 0, F.g->stream>>>(in, c.cin, F.B, H, W, b0,
+                                                                         cnt, F.m->col);
+            LAUNCH_CHECK(F.err, "gpu vqgan");
+            q = {cnt,     c.cin,         Hp, Wp, Hp * Wp, cnt * Hp * Wp, c.cout, c.k, Ho, Wo,
+                 Ho * Wo, F.B * Ho * Wo, 0,  2};
+            if (!mvot_gpu_cudnn_conv(F.g, &q, F.m->col, c.w, out + (size_t)b0 * Ho * Wo)) {
+                // Images before b0 are done; finishing them again through im2col would add
+                // the conv twice, so a failure after the first round is an error.
+                MVOT_FAIL_IF(b0 > 0, F.err, MVOT_ERR_INTERNAL, "gpu vqgan",
+                             "cuDNN failed part way through a downsample: %s", F.g->dnn_why);
+                return MVOT_OK;
+            }
+        }
+        *done = 1;
+    }
+cleanup:
+    return st;
+}
+
 enum mvot_status conv(fwd &F, const conv_w &c, const float *in, int H, int W, int mode, float *out,
                       const float *res)
 {
@@ -532,6 +592,15 @@ enum mvot_status conv(fwd &F, const conv_w &c, const float *in, int H, int W, in
     int Kc = c.cin * c.k * c.k;
     bias_kernel<<<GS_BLOCKS(N * c.cout), 256, 0, F.g->stream>>>(out, c.b, res, c.cout, N);
     LAUNCH_CHECK(F.err, "gpu vqgan");
+    if (F.g->dnn) {
+        int done = 0;
+        MVOT_TRY(conv_cudnn(F, c, in, H, W, mode, out, &done));
+        if (done) {
+            F.g->convs_cudnn++;
+            goto cleanup;
+        }
+    }
+    F.g->convs_im2col++;
     if (c.k == 1) {
         BLAS_CHECK(mvot_gpu_gemm(F.g, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, c.cout, c.cin, 1.0f, in,
                                  (int)N, c.w, c.cin, 1.0f, out, (int)N),
