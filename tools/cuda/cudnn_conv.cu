@@ -9,10 +9,12 @@
 // disables cuDNN for the context and keeps its reason for mvot_gpu_describe.
 //
 // Math: FP32 contexts use CUDNN_FMA_MATH (CUDNN_DEFAULT_MATH permits TF32 on Ampere and
-// later) and exclude the FFT algorithms, whose rounding error is larger; TF32 contexts
-// allow tensor-op math. The algorithm for each shape is measured once with
-// cudnnFindConvolutionForwardAlgorithmEx on a scratch output (the real output already holds
-// bias + residual) and cached; out = conv(in) + out (beta = 1), as the GEMM path.
+// later) and exclude the FFT algorithms, whose rounding error is larger; TF32 contexts use
+// CUDNN_DEFAULT_MATH, which on Ampere and later allows TF32 tensor cores (as PyTorch does
+// with allow_tf32). Results that would convert to FP16 are never taken. The algorithm for each
+// shape is measured once with cudnnFindConvolutionForwardAlgorithmEx on a scratch output (the real
+// output already holds bias + residual) and cached; out = conv(in) + out (beta = 1), as the GEMM
+// path.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -95,7 +97,9 @@ void mvot_gpu_cudnn_init(struct mvot_gpu *g)
     for (int i = 0; i < 4 && !lib; i++) {
         if (!names[i])
             continue;
-        lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        // NODELETE: cuDNN is never unmapped (it may leave exit handlers and threads behind),
+        // so contexts can come and go.
+        lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (!lib && i <= 1) { // MVOT_CUDNN_LIB's error, else libcudnn.so.9's
             const char *e = dlerror();
             if (e && !strcmp(first_err, "not found"))
@@ -249,7 +253,7 @@ static cudnnStatus_t find_algo(struct mvot_gpu *g, cudnnTensorDescriptor_t xd, c
     cudnnStatus_t s;
     *got = 0;
     ne->algo = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-    s = d->cudnnSetConvolutionMathType(cd, g->tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH);
+    s = d->cudnnSetConvolutionMathType(cd, g->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
     if (s != CUDNN_STATUS_SUCCESS)
         return s;
     s = d->cudnnFindConvolutionForwardAlgorithmEx(d->h, xd, x, wd, w, cd, yd, y,
@@ -259,12 +263,12 @@ static cudnnStatus_t find_algo(struct mvot_gpu *g, cudnnTensorDescriptor_t xd, c
         return s;
     for (int i = 0; i < *got; i++) {
         const cudnnConvolutionFwdAlgoPerf_t &p = perf[i];
-        if (p.status != CUDNN_STATUS_SUCCESS || p.memory > WS_BYTES)
+        if (p.status != CUDNN_STATUS_SUCCESS || p.memory > WS_BYTES ||
+            p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) // would round to FP16
             continue;
-        if (!g->tf32 && (p.mathType == CUDNN_TENSOR_OP_MATH ||
-                         p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ||
-                         p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
-                         p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING))
+        if (!g->tf32 &&
+            (p.mathType == CUDNN_TENSOR_OP_MATH || p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
+             p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING))
             continue;
         ne->algo = p.algo;
         ne->math = g->tf32 ? p.mathType : CUDNN_FMA_MATH;
