@@ -289,7 +289,7 @@ int mvot_gpu_cudnn_conv(struct mvot_gpu *g, const struct mvot_gpu_conv_geom *c, 
     const char *what = "descriptors";
     const algo_entry *e = NULL;
     float one = 1.0f, zero = 0.0f;
-    int ok = 0;
+    int ok = 0, strided = 0;
     size_t xn = (size_t)c->n * c->cin * c->h * c->w, yn = (size_t)c->n * c->cout * c->ho * c->wo;
     algo_key key;
     if (!d)
@@ -313,14 +313,7 @@ int mvot_gpu_cudnn_conv(struct mvot_gpu *g, const struct mvot_gpu_conv_geom *c, 
     DNN(d->cudnnCreateTensorDescriptor(&ypd), "cudnnCreateTensorDescriptor");
     DNN(d->cudnnCreateFilterDescriptor(&wd), "cudnnCreateFilterDescriptor");
     DNN(d->cudnnCreateConvolutionDescriptor(&cd), "cudnnCreateConvolutionDescriptor");
-    // Activations are [C][B][H][W]: per image HW-packed planes, strided n and c.
-    DNN(d->cudnnSetTensor4dDescriptorEx(xd, CUDNN_DATA_FLOAT, c->n, c->cin, c->h, c->w, c->x_ns,
-                                        c->x_cs, c->w, 1),
-        "cudnnSetTensor4dDescriptorEx(x)");
-    DNN(d->cudnnSetTensor4dDescriptorEx(yd, CUDNN_DATA_FLOAT, c->n, c->cout, c->ho, c->wo, c->y_ns,
-                                        c->y_cs, c->wo, 1),
-        "cudnnSetTensor4dDescriptorEx(y)");
-    // The same tensors as packed NCHW copies, for cuDNN builds that refuse the strides above.
+    // The same tensors as packed NCHW copies, for a cuDNN that refuses the strided layout.
     DNN(d->cudnnSetTensor4dDescriptorEx(xpd, CUDNN_DATA_FLOAT, c->n, c->cin, c->h, c->w,
                                         c->cin * c->h * c->w, c->h * c->w, c->w, 1),
         "cudnnSetTensor4dDescriptorEx(x packed)");
@@ -333,6 +326,12 @@ int mvot_gpu_cudnn_conv(struct mvot_gpu *g, const struct mvot_gpu_conv_geom *c, 
     DNN(d->cudnnSetConvolution2dDescriptor(cd, c->pad, c->pad, c->stride, c->stride, 1, 1,
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
         "cudnnSetConvolution2dDescriptor");
+    // Activations are [C][B][H][W]: per image HW-packed planes, strided n and c. A cuDNN
+    // that refuses these descriptors gets the packed copies instead (strided = 0).
+    strided = d->cudnnSetTensor4dDescriptorEx(xd, CUDNN_DATA_FLOAT, c->n, c->cin, c->h, c->w,
+                                              c->x_ns, c->x_cs, c->w, 1) == CUDNN_STATUS_SUCCESS &&
+              d->cudnnSetTensor4dDescriptorEx(yd, CUDNN_DATA_FLOAT, c->n, c->cout, c->ho, c->wo,
+                                              c->y_ns, c->y_cs, c->wo, 1) == CUDNN_STATUS_SUCCESS;
     for (const algo_entry &a : *d->cache)
         if (!memcmp(&a.key, &key, sizeof key))
             e = &a;
@@ -346,7 +345,9 @@ int mvot_gpu_cudnn_conv(struct mvot_gpu *g, const struct mvot_gpu_conv_geom *c, 
         ne.key = key;
         ne.packed = 0;
         ne.algo = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-        if (cudaMalloc((void **)&ytmp, extent * sizeof(float)) == cudaSuccess) {
+        if (!strided) {
+            // packed copies only
+        } else if (cudaMalloc((void **)&ytmp, extent * sizeof(float)) == cudaSuccess) {
             s = find_algo(g, xd, in, wd, w, cd, yd, ytmp, &ne, &got_strided);
             cudaFree(ytmp);
         } else {
@@ -374,7 +375,7 @@ int mvot_gpu_cudnn_conv(struct mvot_gpu *g, const struct mvot_gpu_conv_geom *c, 
         e = &d->cache->back();
     }
     DNN(d->cudnnSetConvolutionMathType(cd, e->math), "cudnnSetConvolutionMathType");
-    if (!e->packed) {
+    if (!e->packed && strided) {
         DNN(d->cudnnConvolutionForward(d->h, &one, xd, in, wd, w, cd, e->algo, d->ws, e->ws, &one,
                                        yd, out),
             "cudnnConvolutionForward");
