@@ -147,6 +147,9 @@ static void unit_free(struct unit *u)
         mvot_episode_free(&u->ep);
     else {
         mvot_sample_free(&u->old);
+        /* retokenize moved the sample's frames into the unit: free them here */
+        for (uint32_t i = 0; u->png && i < u->n_frames; i++)
+            free(u->png[i]);
         free(u->png);
         free(u->png_len);
     }

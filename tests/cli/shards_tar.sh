@@ -12,10 +12,10 @@ J
 D="$T/b/shards"
 zstd -dc "$D/shard-000000.tar.zst" > "$T/s.tar"
 tar tvf "$T/s.tar" > "$T/list"
-head -4 "$T/list"
+sed -n 1,4p "$T/list"
 grep -q ' 0/0 ' "$T/list"
 grep -q '1970-01-01 00:00' "$T/list"
-first=$(tar tf "$T/s.tar" | head -3 | sed 's/^[^.]*\.//' | tr '\n' ' ')
+first=$(tar tf "$T/s.tar" | sed -n '1,3p' | sed 's/^[^.]*\.//' | tr '\n' ' ')
 [ "$first" = "tokens.npy spans.npy json " ] || { echo "member order: $first"; exit 1; }
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
 /usr/bin/python3 - "$T/s.tar" <<'P'

@@ -333,7 +333,7 @@ static int bench_vqgan(int argc, char **argv)
     for (int run = 0; run < 2 * npaths; run++) {
         int tf32 = run % 2, path = run / 2;
         struct mvot_gpu *g =
-            make_gpu_conv(tf32, path ? MVOT_GPU_CONV_IM2COL : MVOT_GPU_CONV_AUTO, &err);
+            make_gpu_conv(tf32, path ? MVOT_GPU_CONV_IM2COL : MVOT_GPU_CONV_CUDNN, &err);
         struct mvot_gpu_vqgan *m = NULL;
         struct mvot_gpu_vqgan_info info;
         struct mvot_gpu_timing tm;

@@ -33,13 +33,14 @@ struct mvot_gpu_opts {
     int device; /* CUDA device index (0) */
     int tf32;   /* 1: TF32 tensor-core GEMMs; 0: FP32 (default) */
     int refine; /* 1 (default): exact float64 re-rank of near-ties in nearest-code search */
-    int conv;   /* VQGAN convolutions: MVOT_GPU_CONV_AUTO (default) or MVOT_GPU_CONV_IM2COL */
+    int conv;   /* VQGAN convolutions: MVOT_GPU_CONV_AUTO (default, = im2col), _IM2COL or _CUDNN */
 };
 /* AUTO: cuDNN when the module was built with cudnn.h and libcudnn loads at run time
  * ($MVOT_CUDNN_LIB, libcudnn.so.9, libcudnn.so), else (and after any cuDNN failure) im2col +
  * cuBLAS GEMM. IM2COL: always the latter. */
 #define MVOT_GPU_CONV_AUTO 0
 #define MVOT_GPU_CONV_IM2COL 1
+#define MVOT_GPU_CONV_CUDNN 2 /* cuDNN when it loads, else im2col (reason kept) */
 void mvot_gpu_opts_default(struct mvot_gpu_opts *o);
 
 /* Number of usable CUDA devices; 0 when there is no driver or device. If `why` is given it

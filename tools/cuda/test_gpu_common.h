@@ -24,6 +24,7 @@ __attribute__((unused)) static void t_gpu_setup(void)
         struct mvot_gpu_opts o;
         mvot_gpu_opts_default(&o);
         o.tf32 = i;
+        o.conv = MVOT_GPU_CONV_CUDNN; /* exercise cuDNN where it loads; im2col is the default */
         if (mvot_gpu_create(&o, &t_gpu_ctx[i], &err) != MVOT_OK) {
             printf("skip: %s\n", err.msg);
             exit(77);
