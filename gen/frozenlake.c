@@ -214,20 +214,6 @@ enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char ta
     d->task = MVOT_TASK_FROZENLAKE;
     d->n = n;
     d->target = target;
-    for (int map_try = 0; map_try < 64; map_try++) {
-        fl_map(rng, d);
-        for (int seq_try = 0; seq_try < 16; seq_try++) {
-            if (!fl_sequence(rng, d, min_steps, max_steps))
-                continue;
-            if (d->n_actions < min_steps || d->n_actions > max_steps)
-                continue;
-            struct mvot_trace t;
-            if (mvot_draft_simulate(d, &t, NULL) != MVOT_OK || t.answer != target)
-                continue;
-            return MVOT_OK;
-        }
-    }
-    return mvot_error_set(err, MVOT_ERR_INVALID, "gen frozenlake",
-                          "no %ux%u episode with answer %c and %u..%u steps", n, n, target,
-                          min_steps, max_steps);
+    return mvot_draft_search(rng, d, min_steps, max_steps, fl_map, fl_sequence, "gen frozenlake",
+                             err);
 }

@@ -86,6 +86,17 @@ enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char 
                                          uint32_t min_steps, uint32_t max_steps,
                                          struct mvot_draft *d, struct mvot_error *err);
 
+/* Rejection sampling shared by the tasks whose answer is planned: up to 64 layouts, each with
+ * up to 16 action sequences, until the replayed answer is d->target with a length in
+ * [min_steps, max_steps]. `sequence` returns 0 when it cannot plan for the layout. */
+typedef void (*mvot_draft_layout_fn)(struct mvot_rng *rng, struct mvot_draft *d);
+typedef int (*mvot_draft_sequence_fn)(struct mvot_rng *rng, struct mvot_draft *d,
+                                      uint32_t min_steps, uint32_t max_steps);
+enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                                   uint32_t max_steps, mvot_draft_layout_fn layout,
+                                   mvot_draft_sequence_fn sequence, const char *what,
+                                   struct mvot_error *err);
+
 /* Replays a draft. Returns MVOT_ERR_INVALID if an action is impossible for the task (e.g. a
  * maze move through a wall or a FrozenLake action after the episode stopped). */
 enum mvot_status mvot_draft_simulate(const struct mvot_draft *d, struct mvot_trace *t,

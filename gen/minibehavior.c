@@ -182,8 +182,12 @@ static void mb_layout(struct mvot_rng *rng, struct mvot_draft *d)
     d->facing0 = (uint8_t)mvot_rng_below(rng, 4);
 }
 
-static int mb_sequence(struct mvot_rng *rng, struct mvot_draft *d)
+/* The step bounds are enforced by mvot_draft_search; the plan's length follows the layout. */
+static int mb_sequence(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                       uint32_t max_steps)
 {
+    (void)min_steps;
+    (void)max_steps;
     struct mb_world w = {.d = d,
                          .r = d->start_r,
                          .c = d->start_c,
@@ -239,20 +243,6 @@ enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char 
     d->task = MVOT_TASK_MINIBEHAVIOR;
     d->n = n;
     d->target = target;
-    for (int layout_try = 0; layout_try < 64; layout_try++) {
-        mb_layout(rng, d);
-        for (int seq_try = 0; seq_try < 16; seq_try++) {
-            if (!mb_sequence(rng, d))
-                continue;
-            if (d->n_actions < min_steps || d->n_actions > max_steps)
-                continue;
-            struct mvot_trace t;
-            if (mvot_draft_simulate(d, &t, NULL) != MVOT_OK || t.answer != target)
-                continue;
-            return MVOT_OK;
-        }
-    }
-    return mvot_error_set(err, MVOT_ERR_INVALID, "gen minibehavior",
-                          "no %ux%u episode with answer %c and %u..%u steps", n, n, target,
-                          min_steps, max_steps);
+    return mvot_draft_search(rng, d, min_steps, max_steps, mb_layout, mb_sequence,
+                             "gen minibehavior", err);
 }

@@ -178,3 +178,26 @@ void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, ui
         break;
     }
 }
+
+enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                                   uint32_t max_steps, mvot_draft_layout_fn layout,
+                                   mvot_draft_sequence_fn sequence, const char *what,
+                                   struct mvot_error *err)
+{
+    for (int layout_try = 0; layout_try < 64; layout_try++) {
+        layout(rng, d);
+        for (int seq_try = 0; seq_try < 16; seq_try++) {
+            if (!sequence(rng, d, min_steps, max_steps))
+                continue;
+            if (d->n_actions < min_steps || d->n_actions > max_steps)
+                continue;
+            struct mvot_trace t;
+            if (mvot_draft_simulate(d, &t, NULL) != MVOT_OK || t.answer != d->target)
+                continue;
+            return MVOT_OK;
+        }
+    }
+    return mvot_error_set(err, MVOT_ERR_INVALID, what,
+                          "no %ux%u episode with answer %c and %u..%u steps", d->n, d->n, d->target,
+                          min_steps, max_steps);
+}
