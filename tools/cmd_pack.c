@@ -7,10 +7,7 @@
 #include "core/pool.h"
 #include "shards/pack.h"
 #include "tools/commands.h"
-#ifdef MVOT_HAVE_CUDA
-#include "tools/cuda/gpu_vq.h"
-#include "tools/gpu_plugin.h"
-#endif
+#include "tools/gpu_cli.h"
 
 static const char HELP[] =
     "usage: mvot pack --episodes DIR|FILE --tokenizer tokenizer.json --codebook FILE --out DIR\n"
@@ -162,26 +159,13 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     if (!episodes || !tokenizer || !codebook || !out)
         return mvot_cli_usage(cli, "--episodes, --tokenizer, --codebook and --out are required");
     mvot_cli_ready(cli);
-#ifdef MVOT_HAVE_CUDA
     struct mvot_image_encoder enc = {0};
-#endif
     if (gpu) {
-#ifdef MVOT_HAVE_CUDA
-        char eb[512];
         uint32_t S = o.image_seq_length == 1024 ? 512 : o.image_seq_length == 256 ? 256 : 128;
-        /* the GPU module is loaded here, on demand: mvot itself links no CUDA library */
-        if (!mvot_gpu_plugin_load(eb, sizeof eb)) {
-            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
-            return MVOT_EXIT_USAGE;
-        }
-        if (mvot_gpu_image_encoder_create(codebook, S, &enc, eb, sizeof eb) != 0) {
-            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
-            return MVOT_EXIT_FAIL;
-        }
+        int r = mvot_cli_gpu_encoder_open(cli, codebook, S, &enc);
+        if (r >= 0)
+            return r;
         o.encoder = &enc;
-#else
-        return mvot_cli_usage(cli, "--gpu: this build has no CUDA (configure with -DMVOT_CUDA=ON)");
-#endif
     }
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
     if (!pool) {
@@ -196,10 +180,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
         mvot_pack_run(episodes, tokenizer, codebook, out, &o, pool, &cli->hook, &summary, &err);
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
-#ifdef MVOT_HAVE_CUDA
-    if (gpu)
-        mvot_gpu_image_encoder_free(&enc);
-#endif
+    mvot_cli_gpu_encoder_close(&enc);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);

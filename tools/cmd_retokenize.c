@@ -8,10 +8,7 @@
 #include "shards/pack.h"
 #include "core/io.h"
 #include "tools/commands.h"
-#ifdef MVOT_HAVE_CUDA
-#include "tools/cuda/gpu_vq.h"
-#include "tools/gpu_plugin.h"
-#endif
+#include "tools/gpu_cli.h"
 
 static const char HELP[] =
     "usage: mvot retokenize SHARDS [--codebook FILE] [--tokenizer FILE] --out NEW_SHARDS\n"
@@ -79,18 +76,10 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     if (!cb && !tk)
         return mvot_cli_usage(cli, "give --codebook and/or --tokenizer");
     mvot_cli_ready(cli);
-#ifdef MVOT_HAVE_CUDA
     struct mvot_image_encoder enc = {0};
-#endif
     if (gpu) {
-#ifdef MVOT_HAVE_CUDA
-        /* the encoder's image side is the old set's */
-        char eb[512];
-        /* the GPU module is loaded here, on demand: mvot itself links no CUDA library */
-        if (!mvot_gpu_plugin_load(eb, sizeof eb)) {
-            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
-            return MVOT_EXIT_USAGE;
-        }
+        /* the encoder's image side is the old set's: its size, and its codebook unless a
+         * new one is given */
         char *mp = mvot_io_join(argv[optind], "manifest.json");
         json_t *m = NULL;
         struct mvot_error e0 = {0};
@@ -102,20 +91,12 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         uint32_t S = (uint32_t)json_integer_value(json_object_get(m, "image_size"));
         const char *f = json_string_value(json_object_get(json_object_get(m, "codebook"), "file"));
         char *old_cb = f ? mvot_io_join(argv[optind], f) : NULL;
-        int bad = mvot_gpu_image_encoder_create(cb       ? cb
-                                                : old_cb ? old_cb
-                                                         : "",
-                                                S, &enc, eb, sizeof eb) != 0;
+        int r = mvot_cli_gpu_encoder_open(cli, cb ? cb : old_cb ? old_cb : "", S, &enc);
         free(old_cb);
         json_decref(m);
-        if (bad) {
-            fprintf(stderr, "%s: --gpu: %s\n", cli->cmd, eb);
-            return MVOT_EXIT_FAIL;
-        }
+        if (r >= 0)
+            return r;
         o.encoder = &enc;
-#else
-        return mvot_cli_usage(cli, "--gpu: this build has no CUDA (configure with -DMVOT_CUDA=ON)");
-#endif
     }
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
     struct mvot_error err = {0};
@@ -124,10 +105,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         mvot_pack_retokenize(argv[optind], tk, cb, out, &o, pool, &cli->hook, &sum, &err);
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
-#ifdef MVOT_HAVE_CUDA
-    if (gpu)
-        mvot_gpu_image_encoder_free(&enc);
-#endif
+    mvot_cli_gpu_encoder_close(&enc);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     mvot_cli_print_json(cli, sum);
