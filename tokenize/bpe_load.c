@@ -83,6 +83,25 @@ static enum mvot_status opt_str(struct loader *L, const json_t *obj, const char 
     return MVOT_OK;
 }
 
+static char *dup_mem(const char *s, size_t n);
+
+/* A required string field, copied (caller frees *out); missing or null is an error naming it. */
+static enum mvot_status req_str_dup(struct loader *L, const json_t *obj, const char *key,
+                                    const char *path, char **out, size_t *len)
+{
+    const char *s = NULL;
+    enum mvot_status st = opt_str(L, obj, key, path, &s, len);
+    if (st != MVOT_OK)
+        return st;
+    if (!s) {
+        char p[PATH_MAX_LEN];
+        snprintf(p, sizeof p, "%s.%s", path, key);
+        return fail(L, MVOT_ERR_CORRUPT, p, "missing");
+    }
+    *out = dup_mem(s, *len);
+    return MVOT_OK;
+}
+
 static enum mvot_status opt_uint(struct loader *L, const json_t *obj, const char *key,
                                  const char *path, size_t *out)
 {
@@ -209,29 +228,13 @@ static enum mvot_status load_normalizer(struct loader *L, const json_t *j, const
             (st = opt_bool(L, j, "strip_right", path, &n.right)) != MVOT_OK)
             return st;
     } else if (!strcmp(type, "Prepend")) {
-        const char *s = NULL;
-        size_t len = 0;
         n.kind = BPE_N_PREPEND;
-        if ((st = opt_str(L, j, "prepend", path, &s, &len)) != MVOT_OK)
+        if ((st = req_str_dup(L, j, "prepend", path, &n.str, &n.str_len)) != MVOT_OK)
             return st;
-        if (!s) {
-            snprintf(p, sizeof p, "%s.prepend", path);
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing");
-        }
-        n.str = dup_mem(s, len);
-        n.str_len = len;
     } else if (!strcmp(type, "Replace")) {
-        const char *s = NULL;
-        size_t len = 0;
         n.kind = BPE_N_REPLACE;
-        if ((st = opt_str(L, j, "content", path, &s, &len)) != MVOT_OK)
+        if ((st = req_str_dup(L, j, "content", path, &n.str, &n.str_len)) != MVOT_OK)
             return st;
-        if (!s) {
-            snprintf(p, sizeof p, "%s.content", path);
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing");
-        }
-        n.str = dup_mem(s, len);
-        n.str_len = len;
         if ((st = get_pattern(L, j, path, &n.re)) != MVOT_OK) {
             free(n.str);
             return st;
@@ -633,17 +636,9 @@ static enum mvot_status load_decoder(struct loader *L, const json_t *j, const ch
             (st = opt_uint(L, j, "stop", path, &d.stop)) != MVOT_OK)
             return st;
     } else if (!strcmp(type, "Replace")) {
-        const char *s = NULL;
-        size_t len = 0;
         d.kind = BPE_D_REPLACE;
-        if ((st = opt_str(L, j, "content", path, &s, &len)) != MVOT_OK)
+        if ((st = req_str_dup(L, j, "content", path, &d.content, &d.content_len)) != MVOT_OK)
             return st;
-        if (!s) {
-            snprintf(p, sizeof p, "%s.content", path);
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing");
-        }
-        d.content = dup_mem(s, len);
-        d.content_len = len;
         if ((st = get_pattern(L, j, path, &d.re)) != MVOT_OK) {
             free(d.content);
             return st;
