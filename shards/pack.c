@@ -958,6 +958,39 @@ static void resume_point(struct pack *p, uint64_t *resume_ordinal)
 }
 
 /* Commits the last shard and writes the manifest. */
+/* The manifest fields pack and retokenize share: format, tool, mode, sizes, options, config
+ * hash, identities and which encoder made the image codes. New reference. */
+static json_t *manifest_base(const struct pack *p, const struct mvot_pack_opts *o,
+                             const char *cfg_hex, const struct ids *ids)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "format", json_string(MVOT_SHARD_FORMAT_NAME));
+    json_object_set_new(m, "version", json_integer(MVOT_SHARD_VERSION));
+    json_object_set_new(m, "tool", json_string("mvot-data " MVOT_VERSION));
+    json_object_set_new(m, "mode", json_string(mvot_pack_mode_name(o->mode)));
+    json_object_set_new(m, "image_seq_length", json_integer(p->N));
+    json_object_set_new(m, "image_size", json_integer(p->S));
+    json_object_set_new(m, "options", options_json(o));
+    json_object_set_new(m, "config_xxh3", json_string(cfg_hex));
+    json_object_set(m, "tokenizer", ids->tokenizer);
+    json_object_set(m, "codebook", ids->codebook);
+    json_object_set_new(
+        m, "image_encoder",
+        json_string(o->encoder ? (o->encoder->name ? o->encoder->name : "external") : "cpu"));
+    return m;
+}
+
+/* Counts a unit's frames into the current chunk and flushes the chunk when it is full. */
+static enum mvot_status chunk_add(struct pack *p, size_t *chunk_frames, size_t frames,
+                                  struct mvot_error *err)
+{
+    *chunk_frames += frames;
+    if (*chunk_frames < CHUNK_FRAMES && p->n_units < CHUNK_UNITS)
+        return MVOT_OK;
+    *chunk_frames = 0;
+    return flush_chunk(p, err);
+}
+
 static enum mvot_status finish(struct pack *p, json_t *manifest, json_t **summary, uint64_t resumed,
                                struct mvot_error *err)
 {
@@ -1124,32 +1157,15 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         MVOT_FAIL_IF(u->n_ex != cnt, err, MVOT_ERR_INTERNAL, ep.key, "example count mismatch");
         MVOT_TRY(add_unit_items(&p, p.n_units - 1, ordinal, resume_ordinal, NULL, err));
         ordinal += cnt;
-        chunk_frames += u->n_frames;
-        if (chunk_frames >= CHUNK_FRAMES || p.n_units >= CHUNK_UNITS) {
-            MVOT_TRY(flush_chunk(&p, err));
-            chunk_frames = 0;
-            if (p.stopped)
-                break;
-        }
+        MVOT_TRY(chunk_add(&p, &chunk_frames, u->n_frames, err));
+        if (p.stopped)
+            break;
     }
     if (!p.stopped)
         MVOT_TRY(flush_chunk(&p, err));
     p.ordinal_total = ordinal;
 
-    manifest = json_object();
-    json_object_set_new(manifest, "format", json_string(MVOT_SHARD_FORMAT_NAME));
-    json_object_set_new(manifest, "version", json_integer(MVOT_SHARD_VERSION));
-    json_object_set_new(manifest, "tool", json_string("mvot-data " MVOT_VERSION));
-    json_object_set_new(manifest, "mode", json_string(mvot_pack_mode_name(o->mode)));
-    json_object_set_new(manifest, "image_seq_length", json_integer(p.N));
-    json_object_set_new(manifest, "image_size", json_integer(p.S));
-    json_object_set_new(manifest, "options", options_json(o));
-    json_object_set_new(manifest, "config_xxh3", json_string(cfg_hex));
-    json_object_set(manifest, "tokenizer", ids.tokenizer);
-    json_object_set(manifest, "codebook", ids.codebook);
-    json_object_set_new(
-        manifest, "image_encoder",
-        json_string(o->encoder ? (o->encoder->name ? o->encoder->name : "external") : "cpu"));
+    manifest = manifest_base(&p, o, cfg_hex, &ids);
     json_object_set_new(ids.episodes, "episodes", json_integer((json_int_t)n_episodes));
     json_object_set(manifest, "episodes", ids.episodes);
     if (o->config)
@@ -1286,32 +1302,15 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
         old_aug = NULL;
         if (st != MVOT_OK)
             goto cleanup;
-        chunk_frames += ni;
-        if (chunk_frames >= CHUNK_FRAMES || p.n_units >= CHUNK_UNITS) {
-            MVOT_TRY(flush_chunk(&p, err));
-            chunk_frames = 0;
-            if (p.stopped)
-                break;
-        }
+        MVOT_TRY(chunk_add(&p, &chunk_frames, ni, err));
+        if (p.stopped)
+            break;
     }
     if (!p.stopped)
         MVOT_TRY(flush_chunk(&p, err));
     p.ordinal_total = n;
 
-    manifest = json_object();
-    json_object_set_new(manifest, "format", json_string(MVOT_SHARD_FORMAT_NAME));
-    json_object_set_new(manifest, "version", json_integer(MVOT_SHARD_VERSION));
-    json_object_set_new(manifest, "tool", json_string("mvot-data " MVOT_VERSION));
-    json_object_set_new(manifest, "mode", json_string(mvot_pack_mode_name(o.mode)));
-    json_object_set_new(manifest, "image_seq_length", json_integer(p.N));
-    json_object_set_new(manifest, "image_size", json_integer(p.S));
-    json_object_set_new(manifest, "options", options_json(&o));
-    json_object_set_new(manifest, "config_xxh3", json_string(cfg_hex));
-    json_object_set(manifest, "tokenizer", ids.tokenizer);
-    json_object_set(manifest, "codebook", ids.codebook);
-    json_object_set_new(
-        manifest, "image_encoder",
-        json_string(o.encoder ? (o.encoder->name ? o.encoder->name : "external") : "cpu"));
+    manifest = manifest_base(&p, &o, cfg_hex, &ids);
     json_object_set(manifest, "episodes", ids.episodes);
     if (json_object_get(om, "build_config"))
         json_object_set(manifest, "build_config", json_object_get(om, "build_config"));
