@@ -187,6 +187,28 @@ static enum mvot_status add_norm(struct loader *L, struct bpe_norm *n)
     return MVOT_OK;
 }
 
+/* A component loader: normalizer, pre-tokenizer, post-processor or decoder. */
+typedef enum mvot_status (*component_fn)(struct loader *L, const json_t *j, const char *path,
+                                         int depth);
+
+/* A "Sequence" component: loads every element of j[key] with `load`, one level deeper. */
+static enum mvot_status load_sequence(struct loader *L, const json_t *j, const char *path,
+                                      const char *key, int depth, component_fn load)
+{
+    char p[PATH_MAX_LEN];
+    json_t *arr = json_object_get(j, key);
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_array(arr))
+        return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        snprintf(p, sizeof p, "%s.%s[%zu]", path, key, i);
+        enum mvot_status st = load(L, json_array_get(arr, i), p, depth + 1);
+        if (st != MVOT_OK)
+            return st;
+    }
+    return MVOT_OK;
+}
+
 static enum mvot_status load_normalizer(struct loader *L, const json_t *j, const char *path,
                                         int depth)
 {
@@ -199,18 +221,8 @@ static enum mvot_status load_normalizer(struct loader *L, const json_t *j, const
         return st;
     struct bpe_norm n;
     memset(&n, 0, sizeof n);
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(j, "normalizers");
-        snprintf(p, sizeof p, "%s.normalizers", path);
-        if (!json_is_array(arr))
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            snprintf(p, sizeof p, "%s.normalizers[%zu]", path, i);
-            if ((st = load_normalizer(L, json_array_get(arr, i), p, depth + 1)) != MVOT_OK)
-                return st;
-        }
-        return MVOT_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return load_sequence(L, j, path, "normalizers", depth, load_normalizer);
     if (!strcmp(type, "NFC")) {
         n.kind = BPE_N_NFC;
     } else if (!strcmp(type, "NFD")) {
@@ -343,18 +355,8 @@ static enum mvot_status load_pretok(struct loader *L, const json_t *j, const cha
         return st;
     struct bpe_pretok pt;
     memset(&pt, 0, sizeof pt);
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(j, "pretokenizers");
-        snprintf(p, sizeof p, "%s.pretokenizers", path);
-        if (!json_is_array(arr))
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            snprintf(p, sizeof p, "%s.pretokenizers[%zu]", path, i);
-            if ((st = load_pretok(L, json_array_get(arr, i), p, depth + 1)) != MVOT_OK)
-                return st;
-        }
-        return MVOT_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return load_sequence(L, j, path, "pretokenizers", depth, load_pretok);
     char where[PATH_MAX_LEN + 64];
     snprintf(where, sizeof where, "%s: %s", L->name, path);
     if (!strcmp(type, "ByteLevel")) {
@@ -544,18 +546,8 @@ static enum mvot_status load_post(struct loader *L, const json_t *j, const char 
         return fail(L, MVOT_ERR_UNSUPPORTED, path, "Sequence nested too deeply");
     if ((st = get_type(L, j, path, &type)) != MVOT_OK)
         return st;
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(j, "processors");
-        snprintf(p, sizeof p, "%s.processors", path);
-        if (!json_is_array(arr))
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            snprintf(p, sizeof p, "%s.processors[%zu]", path, i);
-            if ((st = load_post(L, json_array_get(arr, i), p, depth + 1)) != MVOT_OK)
-                return st;
-        }
-        return MVOT_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return load_sequence(L, j, path, "processors", depth, load_post);
     if (!strcmp(type, "ByteLevel"))
         return MVOT_OK; /* only trims offsets; ids are unchanged */
     if (!strcmp(type, "TemplateProcessing"))
@@ -602,18 +594,8 @@ static enum mvot_status load_decoder(struct loader *L, const json_t *j, const ch
         return st;
     struct bpe_dec d;
     memset(&d, 0, sizeof d);
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(j, "decoders");
-        snprintf(p, sizeof p, "%s.decoders", path);
-        if (!json_is_array(arr))
-            return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            snprintf(p, sizeof p, "%s.decoders[%zu]", path, i);
-            if ((st = load_decoder(L, json_array_get(arr, i), p, depth + 1)) != MVOT_OK)
-                return st;
-        }
-        return MVOT_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return load_sequence(L, j, path, "decoders", depth, load_decoder);
     if (!strcmp(type, "ByteLevel")) {
         d.kind = BPE_D_BYTELEVEL;
     } else if (!strcmp(type, "Metaspace")) {
