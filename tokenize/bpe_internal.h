@@ -1,7 +1,12 @@
 /* Internals of the BPE tokenizer shared by tokenize/bpe*.c: the loaded pipeline (normalizers,
  * pre-tokenizers, model, post-processor, decoder), hash maps, regex wrappers and UTF-8 and
  * Unicode helpers. Everything in struct mvot_bpe is immutable after load; per-thread mutable
- * state (scratch buffers and the merge cache) lives in a thread-local struct bpe_tls. */
+ * state (scratch buffers and the merge cache) lives in a thread-local struct bpe_tls.
+ *
+ * Module map: bpe.c runs the encode pipeline (added tokens, per-thread state, batch);
+ * bpe_normalize.c, bpe_pretok.c, bpe_model.c and bpe_decode.c hold the four HF component
+ * families; bpe_load.c reads tokenizer.json and owns load/free/accessors; bpe_train.c trains;
+ * bpe_util.c and bpe_regex.c are the helpers below. */
 #ifndef MVOT_TOKENIZE_BPE_INTERNAL_H
 #define MVOT_TOKENIZE_BPE_INTERNAL_H
 
@@ -40,6 +45,8 @@ struct bpe_sbuf {
 enum mvot_status bpe_sbuf_reserve(struct bpe_sbuf *b, size_t extra);
 enum mvot_status bpe_sbuf_add(struct bpe_sbuf *b, const void *p, size_t n);
 void bpe_sbuf_free(struct bpe_sbuf *b);
+/* Appends s with every ill-formed UTF-8 subpart replaced by U+FFFD (Rust from_utf8_lossy). */
+enum mvot_status bpe_sbuf_add_lossy(struct bpe_sbuf *b, const char *s, size_t n);
 
 /* An arena of stable strings: pointers into it stay valid until bpe_arena_reset. */
 struct bpe_arena {
@@ -299,5 +306,81 @@ enum mvot_status bpe_pretokenize(const struct mvot_bpe *tok, const char *text, s
 /* Runs the normalizer chain over s; the result is written to out (cleared first). */
 enum mvot_status bpe_normalize(const struct mvot_bpe *tok, const char *s, size_t n,
                                struct bpe_sbuf *out, struct mvot_error *err);
+
+/* ---- encode-time state (bpe.c) ---- */
+
+/* A piece of text between pipeline steps; s points into the input, t->arena or t->nbuf. */
+struct bpe_piece {
+    const char *s;
+    uint32_t len;
+    uint8_t at_start; /* begins at original offset 0 (Metaspace prepend_scheme "first") */
+};
+struct bpe_pieces {
+    struct bpe_piece *v;
+    size_t n, cap;
+};
+struct bpe_event {
+    size_t b, e;
+    int match;
+};
+struct bpe_cache_ent {
+    uint64_t h;
+    uint32_t koff, klen, ioff, ni;
+    uint32_t gen; /* the slot is in use only when gen equals the table's generation */
+};
+
+#define BPE_CACHE_SLOTS ((size_t)1 << 16)
+#define BPE_CACHE_MAX_KEY 256
+
+struct bpe_tls {
+    uint64_t serial;
+    struct bpe_arena arena;
+    struct bpe_pieces pa, pb;
+    struct bpe_event *ev;
+    size_t nev, capev;
+    pcre2_match_data *md;
+    struct bpe_sbuf lossy, nbuf, wbuf;
+    /* model scratch */
+    int32_t *sym, *prv, *nxt;
+    uint32_t *rank;
+    uint64_t *heap;
+    size_t capsym;
+    /* cache */
+    struct bpe_cache_ent *ce;
+    size_t cn;
+    uint32_t gen; /* bumping it empties the cache in O(1) */
+    struct bpe_sbuf ckeys;
+    int32_t *cids;
+    size_t cids_n, cids_cap;
+    /* when set, final pieces go here instead of the model (bpe_pretokenize) */
+    bpe_piece_fn piece_cb;
+    void *piece_ctx;
+};
+
+/* Appends a piece; -1 on out of memory. */
+int bpe_pieces_push(struct bpe_pieces *p, const char *s, size_t len, int at_start);
+
+/* ---- the components (bpe_normalize.c, bpe_pretok.c, bpe_model.c) ---- */
+
+/* Runs tok's normalizers over cur in place; tmp is scratch. */
+enum mvot_status bpe_normalize_with(const struct mvot_bpe *tok, pcre2_match_data *md,
+                                    struct bpe_sbuf *cur, struct bpe_sbuf *tmp);
+/* Writes s with every match of re replaced by content to out (cleared first); the Replace
+ * normalizer and the Replace decoder. */
+enum mvot_status bpe_replace_all(const struct bpe_regex *re, pcre2_match_data *md,
+                                 const char *content, size_t clen, const char *s, size_t n,
+                                 struct bpe_sbuf *out);
+/* One pre-tokenizer over every piece of in, results in out; is_last tells a ByteLevel step
+ * whether a later step needs its mapped characters. */
+enum mvot_status bpe_pretok_step(const struct mvot_bpe *tok, struct bpe_tls *t,
+                                 const struct bpe_pretok *pt, int is_last,
+                                 const struct bpe_pieces *in, struct bpe_pieces *out);
+/* s with every byte replaced by its bytes_to_unicode character, in t->arena; NULL on OOM. */
+char *bpe_map_bytes(struct bpe_tls *t, const char *s, size_t n, size_t *out_len);
+/* Empties t's merge cache. */
+void bpe_cache_clear(struct bpe_tls *t);
+/* Tokenizes one final piece into out; `raw` means s holds raw bytes of a byte-level piece. */
+enum mvot_status bpe_model_piece(const struct mvot_bpe *tok, struct bpe_tls *t, const char *s,
+                                 size_t n, int raw, struct mvot_ids *out);
 
 #endif

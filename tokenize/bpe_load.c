@@ -2,12 +2,16 @@
  * component is checked against the supported set and anything else is rejected with one
  * error naming its JSON path (e.g. "tok.json: pre_tokenizer.pretokenizers[2].type: ..."), so a
  * tokenizer is either reproduced exactly or refused. Sequences of normalizers, pre-tokenizers,
- * post-processors and decoders are flattened into arrays at load time. */
+ * post-processors and decoders are flattened into arrays at load time. The public load, free
+ * and accessor functions of tokenize/bpe.h are at the end. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+#include "core/io.h"
 #include "core/json.h"
 #include "tokenize/bpe_internal.h"
 
@@ -1078,4 +1082,130 @@ cleanup:
     bpe_sbuf_free(&L.desc);
     json_decref(root);
     return st;
+}
+
+/* ---- load / free / accessors ---- */
+
+/* Serial numbers key the per-thread merge cache (bpe.c), so a freed handle's cache entries
+ * are never reused by a new handle at the same address. */
+static atomic_uint_fast64_t next_serial = 1;
+
+enum mvot_status mvot_bpe_load_mem(const char *json, size_t len, const char *name,
+                                   struct mvot_bpe **out, struct mvot_error *err)
+{
+    enum mvot_status st;
+    *out = NULL;
+    struct mvot_bpe *tok = calloc(1, sizeof *tok);
+    if (!tok)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, name, "out of memory");
+    tok->name = strdup(name ? name : "tokenizer.json");
+    tok->serial = atomic_fetch_add(&next_serial, 1);
+    tok->file_hash = mvot_hash64(json, len);
+    tok->unk_id = -1;
+    if (!tok->name) {
+        free(tok);
+        return mvot_error_set(err, MVOT_ERR_NOMEM, name, "out of memory");
+    }
+    st = bpe_load_json(tok, json, len, err);
+    if (st != MVOT_OK) {
+        mvot_bpe_free(tok);
+        return st;
+    }
+    *out = tok;
+    return MVOT_OK;
+}
+
+enum mvot_status mvot_bpe_load_file(const char *path, struct mvot_bpe **out, struct mvot_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    enum mvot_status st = mvot_io_read_file(path, (size_t)1 << 31, &data, &len, err);
+    if (st != MVOT_OK)
+        return st;
+    st = mvot_bpe_load_mem((const char *)data, len, path, out, err);
+    free(data);
+    return st;
+}
+
+void bpe_free_contents(struct mvot_bpe *tok)
+{
+    bpe_smap_free(&tok->vocab);
+    bpe_smap_free(&tok->raw_vocab);
+    bpe_pmap_free(&tok->merges);
+    free(tok->strings);
+    free(tok->raw_strings);
+    free(tok->prefix);
+    free(tok->suffix);
+    free(tok->id_str);
+    free(tok->id_len);
+    free(tok->id_special);
+    for (size_t i = 0; i < tok->nadded; i++) {
+        free(tok->added[i].content);
+        free(tok->added[i].norm);
+    }
+    free(tok->added);
+    bpe_trie_free(&tok->trie_raw);
+    bpe_trie_free(&tok->trie_norm);
+    for (size_t i = 0; i < tok->nnorms; i++) {
+        free(tok->norms[i].str);
+        bpe_regex_free(&tok->norms[i].re);
+    }
+    free(tok->norms);
+    for (size_t i = 0; i < tok->npretoks; i++)
+        bpe_regex_free(&tok->pretoks[i].re);
+    free(tok->pretoks);
+    free(tok->post_pre);
+    free(tok->post_post);
+    for (size_t i = 0; i < tok->ndecs; i++) {
+        free(tok->decs[i].content);
+        bpe_regex_free(&tok->decs[i].re);
+    }
+    free(tok->decs);
+    free(tok->chain_desc);
+}
+
+void mvot_bpe_free(struct mvot_bpe *tok)
+{
+    if (!tok)
+        return;
+    bpe_free_contents(tok);
+    free(tok->name);
+    free(tok);
+}
+
+uint32_t mvot_bpe_vocab_size(const struct mvot_bpe *tok)
+{
+    return tok->vocab_size;
+}
+
+int32_t mvot_bpe_token_to_id(const struct mvot_bpe *tok, const char *token)
+{
+    size_t n = strlen(token);
+    for (size_t i = tok->nadded; i-- > 0;)
+        if (tok->added[i].len == n && !memcmp(tok->added[i].content, token, n))
+            return tok->added[i].id;
+    return bpe_smap_get(&tok->vocab, token, n);
+}
+
+const char *mvot_bpe_id_to_token(const struct mvot_bpe *tok, int32_t id)
+{
+    if (id < 0 || (uint32_t)id >= tok->vocab_size)
+        return NULL;
+    return tok->id_str[id];
+}
+
+uint64_t mvot_bpe_file_hash(const struct mvot_bpe *tok)
+{
+    return tok->file_hash;
+}
+
+const char *mvot_bpe_pretok_chain(const struct mvot_bpe *tok)
+{
+    return tok->chain_desc ? tok->chain_desc : "(none)";
+}
+
+int mvot_bpe_is_special(const struct mvot_bpe *tok, int32_t id)
+{
+    return id >= 0 && (uint32_t)id < tok->vocab_size && tok->id_special[id];
 }

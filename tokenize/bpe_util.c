@@ -106,6 +106,56 @@ size_t bpe_utf8_valid_prefix(const char *s, size_t n)
     return n;
 }
 
+/* Bytes of the maximal subpart of an ill-formed sequence at u[0..n) (>= 1): each such subpart
+ * becomes one U+FFFD, as in Rust's from_utf8_lossy and the WHATWG decoder. */
+static size_t invalid_span(const uint8_t *u, size_t n)
+{
+    uint8_t c = u[0];
+    uint8_t lo = 0x80, hi = 0xBF;
+    size_t need;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 1;
+    size_t k = 1;
+    if (k < n && u[k] >= lo && u[k] <= hi) {
+        k++;
+        while (k <= need && k < n && (u[k] & 0xC0) == 0x80)
+            k++;
+    }
+    return k;
+}
+
+/* Appends s as a Rust from_utf8_lossy (or a WHATWG decoder) would read it. */
+enum mvot_status bpe_sbuf_add_lossy(struct bpe_sbuf *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t v = bpe_utf8_valid_prefix(s + i, n - i);
+        if (bpe_sbuf_add(b, s + i, v) != MVOT_OK)
+            return MVOT_ERR_NOMEM;
+        i += v;
+        if (i >= n)
+            break;
+        if (bpe_sbuf_add(b, "\xEF\xBF\xBD", 3) != MVOT_OK)
+            return MVOT_ERR_NOMEM;
+        i += invalid_span((const uint8_t *)s + i, n - i);
+    }
+    return MVOT_OK;
+}
+
 int bpe_is_whitespace(uint32_t cp)
 {
     if (cp < 0x80)
