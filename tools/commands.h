@@ -33,7 +33,4 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli);
 
-/* Shared by commands not built yet: says so on one line and returns 2. */
-int mvot_cmd_not_implemented(int argc, char **argv, struct mvot_cli *cli);
-
 #endif

@@ -15,9 +15,7 @@
 #include "tools/cuda/ref_cpu.h"
 #include "tools/cuda/ref_vqgan.h"
 #include "tools/cuda/vqgan_rand.h"
-#ifdef MVOT_HAVE_CPU_VQGAN
 #include "tokenize/vqgan.h"
-#endif
 
 static void t_patch_refs(void)
 {
@@ -65,7 +63,6 @@ static void t_patch_refs(void)
 
 static void t_vqgan_refs(void)
 {
-#ifdef MVOT_HAVE_CPU_VQGAN
     const uint32_t S = 32, N = (S / 16) * (S / 16);
     struct mvot_vqgan_rand_opts o;
     struct mvot_error err = {0};
@@ -104,12 +101,8 @@ static void t_vqgan_refs(void)
     remove(dir);
     free(dir);
     free(pix);
-#else
-    printf("  (tokenize/vqgan.c not in this build: skipped)\n");
-#endif
 }
 
-#ifdef MVOT_HAVE_CPU_IMAGETOK
 static void t_codebook_file_imagetok(void)
 {
     /* The path test_gpu_patchvq takes to reach the CPU tokenizer: save a patch codebook,
@@ -152,11 +145,5 @@ static void t_codebook_file_imagetok(void)
     free(patches);
     free(img);
 }
-#else
-static void t_codebook_file_imagetok(void)
-{
-    printf("  (CPU imagetok not in this build)\n");
-}
-#endif
 
 TEST_MAIN(t_patch_refs, t_vqgan_refs, t_codebook_file_imagetok)

@@ -1,8 +1,8 @@
 /* Patch-VQ on the GPU vs the CPU: encode must give identical codes to patchify + float64
- * nearest search (ref_cpu.c) and, when this build has the CPU patch tokenizer
- * (tokenize/imagetok.c, MVOT_HAVE_CPU_IMAGETOK), to mvot_imagetok_encode on the same
- * codebook file; decode must give identical bytes to the CPU paste-back. Images are built
- * from codebook patches plus noise, many of them, so batching is exercised. */
+ * nearest search (ref_cpu.c) and to the CPU patch tokenizer (tokenize/imagetok.c,
+ * mvot_imagetok_encode) on the same codebook file; decode must give identical bytes to the CPU
+ * paste-back. Images are built from codebook patches plus noise, many of them, so batching is
+ * exercised. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +10,8 @@
 #include "tests/test.h"
 #include "tools/cuda/ref_cpu.h"
 #include "tools/cuda/test_gpu_common.h"
-#ifdef MVOT_HAVE_CPU_IMAGETOK
 #include "codebook/codebook.h"
 #include "tokenize/imagetok.h"
-#endif
 
 #define P 16
 
@@ -130,7 +128,6 @@ static void t_decode(void)
     drop(&d);
 }
 
-#ifdef MVOT_HAVE_CPU_IMAGETOK
 static void t_vs_imagetok(void)
 {
     /* The same codebook through the CPU tokenizer (a file, as pack uses it). */
@@ -164,11 +161,5 @@ static void t_vs_imagetok(void)
     free(dir);
     drop(&d);
 }
-#else
-static void t_vs_imagetok(void)
-{
-    printf("  (CPU imagetok not in this build: skipped)\n");
-}
-#endif
 
 TEST_MAIN(t_gpu_setup, t_encode_small, t_encode_many, t_decode, t_vs_imagetok, t_gpu_teardown)

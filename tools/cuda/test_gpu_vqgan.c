@@ -1,6 +1,6 @@
 /* The GPU VQGAN encoder vs two CPU encoders on small random-weight checkpoints with the
  * real tensor names (vqgan_rand.h): the naive float64 reference beside the kernels
- * (ref_vqgan.c) and, when this build has it, tokenize/vqgan.c (MVOT_HAVE_CPU_VQGAN).
+ * (ref_vqgan.c) and tokenize/vqgan.c.
  * Tolerances: FP32 latent max abs error <= 1e-3 * max |latent| (fp32 vs fp64 rounding over
  * ~20 layers); TF32 <= 2e-2 * max |latent|. Codes: identical wherever the reference's
  * runner-up is more than 1e-3 away in relative squared distance, and >= 90% overall, in FP32;
@@ -17,9 +17,7 @@
 #include "tools/cuda/ref_vqgan.h"
 #include "tools/cuda/test_gpu_common.h"
 #include "tools/cuda/vqgan_rand.h"
-#ifdef MVOT_HAVE_CPU_VQGAN
 #include "tokenize/vqgan.h"
-#endif
 
 #define S 64
 #define NIMG 3
@@ -265,7 +263,6 @@ static void t_f32_input_and_batching(void)
     free(c2);
 }
 
-#ifdef MVOT_HAVE_CPU_VQGAN
 static void t_vs_tokenize_vqgan(void)
 {
     const size_t N = (S / 16) * (S / 16);
@@ -302,12 +299,6 @@ static void t_vs_tokenize_vqgan(void)
         free(codes);
     }
 }
-#else
-static void t_vs_tokenize_vqgan(void)
-{
-    printf("  (tokenize/vqgan.c not in this build: skipped)\n");
-}
-#endif
 
 static void t_cleanup(void)
 {
