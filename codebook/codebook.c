@@ -293,3 +293,10 @@ cleanup:
     free(u8);
     return st;
 }
+
+/* ---- names ---- */
+
+const char *mvot_codebook_kind_name(enum mvot_codebook_kind k)
+{
+    return k == MVOT_CB_PATCH ? "patch" : k == MVOT_CB_VQGAN ? "vqgan" : "?";
+}

@@ -430,3 +430,20 @@ enum mvot_status mvot_shard_set_find(struct mvot_shard_set *s, const char *key,
         return st;
     return mvot_shard_set_get(s, i, out, err);
 }
+
+/* ---- sample lifetime ---- */
+
+void mvot_sample_free(struct mvot_sample *s)
+{
+    if (!s)
+        return;
+    free(s->key);
+    free(s->tokens);
+    free(s->spans);
+    json_decref(s->meta);
+    for (uint32_t i = 0; i < s->n_png; i++)
+        free(s->png[i]);
+    free(s->png);
+    free(s->png_len);
+    memset(s, 0, sizeof *s);
+}
