@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/io.h"
+#include "core/mem.h"
 #include "core/pool.h"
 #include "tokenize/bpe.h"
 #include "tokenize/bpe_internal.h"
@@ -71,9 +72,12 @@ int main(int argc, char **argv)
         while (e < len && data[e - 1] != '\n')
             e++;
         if (nd == cap) {
-            cap *= 2;
-            docs = realloc(docs, cap * sizeof *docs);
-            lens = realloc(lens, cap * sizeof *lens);
+            cap = mvot_grow_cap(cap, nd + 1, MVOT_GROW_UNCAPPED);
+            if (mvot_realloc_n(&docs, cap, sizeof *docs) ||
+                mvot_realloc_n(&lens, cap, sizeof *lens)) {
+                fprintf(stderr, "bpe_bench: out of memory\n");
+                return 1;
+            }
         }
         docs[nd] = (const char *)data + b;
         lens[nd++] = e - b;

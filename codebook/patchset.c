@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/mem.h"
 #include "codebook/patchset_internal.h"
 
 enum mvot_status mvot_patchset_init(struct mvot_patchset *ps, uint32_t patch, size_t max_distinct,
@@ -58,17 +59,11 @@ static size_t index_slots(size_t n);
 
 static enum mvot_status grow(struct mvot_patchset *ps, struct mvot_error *err)
 {
-    size_t cap = ps->cap ? ps->cap * 2 : 1024;
-    uint8_t *b = realloc(ps->bytes, cap * ps->D);
-    if (b)
-        ps->bytes = b;
-    uint64_t *h = realloc(ps->hash, cap * sizeof *h);
-    if (h)
-        ps->hash = h;
-    uint64_t *c = realloc(ps->count, cap * sizeof *c);
-    if (c)
-        ps->count = c;
-    if (!b || !h || !c)
+    /* three arrays share one capacity */
+    size_t cap = mvot_grow_cap(ps->cap, ps->cap + 1, MVOT_GROW_UNCAPPED / ps->D);
+    if (!cap || mvot_realloc_n(&ps->bytes, cap, ps->D) != MVOT_OK ||
+        mvot_realloc_n(&ps->hash, cap, sizeof *ps->hash) != MVOT_OK ||
+        mvot_realloc_n(&ps->count, cap, sizeof *ps->count) != MVOT_OK)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "patch set", "out of memory for %zu patches",
                               cap);
     ps->cap = cap;

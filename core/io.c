@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/mem.h"
+
 char *mvot_strdupf(const char *fmt, ...)
 {
     va_list ap, ap2;
@@ -224,15 +226,7 @@ enum mvot_status mvot_buf_reserve(struct mvot_buf *b, size_t extra)
     size_t need = b->len + extra;
     if (need + 1 <= b->alloc)
         return MVOT_OK;
-    size_t na = b->alloc ? b->alloc : 256;
-    while (na < need + 1)
-        na = na > SIZE_MAX / 4 ? need + 1 : na * 2;
-    uint8_t *nd = realloc(b->data, na);
-    if (!nd)
-        return MVOT_ERR_NOMEM;
-    b->data = nd;
-    b->alloc = na;
-    return MVOT_OK;
+    return MVOT_GROW(&b->data, &b->alloc, need + 1, MVOT_GROW_UNCAPPED, NULL);
 }
 
 enum mvot_status mvot_buf_append(struct mvot_buf *b, const void *data, size_t len)

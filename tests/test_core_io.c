@@ -1,11 +1,12 @@
-/* core/io, core/status, core/hash: atomic writes (including a crash before rename), read
- * limits, error context, hashing. */
+/* core/io, core/status, core/hash, core/mem: atomic writes (including a crash before rename),
+ * read limits, error context, hashing, capped array growth. */
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/mem.h"
 #include "tests/test.h"
 
 static void test_atomic_write_roundtrip(void)
@@ -127,5 +128,37 @@ static void test_hash(void)
     free(d);
 }
 
+static void test_grow(void)
+{
+    /* capacities double from 16 and clamp at the limit; 0 means over the limit */
+    ASSERT_EQ_U64(mvot_grow_cap(0, 1, 100), 16);
+    ASSERT_EQ_U64(mvot_grow_cap(16, 16, 100), 16);
+    ASSERT_EQ_U64(mvot_grow_cap(16, 17, 100), 32);
+    ASSERT_EQ_U64(mvot_grow_cap(0, 70, 100), 100);
+    ASSERT_EQ_U64(mvot_grow_cap(64, 101, 100), 0);
+    ASSERT_EQ_U64(mvot_grow_cap(0, 5, 3), 0);
+
+    struct mvot_error err;
+    uint64_t *v = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < 1000; i++) {
+        ASSERT_OK(MVOT_GROW(&v, &cap, i + 1, 1000, &err), &err);
+        v[i] = i * 3;
+    }
+    ASSERT_EQ_U64(cap, 1000);
+    ASSERT_EQ_U64(v[999], 2997);
+    ASSERT_EQ_U64(v[500], 1500);
+    /* over the limit: a clear error, the array and its capacity untouched */
+    uint64_t *before = v;
+    ASSERT_EQ_INT(MVOT_GROW(&v, &cap, 1001, 1000, &err), MVOT_ERR_NOMEM);
+    ASSERT_CONTAINS(err.msg, "1001 elements is over the limit of 1000");
+    ASSERT_TRUE(v == before && cap == 1000);
+    /* need * elem overflowing size_t is refused, not wrapped */
+    ASSERT_EQ_INT(MVOT_GROW(&v, &cap, SIZE_MAX / 4, MVOT_GROW_UNCAPPED, NULL), MVOT_ERR_NOMEM);
+    ASSERT_EQ_INT(mvot_realloc_n(&v, SIZE_MAX / 2, sizeof *v), MVOT_ERR_NOMEM);
+    ASSERT_TRUE(v == before && cap == 1000);
+    free(v);
+}
+
 TEST_MAIN(test_atomic_write_roundtrip, test_atomic_crash_before_rename, test_error_context,
-          test_mkdirs_and_buf, test_hash)
+          test_mkdirs_and_buf, test_hash, test_grow)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/pool.h"
 #include "tokenize/bpe_internal.h"
 
@@ -77,14 +78,8 @@ static struct bpe_tls *tls_get(const struct mvot_bpe *tok)
 
 int bpe_pieces_push(struct bpe_pieces *p, const char *s, size_t len, int at_start)
 {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 256;
-        struct bpe_piece *nv = realloc(p->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        p->v = nv;
-        p->cap = nc;
-    }
+    if (MVOT_GROW(&p->v, &p->cap, p->n + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return -1;
     p->v[p->n].s = s;
     p->v[p->n].len = (uint32_t)len;
     p->v[p->n].at_start = (uint8_t)at_start;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tokenize/bpe_internal.h"
 
 struct tokstr {
@@ -25,14 +26,8 @@ static void toklist_free(struct toklist *l)
 
 static int toklist_push(struct toklist *l, const char *s, size_t n)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 64;
-        struct tokstr *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = nc;
-    }
+    if (MVOT_GROW(&l->v, &l->cap, l->n + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return -1;
     char *c = malloc(n + 1);
     if (!c)
         return -1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tokenize/bpe_internal.h"
 
 void bpe_cache_clear(struct bpe_tls *t)
@@ -40,16 +41,8 @@ static void cache_put(struct bpe_tls *t, const char *s, size_t n, uint64_t h, co
 {
     if (t->cn * 2 >= BPE_CACHE_SLOTS || t->ckeys.n > ((size_t)8 << 20))
         bpe_cache_clear(t);
-    if (t->cids_n + ni > t->cids_cap) {
-        size_t nc = t->cids_cap ? t->cids_cap * 2 : 4096;
-        while (nc < t->cids_n + ni)
-            nc *= 2;
-        int32_t *p = realloc(t->cids, nc * sizeof *p);
-        if (!p)
-            return; /* the cache is an optimization: skip on OOM */
-        t->cids = p;
-        t->cids_cap = nc;
-    }
+    if (MVOT_GROW(&t->cids, &t->cids_cap, t->cids_n + ni, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return; /* the cache is an optimization: skip on OOM */
     size_t koff = t->ckeys.n;
     if (bpe_sbuf_add(&t->ckeys, s, n) != MVOT_OK)
         return;
@@ -72,25 +65,13 @@ static int ensure_sym(struct bpe_tls *t, size_t n)
 {
     if (n <= t->capsym)
         return 0;
-    size_t nc = t->capsym ? t->capsym : 256;
-    while (nc < n)
-        nc *= 2;
-    int32_t *a = realloc(t->sym, nc * sizeof *a);
-    if (a)
-        t->sym = a;
-    int32_t *b = realloc(t->prv, nc * sizeof *b);
-    if (b)
-        t->prv = b;
-    int32_t *c = realloc(t->nxt, nc * sizeof *c);
-    if (c)
-        t->nxt = c;
-    uint32_t *d = realloc(t->rank, nc * sizeof *d);
-    if (d)
-        t->rank = d;
-    uint64_t *e = realloc(t->heap, nc * 2 * sizeof *e);
-    if (e)
-        t->heap = e;
-    if (!a || !b || !c || !d || !e)
+    /* five arrays share one capacity; the heap holds two entries per symbol */
+    size_t nc = mvot_grow_cap(t->capsym, n, MVOT_GROW_UNCAPPED / 2);
+    if (!nc || mvot_realloc_n(&t->sym, nc, sizeof *t->sym) != MVOT_OK ||
+        mvot_realloc_n(&t->prv, nc, sizeof *t->prv) != MVOT_OK ||
+        mvot_realloc_n(&t->nxt, nc, sizeof *t->nxt) != MVOT_OK ||
+        mvot_realloc_n(&t->rank, nc, sizeof *t->rank) != MVOT_OK ||
+        mvot_realloc_n(&t->heap, 2 * nc, sizeof *t->heap) != MVOT_OK)
         return -1;
     t->capsym = nc;
     return 0;

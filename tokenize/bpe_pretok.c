@@ -6,18 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tokenize/bpe_internal.h"
 
 static int ev_push(struct bpe_tls *t, size_t b, size_t e, int match)
 {
-    if (t->nev == t->capev) {
-        size_t nc = t->capev ? t->capev * 2 : 256;
-        struct bpe_event *nv = realloc(t->ev, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        t->ev = nv;
-        t->capev = nc;
-    }
+    if (MVOT_GROW(&t->ev, &t->capev, t->nev + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return -1;
     t->ev[t->nev].b = b;
     t->ev[t->nev].e = e;
     t->ev[t->nev].match = match;

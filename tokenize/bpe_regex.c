@@ -8,20 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tokenize/bpe_internal.h"
 
 #define WORD_CLASS "\\p{L}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}"
 
 static int out_add(char **o, size_t *n, size_t *cap, const char *s, size_t len)
 {
-    if (*n + len + 1 > *cap) {
-        size_t nc = *cap * 2 + len + 16;
-        char *p = realloc(*o, nc);
-        if (!p)
-            return -1;
-        *o = p;
-        *cap = nc;
-    }
+    if (MVOT_GROW(o, cap, *n + len + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return -1;
     memcpy(*o + *n, s, len);
     *n += len;
     (*o)[*n] = 0;

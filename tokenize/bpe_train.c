@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/mem.h"
 #include "core/pool.h"
 #include "tokenize/bpe_internal.h"
 #include "tokenize/bpe_train.h"
@@ -270,14 +271,8 @@ struct hheap {
 
 static int hpush(const struct trainer *T, struct hheap *h, struct hent e)
 {
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 4096;
-        struct hent *nv = realloc(h->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        h->v = nv;
-        h->cap = nc;
-    }
+    if (MVOT_GROW(&h->v, &h->cap, h->n + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return -1;
     size_t i = h->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -316,14 +311,8 @@ static int32_t pair_index(struct trainer *T, int32_t a, int32_t b, int create)
         return e->id;
     if (!create)
         return -1;
-    if (T->npairs == T->cappairs) {
-        size_t nc = T->cappairs ? T->cappairs * 2 : 4096;
-        struct pair *np = realloc(T->pairs, nc * sizeof *np);
-        if (!np)
-            return -2;
-        T->pairs = np;
-        T->cappairs = nc;
-    }
+    if (MVOT_GROW(&T->pairs, &T->cappairs, T->npairs + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return -2;
     /* keep the map at most half full */
     if ((T->pmap.n + 1) * 2 > T->pmap.mask + 1) {
         struct bpe_pmap nm;
@@ -357,25 +346,20 @@ static int pair_add(struct trainer *T, int32_t a, int32_t b, int64_t delta, uint
     p->count += delta;
     if (delta > 0) {
         if (p->nwords == p->capwords) {
-            uint32_t nc = p->capwords ? p->capwords * 2 : 4;
-            uint32_t *nw = realloc(p->words, nc * sizeof *nw);
-            if (!nw)
+            /* from 4, not 16: most of the millions of pairs occur in a few words */
+            size_t nc =
+                mvot_grow_cap(p->capwords ? p->capwords : 2, (size_t)p->nwords + 1, UINT32_MAX);
+            if (!nc || mvot_realloc_n(&p->words, nc, sizeof *p->words) != MVOT_OK)
                 return -1;
-            p->words = nw;
-            p->capwords = nc;
+            p->capwords = (uint32_t)nc;
         }
         p->words[p->nwords++] = word;
     }
     if (p->stamp != stamp) {
         p->stamp = stamp;
-        if (T->ntouched == T->captouched) {
-            size_t nc = T->captouched ? T->captouched * 2 : 1024;
-            uint32_t *nt = realloc(T->touched, nc * sizeof *nt);
-            if (!nt)
-                return -1;
-            T->touched = nt;
-            T->captouched = nc;
-        }
+        if (MVOT_GROW(&T->touched, &T->captouched, T->ntouched + 1, MVOT_GROW_UNCAPPED, NULL) !=
+            MVOT_OK)
+            return -1;
         T->touched[T->ntouched++] = (uint32_t)idx;
     }
     return 0;
@@ -389,15 +373,10 @@ static int add_token(struct trainer *T, const char *s, size_t n, int32_t *id)
         return 0;
     }
     if (T->ntok == T->captok) {
-        size_t nc = T->captok ? T->captok * 2 : 1024;
-        char **ns = realloc(T->ts, nc * sizeof *ns);
-        if (!ns)
+        size_t nc = mvot_grow_cap(T->captok, T->ntok + 1, MVOT_GROW_UNCAPPED);
+        if (mvot_realloc_n(&T->ts, nc, sizeof *T->ts) != MVOT_OK ||
+            mvot_realloc_n(&T->tn, nc, sizeof *T->tn) != MVOT_OK)
             return -1;
-        T->ts = ns;
-        size_t *nn = realloc(T->tn, nc * sizeof *nn);
-        if (!nn)
-            return -1;
-        T->tn = nn;
         T->captok = nc;
     }
     char *c = malloc(n ? n : 1);
@@ -504,15 +483,7 @@ enum mvot_status mvot_bpe_train_texts(const char *const *texts, const size_t *le
             int32_t wi = bpe_smap_get(&wmap, p + k, l);
             if (wi < 0) {
                 char *c = bpe_arena_alloc(&warena, l ? l : 1);
-                if (c && T.nwords == capw) {
-                    size_t nc = capw ? capw * 2 : 4096;
-                    uint64_t *nw = realloc(wcount, nc * sizeof *nw);
-                    if (nw) {
-                        wcount = nw;
-                        capw = nc;
-                    }
-                }
-                if (!c || T.nwords == capw) {
+                if (!c || MVOT_GROW(&wcount, &capw, T.nwords + 1, MVOT_GROW_UNCAPPED, NULL)) {
                     st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
                     goto cleanup_w;
                 }
@@ -591,12 +562,9 @@ cleanup_w:
                      err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
         MVOT_FAIL_IF(add_token(&T, cat.p, cat.n, &c), err, MVOT_ERR_NOMEM, "bpe train",
                      "out of memory");
-        if (nmerges == capmerges) {
-            capmerges = capmerges ? capmerges * 2 : 1024;
-            int32_t *nm = realloc(merges, capmerges * 2 * sizeof *nm);
-            MVOT_FAIL_IF(!nm, err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-            merges = nm;
-        }
+        /* merges holds (a, b) pairs: capmerges counts int32s */
+        MVOT_FAIL_IF(MVOT_GROW(&merges, &capmerges, 2 * nmerges + 2, MVOT_GROW_UNCAPPED, NULL), err,
+                     MVOT_ERR_NOMEM, "bpe train", "out of memory");
         merges[2 * nmerges] = a;
         merges[2 * nmerges + 1] = b;
         nmerges++;

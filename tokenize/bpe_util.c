@@ -7,6 +7,7 @@
 #include <utf8proc.h>
 #include <xxhash.h>
 
+#include "core/mem.h"
 #include "tokenize/bpe_internal.h"
 
 uint32_t bpe_utf8_next(const char *s, size_t n, size_t *len)
@@ -205,17 +206,7 @@ enum mvot_status bpe_sbuf_reserve(struct bpe_sbuf *b, size_t extra)
 {
     if (extra > SIZE_MAX / 4 - b->n)
         return MVOT_ERR_NOMEM;
-    if (b->n + extra <= b->cap)
-        return MVOT_OK;
-    size_t nc = b->cap ? b->cap : 256;
-    while (nc < b->n + extra)
-        nc *= 2;
-    char *np = realloc(b->p, nc);
-    if (!np)
-        return MVOT_ERR_NOMEM;
-    b->p = np;
-    b->cap = nc;
-    return MVOT_OK;
+    return MVOT_GROW(&b->p, &b->cap, b->n + extra, SIZE_MAX / 4, NULL);
 }
 
 enum mvot_status bpe_sbuf_add(struct bpe_sbuf *b, const void *p, size_t n)
@@ -243,14 +234,8 @@ char *bpe_arena_alloc(struct bpe_arena *a, size_t n)
         a->used += n;
         return p;
     }
-    if (a->nblocks == a->capblocks) {
-        size_t nc = a->capblocks ? a->capblocks * 2 : 8;
-        char **nb = realloc(a->blocks, nc * sizeof *nb);
-        if (!nb)
-            return NULL;
-        a->blocks = nb;
-        a->capblocks = nc;
-    }
+    if (MVOT_GROW(&a->blocks, &a->capblocks, a->nblocks + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return NULL;
     size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
     char *blk = malloc(sz);
     if (!blk)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tokenize/bpe.h"
 
 void mvot_ids_free(struct mvot_ids *ids)
@@ -16,16 +17,8 @@ enum mvot_status mvot_ids_append(struct mvot_ids *ids, const int32_t *v, size_t 
 {
     if (n > SIZE_MAX / 8 - ids->n)
         return MVOT_ERR_NOMEM;
-    if (ids->n + n > ids->cap) {
-        size_t nc = ids->cap ? ids->cap : 64;
-        while (nc < ids->n + n)
-            nc *= 2;
-        int32_t *nv = realloc(ids->v, nc * sizeof *nv);
-        if (!nv)
-            return MVOT_ERR_NOMEM;
-        ids->v = nv;
-        ids->cap = nc;
-    }
+    if (MVOT_GROW(&ids->v, &ids->cap, ids->n + n, SIZE_MAX / 8, NULL) != MVOT_OK)
+        return MVOT_ERR_NOMEM;
     if (n)
         memcpy(ids->v + ids->n, v, n * sizeof *v);
     ids->n += n;

@@ -17,6 +17,7 @@
 #include "codebook/assign.h"
 #include "codebook/patchset.h"
 #include "core/hash.h"
+#include "core/mem.h"
 
 #define PVQ_SHARDS 64
 
@@ -271,17 +272,11 @@ enum mvot_status mvot_patchvq_encode(struct mvot_patchvq *vq, const uint8_t *rgb
             continue;
         }
         if (nm == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            uint8_t *nb = realloc(buf, nc * D);
-            if (nb)
-                buf = nb;
-            uint64_t *nh = realloc(mh, nc * sizeof *nh);
-            if (nh)
-                mh = nh;
-            uint32_t *ni = realloc(miss, nc * sizeof *ni);
-            if (ni)
-                miss = ni;
-            MVOT_FAIL_IF(!nb || !nh || !ni, err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
+            size_t nc = mvot_grow_cap(cap, nm + 1, MVOT_GROW_UNCAPPED / D);
+            MVOT_FAIL_IF(mvot_realloc_n(&buf, nc, D) != MVOT_OK ||
+                             mvot_realloc_n(&mh, nc, sizeof *mh) != MVOT_OK ||
+                             mvot_realloc_n(&miss, nc, sizeof *miss) != MVOT_OK,
+                         err, MVOT_ERR_NOMEM, "patch VQ", "out of memory");
             cap = nc;
         }
         memcpy(buf + nm * D, cur, D);

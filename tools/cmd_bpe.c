@@ -12,6 +12,7 @@
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/mem.h"
 #include "core/json.h"
 #include "core/pool.h"
 #include "gen/episode.h"
@@ -350,15 +351,10 @@ static int corpus_add(struct corpus *c, const char *s, size_t n)
     if (!s || !n)
         return 0;
     if (c->len == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 1024;
-        char **nt = realloc(c->t, nc * sizeof *nt);
-        if (!nt)
+        size_t nc = mvot_grow_cap(c->cap, c->len + 1, MVOT_GROW_UNCAPPED);
+        if (mvot_realloc_n(&c->t, nc, sizeof *c->t) != MVOT_OK ||
+            mvot_realloc_n(&c->n, nc, sizeof *c->n) != MVOT_OK)
             return -1;
-        c->t = nt;
-        size_t *nn = realloc(c->n, nc * sizeof *nn);
-        if (!nn)
-            return -1;
-        c->n = nn;
         c->cap = nc;
     }
     char *d = malloc(n);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tools/eval/eval_internal.h"
 
 void eval_acc_add(struct eval_acc *a, const struct eval_acc *b)
@@ -100,14 +101,8 @@ struct eval_acc *eval_groups_get(struct eval_groups *g, const char *dim, const c
     for (size_t i = 0; i < g->n; i++)
         if (strcmp(g->v[i].dim, dim) == 0 && strcmp(g->v[i].val, val) == 0)
             return &g->v[i].acc;
-    if (g->n == g->alloc) {
-        size_t na = g->alloc ? g->alloc * 2 : 16;
-        struct eval_group *nv = realloc(g->v, na * sizeof *nv);
-        if (!nv)
-            return NULL;
-        g->v = nv;
-        g->alloc = na;
-    }
+    if (MVOT_GROW(&g->v, &g->alloc, g->n + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return NULL;
     struct eval_group *e = &g->v[g->n];
     memset(e, 0, sizeof *e);
     e->dim = strdup(dim);

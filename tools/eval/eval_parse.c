@@ -10,6 +10,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "core/mem.h"
 #include "tools/eval/eval.h"
 
 /* Caps against absurd lines: a 1024-token image times a few hundred steps fits easily. */
@@ -35,14 +36,8 @@ void mvot_eval_diags_add(struct mvot_eval_diags *d, size_t line, enum mvot_eval_
     d->counts[k]++;
     if (d->n >= EVAL_MAX_DIAGS)
         return; /* counted, not stored: a file of garbage must not eat memory */
-    if (d->n == d->alloc) {
-        size_t na = d->alloc ? d->alloc * 2 : 16;
-        struct mvot_eval_diag *nv = realloc(d->v, na * sizeof *nv);
-        if (!nv)
-            return;
-        d->v = nv;
-        d->alloc = na;
-    }
+    if (MVOT_GROW(&d->v, &d->alloc, d->n + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return;
     struct mvot_eval_diag *g = &d->v[d->n++];
     g->line = line;
     g->kind = k;
@@ -310,14 +305,8 @@ done:
 
 static enum mvot_status push_id(int32_t **v, size_t *n, size_t *cap, int32_t x)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        int32_t *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return MVOT_ERR_NOMEM;
-        *v = nv;
-        *cap = nc;
-    }
+    if (MVOT_GROW(v, cap, *n + 1, MVOT_GROW_UNCAPPED, NULL) != MVOT_OK)
+        return MVOT_ERR_NOMEM;
     (*v)[(*n)++] = x;
     return MVOT_OK;
 }
@@ -361,16 +350,10 @@ enum mvot_status mvot_eval_split_ids(const struct mvot_eval_vocab *v, struct mvo
                                     "EOI",
                                     p->line, p->key, p->n_images - 1, i);
             }
-            if (p->n_images == imcap) {
-                size_t nc = imcap ? imcap * 2 : 4;
-                if (nc > EVAL_MAX_IMAGES)
-                    break;
-                struct mvot_eval_pimage *nv = realloc(p->images, nc * sizeof *nv);
-                if (!nv)
-                    return MVOT_ERR_NOMEM;
-                p->images = nv;
-                imcap = nc;
-            }
+            if (p->n_images == EVAL_MAX_IMAGES)
+                break;
+            if (MVOT_GROW(&p->images, &imcap, p->n_images + 1, EVAL_MAX_IMAGES, NULL) != MVOT_OK)
+                return MVOT_ERR_NOMEM;
             cur = &p->images[p->n_images++];
             memset(cur, 0, sizeof *cur);
             ccap = 0;

@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/mem.h"
 #include "tools/eval/eval_internal.h"
 
 #define DIAG(it, k, ...) mvot_eval_diags_add(&(it)->diags, line, (k), __VA_ARGS__)
@@ -750,15 +751,9 @@ static enum mvot_status emit(void *ctx, size_t i, void *result, struct mvot_erro
         if (it->rec_max > c->rec_max)
             c->rec_max = it->rec_max;
         if (it->single_vis) {
-            if (c->n_eps == c->eps_cap) {
-                size_t nc = c->eps_cap ? c->eps_cap * 2 : 256;
-                struct ep_step *nv = realloc(c->eps, nc * sizeof *nv);
-                if (!nv) {
-                    st = mvot_error_set(err, MVOT_ERR_NOMEM, "eval", "out of memory");
-                    goto done;
-                }
-                c->eps = nv;
-                c->eps_cap = nc;
+            if (MVOT_GROW(&c->eps, &c->eps_cap, c->n_eps + 1, MVOT_GROW_UNCAPPED, NULL)) {
+                st = mvot_error_set(err, MVOT_ERR_NOMEM, "eval", "out of memory");
+                goto done;
             }
             struct ep_step *e = &c->eps[c->n_eps++];
             e->episode = it->episode;
@@ -914,14 +909,11 @@ enum mvot_status mvot_eval_run(const struct mvot_eval_opts *o, const struct mvot
         const char *nl = memchr(jsonl + p, '\n', len - p);
         size_t e = nl ? (size_t)(nl - jsonl) : len;
         if (n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            size_t *no = realloc(off, cap * sizeof *no), *nlz = NULL;
-            if (no)
-                off = no;
-            nlz = no ? realloc(lens, cap * sizeof *nlz) : NULL;
-            if (!no || !nlz)
-                MVOT_FAIL_IF(1, err, MVOT_ERR_NOMEM, "eval", "out of memory");
-            lens = nlz;
+            size_t nc = mvot_grow_cap(cap, n + 1, MVOT_GROW_UNCAPPED);
+            MVOT_FAIL_IF(mvot_realloc_n(&off, nc, sizeof *off) != MVOT_OK ||
+                             mvot_realloc_n(&lens, nc, sizeof *lens) != MVOT_OK,
+                         err, MVOT_ERR_NOMEM, "eval", "out of memory");
+            cap = nc;
         }
         off[n] = p;
         lens[n] = e - p;
