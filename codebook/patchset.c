@@ -112,8 +112,8 @@ void mvot_patch_extract(const uint8_t *rgb, uint32_t w, uint32_t x0, uint32_t y0
         memcpy(out + y * row, rgb + ((size_t)(y0 + y) * w + x0) * 3, row);
 }
 
-/* RGBA -> RGB on white, float64, truncating (the DESIGN.md §4.3 rule, so patches match what
- * the Chameleon preprocessing would feed a tokenizer). */
+/* RGBA -> RGB on white (mvot_rgba_over_white), so patches match what the Chameleon
+ * preprocessing would feed a tokenizer. */
 static enum mvot_status flatten_rgb(const struct mvot_image *img, uint8_t **out,
                                     struct mvot_error *err)
 {
@@ -121,12 +121,7 @@ static enum mvot_status flatten_rgb(const struct mvot_image *img, uint8_t **out,
     uint8_t *o = malloc(n * 3);
     if (!o)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "patch set", "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *s = img->px + i * 4;
-        double a = s[3] / 255.0;
-        for (int c = 0; c < 3; c++)
-            o[i * 3 + c] = (uint8_t)((1.0 - a) * 255.0 + a * s[c]);
-    }
+    mvot_rgba_over_white(img->px, n, o);
     *out = o;
     return MVOT_OK;
 }

@@ -34,6 +34,26 @@ void mvot_image_free(struct mvot_image *img)
     memset(img, 0, sizeof *img);
 }
 
+void mvot_rgba_over_white(const uint8_t *rgba, size_t n, uint8_t *rgb)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* read all four before writing: in place, pixel i's output overlaps its input */
+        uint8_t s[4];
+        memcpy(s, rgba + i * 4, 4);
+        double a = s[3] / 255.0;
+        for (int c = 0; c < 3; c++)
+            rgb[i * 3 + c] = s[3] == 255 ? s[c] : (uint8_t)((1.0 - a) * 255.0 + a * s[c]);
+    }
+}
+
+void mvot_image_drop_alpha(struct mvot_image *img)
+{
+    if (img->channels != 4)
+        return;
+    mvot_rgba_over_white(img->px, (size_t)img->w * img->h, img->px);
+    img->channels = 3;
+}
+
 struct png_ctx {
     const char *name;
     struct mvot_error *err;

@@ -20,6 +20,15 @@ struct mvot_image {
 enum mvot_status mvot_image_init(struct mvot_image *img, uint32_t w, uint32_t h, uint32_t channels);
 void mvot_image_free(struct mvot_image *img);
 
+/* Composites n RGBA pixels on white into RGB as uint8((1 - a/255) * 255 + (a/255) * c) in
+ * float64, truncating: numpy's arithmetic in HF's Chameleon preprocessing, so every consumer
+ * (tokenizers, codebooks, eval) sees the same RGB for the same RGBA. rgb may equal rgba (in
+ * place). Opaque pixels come out unchanged. */
+void mvot_rgba_over_white(const uint8_t *rgba, size_t n, uint8_t *rgb);
+
+/* Makes an RGBA image RGB in place by mvot_rgba_over_white; other images are left alone. */
+void mvot_image_drop_alpha(struct mvot_image *img);
+
 #define MVOT_PNG_MAX_DIM 16384u
 #define MVOT_PNG_MAX_PIXELS (64u * 1024u * 1024u)
 

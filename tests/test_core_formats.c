@@ -1,5 +1,5 @@
 /* core/json, core/png, core/safetensors, core/npy: round trips and every class of bad
- * input giving one clear error. */
+ * input giving one clear error; the one RGBA-on-white rule. */
 #include "core/io.h"
 #include "core/json.h"
 #include "core/npy.h"
@@ -219,5 +219,30 @@ static void test_npy_roundtrip(void)
     mvot_buf_free(&b);
 }
 
+static void test_rgba_over_white(void)
+{
+    /* opaque, transparent, half, and a = 43 over 0, where float64 gives 211.99999999999997
+     * and truncation 211 (exact arithmetic would say 212: HF's numpy says 211) */
+    const uint8_t rgba[16] = {10, 20, 30, 255, 10, 20, 30, 0, 0, 255, 128, 128, 0, 0, 0, 43};
+    const uint8_t want[12] = {10, 20, 30, 255, 255, 255, 127, 255, 191, 211, 211, 211};
+    uint8_t rgb[12];
+    mvot_rgba_over_white(rgba, 4, rgb);
+    for (int i = 0; i < 12; i++)
+        ASSERT_EQ_INT(rgb[i], want[i]);
+    /* in place, through an image */
+    struct mvot_image img;
+    ASSERT_EQ_INT(mvot_image_init(&img, 2, 2, 4), MVOT_OK);
+    memcpy(img.px, rgba, sizeof rgba);
+    mvot_image_drop_alpha(&img);
+    ASSERT_EQ_INT(img.channels, 3);
+    for (int i = 0; i < 12; i++)
+        ASSERT_EQ_INT(img.px[i], want[i]);
+    mvot_image_drop_alpha(&img); /* RGB: untouched */
+    ASSERT_EQ_INT(img.channels, 3);
+    ASSERT_EQ_INT(img.px[0], 10);
+    mvot_image_free(&img);
+}
+
 TEST_MAIN(test_json_errors_have_position, test_png_roundtrip_and_corrupt,
-          test_safetensors_roundtrip, test_safetensors_bad_headers, test_npy_roundtrip)
+          test_safetensors_roundtrip, test_safetensors_bad_headers, test_npy_roundtrip,
+          test_rgba_over_white)

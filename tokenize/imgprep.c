@@ -37,7 +37,6 @@ enum mvot_status mvot_imgprep_to_rgb(const struct mvot_image *in, struct mvot_im
 {
     enum mvot_status st = MVOT_OK;
     size_t n = (size_t)in->w * in->h;
-    int any_alpha = 0;
     memset(out, 0, sizeof(*out));
     MVOT_FAIL_IF(in->channels != 3 && in->channels != 4, err, MVOT_ERR_INVALID, WHERE,
                  "image has %u channels (want 3 or 4)", in->channels);
@@ -46,21 +45,9 @@ enum mvot_status mvot_imgprep_to_rgb(const struct mvot_image *in, struct mvot_im
         memcpy(out->px, in->px, n * 3);
         return MVOT_OK;
     }
-    for (size_t i = 0; i < n && !any_alpha; i++)
-        any_alpha = in->px[i * 4 + 3] < 255;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = in->px + i * 4;
-        if (!any_alpha) {
-            memcpy(out->px + i * 3, p, 3);
-            continue;
-        }
-        /* numpy: alpha = a / 255.0; (1 - alpha) * 255 + alpha * c; astype(uint8). */
-        double alpha = (double)p[3] / 255.0;
-        for (int c = 0; c < 3; c++) {
-            double v = (1.0 - alpha) * 255.0 + alpha * (double)p[c];
-            out->px[i * 3 + c] = (uint8_t)v;
-        }
-    }
+    /* HF composites only when some alpha < 255, else drops alpha: the same bytes, since an
+     * opaque pixel composites to itself */
+    mvot_rgba_over_white(in->px, n, out->px);
 cleanup:
     return st;
 }

@@ -209,14 +209,7 @@ static enum mvot_status to_rgb(struct mvot_image *img, struct mvot_error *err)
     if (img->channels != 4)
         return mvot_error_set(err, MVOT_ERR_INVALID, "eval", "image with %u channels",
                               img->channels);
-    size_t n = (size_t)img->w * img->h;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *s = img->px + i * 4;
-        double a = s[3] / 255.0;
-        for (int k = 0; k < 3; k++)
-            img->px[i * 3 + k] = (uint8_t)((1 - a) * 255 + a * s[k]);
-    }
-    img->channels = 3;
+    mvot_image_drop_alpha(img);
     return MVOT_OK;
 }
 

@@ -224,20 +224,6 @@ static int truth_build(const struct mvot_sample *s, const struct mvot_eval_vocab
 
 /* ---- pixels ------------------------------------------------------------------------ */
 
-static void composite_white(struct mvot_image *img)
-{
-    if (img->channels != 4)
-        return;
-    size_t n = (size_t)img->w * img->h;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *s = img->px + i * 4;
-        double a = s[3] / 255.0;
-        for (int k = 0; k < 3; k++)
-            img->px[i * 3 + k] = (uint8_t)((1 - a) * 255 + a * s[k]);
-    }
-    img->channels = 3;
-}
-
 /* Truth pixels of images entry `pos`: the stored PNG, or the decoded truth codes when the
  * shard has no frames. Returns 0 (and leaves out empty) when neither is available. */
 static int truth_pixels(const struct mvot_sample *s, const struct truth *t,
@@ -249,7 +235,7 @@ static int truth_pixels(const struct mvot_sample *s, const struct truth *t,
     if (t->frames_stored && pos < s->n_png) {
         if (mvot_png_decode(s->png[pos], s->png_len[pos], "truth frame", out, NULL) != MVOT_OK)
             return 0;
-        composite_white(out);
+        mvot_image_drop_alpha(out);
         if (out->w != dec->image_size || out->h != dec->image_size) {
             mvot_image_free(out);
             return 0;
@@ -425,7 +411,7 @@ static int load_pred_png(const struct run_ctx *c, struct eval_item *it, size_t l
              e.msg);
         return 0;
     }
-    composite_white(out);
+    mvot_image_drop_alpha(out);
     if (out->w != c->dec->image_size || out->h != c->dec->image_size) {
         DIAG(it, MVOT_EVAL_DIAG_IMAGE_SIZE, "line %zu: key %s: image %zu is %ux%u, expected %ux%u",
              line, p->key, j, out->w, out->h, c->dec->image_size, c->dec->image_size);
