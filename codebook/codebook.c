@@ -125,12 +125,12 @@ static enum mvot_status load_st(const struct mvot_safetensors *sf, struct mvot_c
     const char *path = mvot_st_path(sf);
     uint64_t v;
     const json_t *meta = mvot_st_metadata(sf);
-    MVOT_FAIL_IF(!meta, err, MVOT_ERR_CORRUPT, path,
-                 "no __metadata__: not an mvot codebook (a VQGAN checkpoint? use "
-                 "`mvot codebook import`)");
+    MVOT_CORRUPT_IF(!meta, err, path,
+                    "no __metadata__: not an mvot codebook (a VQGAN checkpoint? use "
+                    "`mvot codebook import`)");
     MVOT_TRY(meta_str(meta, "format", path, &s, err));
-    MVOT_FAIL_IF(strcmp(s, CB_FORMAT) != 0, err, MVOT_ERR_CORRUPT, path,
-                 "__metadata__.format is \"%s\", expected \"" CB_FORMAT "\"", s);
+    MVOT_CORRUPT_IF(strcmp(s, CB_FORMAT) != 0, err, path,
+                    "__metadata__.format is \"%s\", expected \"" CB_FORMAT "\"", s);
     MVOT_TRY(meta_u64(meta, "format_version", path, UINT32_MAX, &v, err));
     MVOT_FAIL_IF(v != CB_VERSION, err, MVOT_ERR_UNSUPPORTED, path,
                  "codebook format version %" PRIu64 " is not supported (this build reads %d)", v,
@@ -141,13 +141,13 @@ static enum mvot_status load_st(const struct mvot_safetensors *sf, struct mvot_c
     else if (strcmp(s, "vqgan") == 0)
         cb.kind = MVOT_CB_VQGAN;
     else
-        MVOT_FAIL_IF(1, err, MVOT_ERR_CORRUPT, path,
-                     "__metadata__.kind is \"%s\", expected \"patch\" or \"vqgan\"", s);
+        MVOT_CORRUPT_IF(1, err, path,
+                        "__metadata__.kind is \"%s\", expected \"patch\" or \"vqgan\"", s);
     MVOT_TRY(meta_u64(meta, "K", path, CB_MAX_K, &v, err));
-    MVOT_FAIL_IF(v == 0, err, MVOT_ERR_CORRUPT, path, "__metadata__.K is 0");
+    MVOT_CORRUPT_IF(v == 0, err, path, "__metadata__.K is 0");
     cb.K = (uint32_t)v;
     MVOT_TRY(meta_u64(meta, "D", path, CB_MAX_D, &v, err));
-    MVOT_FAIL_IF(v == 0, err, MVOT_ERR_CORRUPT, path, "__metadata__.D is 0");
+    MVOT_CORRUPT_IF(v == 0, err, path, "__metadata__.D is 0");
     cb.D = (uint32_t)v;
     MVOT_TRY(meta_u64(meta, "patch", path, MVOT_CODEBOOK_MAX_PATCH, &v, err));
     cb.patch = (uint32_t)v;
@@ -155,11 +155,10 @@ static enum mvot_status load_st(const struct mvot_safetensors *sf, struct mvot_c
     cb.image_size = (uint32_t)v;
     MVOT_TRY(meta_u64(meta, "seed", path, UINT64_MAX, &cb.seed, err));
     MVOT_TRY(meta_str(meta, "data_hash", path, &s, err));
-    MVOT_FAIL_IF(mvot_hash_parse_hex(s, &cb.data_hash) != 0, err, MVOT_ERR_CORRUPT, path,
-                 "__metadata__.data_hash \"%s\" is not 16 hex digits", s);
+    MVOT_CORRUPT_IF(mvot_hash_parse_hex(s, &cb.data_hash) != 0, err, path,
+                    "__metadata__.data_hash \"%s\" is not 16 hex digits", s);
     if (cb.kind == MVOT_CB_PATCH) {
-        MVOT_FAIL_IF(cb.patch == 0, err, MVOT_ERR_CORRUPT, path,
-                     "__metadata__.patch is 0 for a patch codebook");
+        MVOT_CORRUPT_IF(cb.patch == 0, err, path, "__metadata__.patch is 0 for a patch codebook");
         MVOT_FAIL_IF(cb.D != cb.patch * cb.patch * 3, err, MVOT_ERR_MISMATCH, path,
                      "D = %" PRIu32 " does not match patch %" PRIu32 " (patch*patch*3 = %" PRIu32
                      ")",
@@ -168,21 +167,20 @@ static enum mvot_status load_st(const struct mvot_safetensors *sf, struct mvot_c
                      "image_size %" PRIu32 " is not a multiple of patch %" PRIu32, cb.image_size,
                      cb.patch);
     } else {
-        MVOT_FAIL_IF(cb.patch != 0, err, MVOT_ERR_CORRUPT, path,
-                     "__metadata__.patch must be 0 for a vqgan codebook");
+        MVOT_CORRUPT_IF(cb.patch != 0, err, path,
+                        "__metadata__.patch must be 0 for a vqgan codebook");
     }
     MVOT_TRY(meta_str(meta, "stats", path, &s, err));
     {
         struct mvot_error jerr = {0};
         if (mvot_json_load_buf(s, strlen(s), "stats", &cb.stats, &jerr) != MVOT_OK ||
             !json_is_object(cb.stats))
-            MVOT_FAIL_IF(1, err, MVOT_ERR_CORRUPT, path,
-                         "__metadata__.stats is not a JSON object: %s", jerr.msg);
+            MVOT_CORRUPT_IF(1, err, path, "__metadata__.stats is not a JSON object: %s", jerr.msg);
     }
     const struct mvot_tensor *t = mvot_st_find(sf, CB_TENSOR);
     MVOT_FAIL_IF(!t, err, MVOT_ERR_NOTFOUND, path, "tensor \"" CB_TENSOR "\" is missing");
-    MVOT_FAIL_IF(mvot_st_count(sf) != 1, err, MVOT_ERR_CORRUPT, path,
-                 "%zu tensors, expected only \"" CB_TENSOR "\"", mvot_st_count(sf));
+    MVOT_CORRUPT_IF(mvot_st_count(sf) != 1, err, path,
+                    "%zu tensors, expected only \"" CB_TENSOR "\"", mvot_st_count(sf));
     MVOT_TRY(load_tensor(t, &cb, path, err));
     *out = cb;
     memset(&cb, 0, sizeof cb);

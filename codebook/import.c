@@ -40,8 +40,8 @@ enum mvot_status mvot_codebook_import_vqgan(const char *path, struct mvot_codebo
     MVOT_FAIL_IF(!out->vec, err, MVOT_ERR_NOMEM, path, "out of memory");
     MVOT_TRY(mvot_tensor_to_f32(t, out->vec, err));
     for (size_t i = 0; i < (size_t)out->K * out->D; i++)
-        MVOT_FAIL_IF(!isfinite(out->vec[i]), err, MVOT_ERR_CORRUPT, path,
-                     "tensor %s: non-finite value at code %zu", t->name, i / out->D);
+        MVOT_CORRUPT_IF(!isfinite(out->vec[i]), err, path,
+                        "tensor %s: non-finite value at code %zu", t->name, i / out->D);
     out->data_hash = mvot_hash64(t->data, t->nbytes);
     const char *base = strrchr(path, '/');
     out->stats = json_pack("{s:s, s:s, s:s}", "source", base ? base + 1 : path, "tensor", t->name,

@@ -16,8 +16,8 @@ enum mvot_status mvot_json_load_buf(const char *data, size_t len, const char *na
     json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     *out = NULL;
     if (!j)
-        return mvot_error_set(err, MVOT_ERR_CORRUPT, NULL, "%s: line %d, column %d: %s",
-                              name ? name : "<json>", je.line, je.column, je.text);
+        return mvot_error_corrupt(err, NULL, -1, "%s: line %d, column %d: %s",
+                                  name ? name : "<json>", je.line, je.column, je.text);
     *out = j;
     return MVOT_OK;
 }
@@ -84,22 +84,21 @@ static json_t *field(const json_t *obj, const char *key, const char *ctx, int re
 {
     *st = MVOT_OK;
     if (!json_is_object(obj)) {
-        *st = mvot_error_set(err, MVOT_ERR_CORRUPT, NULL, "%s: expected an object, found %s",
-                             ctx ? ctx : "<json>", obj ? type_name(obj) : "nothing");
+        *st = mvot_error_corrupt(err, NULL, -1, "%s: expected an object, found %s",
+                                 ctx ? ctx : "<json>", obj ? type_name(obj) : "nothing");
         return NULL;
     }
     json_t *v = json_object_get(obj, key);
     if ((!v || json_is_null(v)) && required)
-        *st = mvot_error_set(err, MVOT_ERR_CORRUPT, NULL, "%s.%s: missing", ctx ? ctx : "<json>",
-                             key);
+        *st = mvot_error_corrupt(err, NULL, -1, "%s.%s: missing", ctx ? ctx : "<json>", key);
     return json_is_null(v) ? NULL : v;
 }
 
 static enum mvot_status mistyped(const char *ctx, const char *key, const char *want,
                                  const json_t *v, struct mvot_error *err)
 {
-    return mvot_error_set(err, MVOT_ERR_CORRUPT, NULL, "%s.%s: expected %s, found %s",
-                          ctx ? ctx : "<json>", key, want, type_name(v));
+    return mvot_error_corrupt(err, NULL, -1, "%s.%s: expected %s, found %s", ctx ? ctx : "<json>",
+                              key, want, type_name(v));
 }
 
 #define GETTER(fname, ctype, check, want, conv, required)                                   \

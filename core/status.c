@@ -28,6 +28,8 @@ static void vset(struct mvot_error *err, enum mvot_status st, const char *prefix
     size_t off = 0;
     err->code = st;
     err->msg[0] = '\0';
+    err->site_file = NULL;
+    err->site_line = 0;
     if (prefix && *prefix) {
         int n = snprintf(err->msg, sizeof err->msg, "%s: ", prefix);
         off = n < 0 ? 0 : ((size_t)n >= sizeof err->msg ? sizeof err->msg - 1 : (size_t)n);
@@ -39,20 +41,10 @@ static void vset(struct mvot_error *err, enum mvot_status st, const char *prefix
             *p = ' ';
 }
 
-enum mvot_status mvot_error_set(struct mvot_error *err, enum mvot_status st, const char *where,
-                                const char *fmt, ...)
-{
-    if (!err)
-        return st;
-    va_list ap;
-    va_start(ap, fmt);
-    vset(err, st, where, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
-enum mvot_status mvot_error_corrupt(struct mvot_error *err, const char *file, int64_t offset,
-                                    const char *fmt, ...)
+/* The corruption path itself: every MVOT_ERR_CORRUPT report ends here (break on it). */
+__attribute__((noinline)) static enum mvot_status report_corrupt(struct mvot_error *err,
+                                                                 const char *file, int64_t offset,
+                                                                 const char *fmt, va_list ap)
 {
     if (!err)
         return MVOT_ERR_CORRUPT;
@@ -60,12 +52,32 @@ enum mvot_status mvot_error_corrupt(struct mvot_error *err, const char *file, in
     if (offset >= 0)
         snprintf(prefix, sizeof prefix, "%s: offset %" PRId64, file ? file : "<input>", offset);
     else
-        snprintf(prefix, sizeof prefix, "%s", file ? file : "<input>");
+        snprintf(prefix, sizeof prefix, "%s", file ? file : "");
+    vset(err, MVOT_ERR_CORRUPT, prefix, fmt, ap);
+    return MVOT_ERR_CORRUPT;
+}
+
+enum mvot_status mvot_error_set(struct mvot_error *err, enum mvot_status st, const char *where,
+                                const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vset(err, MVOT_ERR_CORRUPT, prefix, fmt, ap);
+    if (st == MVOT_ERR_CORRUPT)
+        st = report_corrupt(err, where, -1, fmt, ap);
+    else if (err)
+        vset(err, st, where, fmt, ap);
     va_end(ap);
-    return MVOT_ERR_CORRUPT;
+    return st;
+}
+
+enum mvot_status mvot_error_corrupt(struct mvot_error *err, const char *file, int64_t offset,
+                                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum mvot_status st = report_corrupt(err, file, offset, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 void mvot_error_prefix(struct mvot_error *err, const char *fmt, ...)
@@ -98,5 +110,15 @@ void mvot_error_clear(struct mvot_error *err)
     if (err) {
         err->code = MVOT_OK;
         err->msg[0] = '\0';
+        err->site_file = NULL;
+        err->site_line = 0;
+    }
+}
+
+void mvot_error_site(struct mvot_error *err, const char *file, int line)
+{
+    if (err) {
+        err->site_file = file;
+        err->site_line = line;
     }
 }

@@ -26,6 +26,10 @@ enum mvot_status {
 struct mvot_error {
     enum mvot_status code;
     char msg[MVOT_ERROR_MSG_MAX]; /* complete one-line message, context included */
+    /* The source line that reported it, recorded by MVOT_FAIL_IF and MVOT_CORRUPT_IF in
+     * debug builds (NDEBUG unset); NULL otherwise. For developers, never part of msg. */
+    const char *site_file;
+    int site_line;
 };
 
 /* Short stable name of a status, e.g. "corrupt input". Never NULL. */
@@ -36,8 +40,11 @@ const char *mvot_status_str(enum mvot_status st);
 enum mvot_status mvot_error_set(struct mvot_error *err, enum mvot_status st, const char *where,
                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* The one path for every corrupt-input report (a natural breakpoint when debugging a
- * reader). Formats "file: offset N: message"; offset < 0 omits the offset. */
+/* The one path for every corrupt-input report (SQLite's SQLITE_CORRUPT_BKPT): a breakpoint
+ * on it stops at whatever reader found the bad bytes. Formats "file: offset N: message";
+ * offset < 0 omits the offset, and a NULL file with no offset leaves the message bare.
+ * mvot_error_set with MVOT_ERR_CORRUPT is forwarded here too, but readers call this (or
+ * MVOT_CORRUPT_IF) directly; tests/cli/lint_library.sh holds them to it. */
 enum mvot_status mvot_error_corrupt(struct mvot_error *err, const char *file, int64_t offset,
                                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -46,6 +53,15 @@ void mvot_error_prefix(struct mvot_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 void mvot_error_clear(struct mvot_error *err);
+
+/* Records the reporting source line in err (NULL allowed); see MVOT_ERROR_SITE. */
+void mvot_error_site(struct mvot_error *err, const char *file, int line);
+
+#ifdef NDEBUG
+#define MVOT_ERROR_SITE(err) ((void)0)
+#else
+#define MVOT_ERROR_SITE(err) mvot_error_site((err), __FILE__, __LINE__)
+#endif
 
 /* Propagation in the zstd FORWARD_IF_ERROR / RETURN_ERROR_IF style. Both jump to the
  * function's single `cleanup:` label with `st` set, so resources are released once. */
@@ -60,8 +76,19 @@ void mvot_error_clear(struct mvot_error *err);
     do {                                                              \
         if (cond) {                                                   \
             st = mvot_error_set((err), (code), (where), __VA_ARGS__); \
+            MVOT_ERROR_SITE(err);                                     \
             goto cleanup;                                             \
         }                                                             \
+    } while (0)
+
+/* MVOT_FAIL_IF for corrupt input, through mvot_error_corrupt (no offset). */
+#define MVOT_CORRUPT_IF(cond, err, file, ...)                        \
+    do {                                                             \
+        if (cond) {                                                  \
+            st = mvot_error_corrupt((err), (file), -1, __VA_ARGS__); \
+            MVOT_ERROR_SITE(err);                                    \
+            goto cleanup;                                            \
+        }                                                            \
     } while (0)
 
 #endif

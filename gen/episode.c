@@ -101,8 +101,8 @@ enum mvot_status mvot_episode_from_json(json_t *record, const char *name, struct
         return mvot_error_corrupt(err, name, -1, "episode record is not an object");
     ep.record = json_incref(record);
     MVOT_TRY(mvot_json_get_str(record, "format", name, &s, err));
-    MVOT_FAIL_IF(strcmp(s, "mvot-episode") != 0, err, MVOT_ERR_CORRUPT, name,
-                 "format \"%s\" is not mvot-episode", s);
+    MVOT_CORRUPT_IF(strcmp(s, "mvot-episode") != 0, err, name, "format \"%s\" is not mvot-episode",
+                    s);
     MVOT_TRY(mvot_json_get_int(record, "version", name, &v, err));
     MVOT_FAIL_IF(v != MVOT_EPISODE_VERSION, err, MVOT_ERR_UNSUPPORTED, name,
                  "episode version %lld (this build reads %d)", (long long)v, MVOT_EPISODE_VERSION);
@@ -187,33 +187,32 @@ enum mvot_status mvot_episode_from_json(json_t *record, const char *name, struct
     for (uint32_t i = 0; i < cells; i++) {
         json_t *b = json_array_get(a, i);
         json_int_t q[4];
-        MVOT_FAIL_IF(!json_is_array(b) || json_array_size(b) != 4, err, MVOT_ERR_CORRUPT, name,
-                     "cells[%u] is not [x0,y0,x1,y1]", i);
+        MVOT_CORRUPT_IF(!json_is_array(b) || json_array_size(b) != 4, err, name,
+                        "cells[%u] is not [x0,y0,x1,y1]", i);
         for (int k = 0; k < 4; k++) {
             json_t *x = json_array_get(b, (size_t)k);
-            MVOT_FAIL_IF(!json_is_integer(x), err, MVOT_ERR_CORRUPT, name,
-                         "cells[%u][%d] is not an integer", i, k);
+            MVOT_CORRUPT_IF(!json_is_integer(x), err, name, "cells[%u][%d] is not an integer", i,
+                            k);
             q[k] = json_integer_value(x);
         }
-        MVOT_FAIL_IF(q[0] < 0 || q[1] < 0 || q[2] <= q[0] || q[3] <= q[1] ||
-                         q[2] > (json_int_t)ep.image_size || q[3] > (json_int_t)ep.image_size,
-                     err, MVOT_ERR_CORRUPT, name, "cells[%u] is outside the %u px frame", i,
-                     ep.image_size);
+        MVOT_CORRUPT_IF(q[0] < 0 || q[1] < 0 || q[2] <= q[0] || q[3] <= q[1] ||
+                            q[2] > (json_int_t)ep.image_size || q[3] > (json_int_t)ep.image_size,
+                        err, name, "cells[%u] is outside the %u px frame", i, ep.image_size);
         ep.cells[i] =
             (struct mvot_cell_box){(uint16_t)q[0], (uint16_t)q[1], (uint16_t)q[2], (uint16_t)q[3]};
     }
     MVOT_TRY(mvot_json_get_array(record, "cell_states", name, &a, err));
-    MVOT_FAIL_IF(json_array_size(a) != ep.n_frames, err, MVOT_ERR_CORRUPT, name,
-                 "%zu cell_states rows for %u frames", json_array_size(a), ep.n_frames);
+    MVOT_CORRUPT_IF(json_array_size(a) != ep.n_frames, err, name,
+                    "%zu cell_states rows for %u frames", json_array_size(a), ep.n_frames);
     for (uint32_t k = 0; k < ep.n_frames; k++) {
         json_t *row = json_array_get(a, k);
-        MVOT_FAIL_IF(!json_is_array(row) || json_array_size(row) != cells, err, MVOT_ERR_CORRUPT,
-                     name, "cell_states[%u] does not have %u entries", k, cells);
+        MVOT_CORRUPT_IF(!json_is_array(row) || json_array_size(row) != cells, err, name,
+                        "cell_states[%u] does not have %u entries", k, cells);
         for (uint32_t i = 0; i < cells; i++) {
             json_t *x = json_array_get(row, i);
-            MVOT_FAIL_IF(!json_is_integer(x) || json_integer_value(x) < 0 ||
-                             json_integer_value(x) > 255,
-                         err, MVOT_ERR_CORRUPT, name, "cell_states[%u][%u] is not a byte", k, i);
+            MVOT_CORRUPT_IF(!json_is_integer(x) || json_integer_value(x) < 0 ||
+                                json_integer_value(x) > 255,
+                            err, name, "cell_states[%u][%u] is not a byte", k, i);
             ep.cell_state[(size_t)k * cells + i] = (uint8_t)json_integer_value(x);
         }
     }

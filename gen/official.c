@@ -131,7 +131,7 @@ static enum mvot_status export_frozenlake(const struct mvot_episode *ep, const s
         MVOT_TRY(app(sts, json_integer(r * (json_int_t)n + c), err));
     }
     const char *exec = json_string_value(json_object_get(ep->record, "exec_state"));
-    MVOT_FAIL_IF(!exec, err, MVOT_ERR_CORRUPT, ep->key, "frozenlake record without exec_state");
+    MVOT_CORRUPT_IF(!exec, err, ep->key, "frozenlake record without exec_state");
     MVOT_TRY(app(json_object_get(env, "exec_states"), json_string(exec), err));
     MVOT_TRY(app(json_object_get(env, "rewards"),
                  json_real(strcmp(exec, "success") == 0 ? 1.0 : 0.0), err));

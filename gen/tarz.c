@@ -133,8 +133,12 @@ enum mvot_status mvot_tarz_reader_open(const char *path, struct mvot_tarz_reader
     archive_read_support_filter_none(r->a);
     archive_read_support_format_tar(r->a);
     if (archive_read_open_filename(r->a, path, 1 << 16) != ARCHIVE_OK) {
-        st = mvot_error_set(err, mvot_io_exists(path) ? MVOT_ERR_CORRUPT : MVOT_ERR_IO, path,
-                            "cannot open archive: %s", archive_error_string(r->a));
+        if (mvot_io_exists(path))
+            st = mvot_error_corrupt(err, path, -1, "cannot open archive: %s",
+                                    archive_error_string(r->a));
+        else
+            st = mvot_error_set(err, MVOT_ERR_IO, path, "cannot open archive: %s",
+                                archive_error_string(r->a));
         goto cleanup;
     }
     *out = r;

@@ -77,6 +77,40 @@ static void test_error_context(void)
     longs[sizeof longs - 1] = 0;
     mvot_error_set(&big, MVOT_ERR_IO, longs, "%s", longs);
     ASSERT_EQ_INT(strlen(big.msg), MVOT_ERROR_MSG_MAX - 1);
+    /* corrupt reports read the same whichever way they are made */
+    mvot_error_set(&err, MVOT_ERR_CORRUPT, "y.json", "bad %d", 1);
+    ASSERT_EQ_STR(err.msg, "y.json: bad 1");
+    ASSERT_EQ_INT(err.code, MVOT_ERR_CORRUPT);
+    mvot_error_corrupt(&err, NULL, -1, "k: bare");
+    ASSERT_EQ_STR(err.msg, "k: bare");
+}
+
+static enum mvot_status fail_corrupt_at_known_line(int corrupt, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    MVOT_CORRUPT_IF(corrupt, err, "z.bin", "byte %d", 7);
+    MVOT_FAIL_IF(!corrupt, err, MVOT_ERR_IO, "z.bin", "gone");
+cleanup:
+    return st;
+}
+
+static void test_error_site(void)
+{
+    struct mvot_error err;
+    ASSERT_EQ_INT(fail_corrupt_at_known_line(1, &err), MVOT_ERR_CORRUPT);
+    ASSERT_EQ_STR(err.msg, "z.bin: byte 7");
+#ifdef NDEBUG
+    ASSERT_TRUE(err.site_file == NULL);
+#else
+    ASSERT_CONTAINS(err.site_file, "test_core_io.c");
+    ASSERT_TRUE(err.site_line > 0);
+    int corrupt_line = err.site_line;
+    ASSERT_EQ_INT(fail_corrupt_at_known_line(0, &err), MVOT_ERR_IO);
+    ASSERT_EQ_INT(err.site_line, corrupt_line + 1);
+#endif
+    /* a later report without a site does not inherit the old one */
+    mvot_error_set(&err, MVOT_ERR_IO, "f", "x");
+    ASSERT_TRUE(err.site_file == NULL);
 }
 
 static void test_mkdirs_and_buf(void)
@@ -161,4 +195,4 @@ static void test_grow(void)
 }
 
 TEST_MAIN(test_atomic_write_roundtrip, test_atomic_crash_before_rename, test_error_context,
-          test_mkdirs_and_buf, test_hash, test_grow)
+          test_mkdirs_and_buf, test_hash, test_grow, test_error_site)

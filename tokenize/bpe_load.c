@@ -41,16 +41,29 @@ static enum mvot_status fail(struct loader *L, enum mvot_status code, const char
     return mvot_error_set(L->err, code, NULL, "%s: %s: %s", L->name, path, msg);
 }
 
+/* A malformed tokenizer.json, through the one corruption path (core/status.h). */
+static enum mvot_status corrupt(struct loader *L, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum mvot_status corrupt(struct loader *L, const char *path, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mvot_error_corrupt(L->err, L->name, -1, "%s: %s", path, msg);
+}
+
 static enum mvot_status get_type(struct loader *L, const json_t *obj, const char *path,
                                  const char **type)
 {
     char p[PATH_MAX_LEN];
     if (!json_is_object(obj))
-        return fail(L, MVOT_ERR_CORRUPT, path, "expected an object");
+        return corrupt(L, path, "expected an object");
     json_t *t = json_object_get(obj, "type");
     snprintf(p, sizeof p, "%s.type", path);
     if (!json_is_string(t))
-        return fail(L, MVOT_ERR_CORRUPT, p, "missing or not a string");
+        return corrupt(L, p, "missing or not a string");
     *type = json_string_value(t);
     return MVOT_OK;
 }
@@ -64,7 +77,7 @@ static enum mvot_status opt_bool(struct loader *L, const json_t *obj, const char
     if (!json_is_boolean(v)) {
         char p[PATH_MAX_LEN];
         snprintf(p, sizeof p, "%s.%s", path, key);
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected a boolean");
+        return corrupt(L, p, "expected a boolean");
     }
     *out = json_is_true(v);
     return MVOT_OK;
@@ -79,7 +92,7 @@ static enum mvot_status opt_str(struct loader *L, const json_t *obj, const char 
     if (!json_is_string(v)) {
         char p[PATH_MAX_LEN];
         snprintf(p, sizeof p, "%s.%s", path, key);
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected a string");
+        return corrupt(L, p, "expected a string");
     }
     *out = json_string_value(v);
     if (len)
@@ -100,7 +113,7 @@ static enum mvot_status req_str_dup(struct loader *L, const json_t *obj, const c
     if (!s) {
         char p[PATH_MAX_LEN];
         snprintf(p, sizeof p, "%s.%s", path, key);
-        return fail(L, MVOT_ERR_CORRUPT, p, "missing");
+        return corrupt(L, p, "missing");
     }
     *out = dup_mem(s, *len);
     return MVOT_OK;
@@ -115,7 +128,7 @@ static enum mvot_status opt_uint(struct loader *L, const json_t *obj, const char
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         char p[PATH_MAX_LEN];
         snprintf(p, sizeof p, "%s.%s", path, key);
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected a non-negative integer");
+        return corrupt(L, p, "expected a non-negative integer");
     }
     *out = (size_t)json_integer_value(v);
     return MVOT_OK;
@@ -134,10 +147,10 @@ static enum mvot_status get_char(struct loader *L, const json_t *obj, const char
     char p[PATH_MAX_LEN];
     snprintf(p, sizeof p, "%s.%s", path, key);
     if (!len || bpe_utf8_valid_prefix(s, len) != len)
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected one character");
+        return corrupt(L, p, "expected one character");
     uint32_t cp = bpe_utf8_next(s, len, &cl);
     if (cl != len)
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected one character, got \"%.40s\"", s);
+        return corrupt(L, p, "expected one character, got \"%.40s\"", s);
     *out = cp;
     return MVOT_OK;
 }
@@ -150,7 +163,7 @@ static enum mvot_status get_pattern(struct loader *L, const json_t *obj, const c
     snprintf(p, sizeof p, "%s.pattern", path);
     json_t *pat = json_object_get(obj, "pattern");
     if (!json_is_object(pat))
-        return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an object");
+        return corrupt(L, p, "missing or not an object");
     json_t *s = json_object_get(pat, "String");
     int literal = 1;
     if (!s) {
@@ -158,7 +171,7 @@ static enum mvot_status get_pattern(struct loader *L, const json_t *obj, const c
         literal = 0;
     }
     if (!json_is_string(s))
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected {\"String\": ...} or {\"Regex\": ...}");
+        return corrupt(L, p, "expected {\"String\": ...} or {\"Regex\": ...}");
     char where[PATH_MAX_LEN + 64];
     snprintf(where, sizeof where, "%s: %s", L->name, p);
     return bpe_regex_compile(re, json_string_value(s), json_string_length(s), literal, where,
@@ -203,7 +216,7 @@ static enum mvot_status load_sequence(struct loader *L, const json_t *j, const c
     json_t *arr = json_object_get(j, key);
     snprintf(p, sizeof p, "%s.%s", path, key);
     if (!json_is_array(arr))
-        return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
+        return corrupt(L, p, "missing or not an array");
     for (size_t i = 0; i < json_array_size(arr); i++) {
         snprintf(p, sizeof p, "%s.%s[%zu]", path, key, i);
         enum mvot_status st = load(L, json_array_get(arr, i), p, depth + 1);
@@ -462,10 +475,10 @@ static enum mvot_status get_id_pair(struct loader *L, const json_t *j, const cha
     char p[PATH_MAX_LEN];
     snprintf(p, sizeof p, "%s.%s", path, key);
     if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(json_array_get(v, 1)))
-        return fail(L, MVOT_ERR_CORRUPT, p, "expected [token, id]");
+        return corrupt(L, p, "expected [token, id]");
     json_int_t x = json_integer_value(json_array_get(v, 1));
     if (x < 0 || x > MAX_ID)
-        return fail(L, MVOT_ERR_CORRUPT, p, "id out of range");
+        return corrupt(L, p, "id out of range");
     *id = (int32_t)x;
     return MVOT_OK;
 }
@@ -479,7 +492,7 @@ static enum mvot_status load_template(struct loader *L, const json_t *j, const c
     json_t *specials = json_object_get(j, "special_tokens");
     snprintf(p, sizeof p, "%s.single", path);
     if (!json_is_array(single))
-        return fail(L, MVOT_ERR_CORRUPT, p, "missing or not an array");
+        return corrupt(L, p, "missing or not an array");
     int32_t *pre = NULL, *post = NULL;
     size_t npre = 0, npost = 0;
     int seen_seq = 0;
@@ -501,7 +514,7 @@ static enum mvot_status load_template(struct loader *L, const json_t *j, const c
         }
         json_t *name = sp ? json_object_get(sp, "id") : NULL;
         if (!json_is_string(name)) {
-            st = fail(L, MVOT_ERR_CORRUPT, p, "expected SpecialToken or Sequence");
+            st = corrupt(L, p, "expected SpecialToken or Sequence");
             break;
         }
         json_t *def =
@@ -510,15 +523,14 @@ static enum mvot_status load_template(struct loader *L, const json_t *j, const c
         if (!json_is_array(ids)) {
             char q[PATH_MAX_LEN * 2];
             snprintf(q, sizeof q, "%s.special_tokens", path);
-            st = fail(L, MVOT_ERR_CORRUPT, q, "no entry with ids for \"%.60s\"",
-                      json_string_value(name));
+            st = corrupt(L, q, "no entry with ids for \"%.60s\"", json_string_value(name));
             break;
         }
         for (size_t k = 0; k < json_array_size(ids); k++) {
             json_t *x = json_array_get(ids, k);
             if (!json_is_integer(x) || json_integer_value(x) < 0 ||
                 json_integer_value(x) > MAX_ID) {
-                st = fail(L, MVOT_ERR_CORRUPT, p, "special token id out of range");
+                st = corrupt(L, p, "special token id out of range");
                 break;
             }
             int32_t id = (int32_t)json_integer_value(x);
@@ -641,10 +653,10 @@ static enum mvot_status load_decoder(struct loader *L, const json_t *j, const ch
 static enum mvot_status check_id(struct loader *L, const json_t *v, const char *path, int32_t *out)
 {
     if (!json_is_integer(v))
-        return fail(L, MVOT_ERR_CORRUPT, path, "id is not an integer");
+        return corrupt(L, path, "id is not an integer");
     json_int_t x = json_integer_value(v);
     if (x < 0)
-        return fail(L, MVOT_ERR_CORRUPT, path, "negative id");
+        return corrupt(L, path, "negative id");
     if (x > MAX_ID)
         return fail(L, MVOT_ERR_UNSUPPORTED, path,
                     "id over 2^31-1: vocabularies over 2^31 are not supported");
@@ -659,10 +671,10 @@ static enum mvot_status load_model(struct loader *L, const json_t *root, const j
     struct mvot_bpe *t = L->tok;
     const json_t *m = json_object_get(root, "model");
     if (!json_is_object(m))
-        return fail(L, MVOT_ERR_CORRUPT, "model", "missing or not an object");
+        return corrupt(L, "model", "missing or not an object");
     json_t *type = json_object_get(m, "type");
     if (type && !json_is_string(type))
-        return fail(L, MVOT_ERR_CORRUPT, "model.type", "not a string");
+        return corrupt(L, "model.type", "not a string");
     if (type && strcmp(json_string_value(type), "BPE") != 0)
         return fail(L, MVOT_ERR_UNSUPPORTED, "model.type",
                     "model \"%.60s\" is not supported (only BPE)", json_string_value(type));
@@ -678,9 +690,9 @@ static enum mvot_status load_model(struct loader *L, const json_t *root, const j
     const json_t *vocab = json_object_get(m, "vocab");
     const json_t *merges = json_object_get(m, "merges");
     if (!json_is_object(vocab))
-        return fail(L, MVOT_ERR_CORRUPT, "model.vocab", "missing or not an object");
+        return corrupt(L, "model.vocab", "missing or not an object");
     if (!json_is_array(merges))
-        return fail(L, MVOT_ERR_CORRUPT, "model.merges", "missing or not an array");
+        return corrupt(L, "model.merges", "missing or not an array");
     *vocab_out = vocab;
     *merges_out = merges;
     return MVOT_OK;
@@ -726,7 +738,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
     json_object_foreach((json_t *)vocab, key, val) total += strlen(key) + 1;
     const json_t *added = json_object_get(root, "added_tokens");
     if (added && !json_is_null(added) && !json_is_array(added))
-        return fail(L, MVOT_ERR_CORRUPT, "added_tokens", "not an array");
+        return corrupt(L, "added_tokens", "not an array");
     size_t nadded = json_is_array(added) ? json_array_size(added) : 0;
     t->strings = malloc(total + 1);
     if (!t->strings)
@@ -744,7 +756,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
             return st;
         size_t kl = strlen(key);
         if (bpe_utf8_valid_prefix(key, kl) != kl)
-            return fail(L, MVOT_ERR_CORRUPT, q, "token is not valid UTF-8");
+            return corrupt(L, q, "token is not valid UTF-8");
         memcpy(w, key, kl + 1);
         if (bpe_smap_put(&t->vocab, w, kl, id) != MVOT_OK)
             return mvot_error_set(L->err, MVOT_ERR_NOMEM, L->name, "out of memory");
@@ -764,8 +776,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
     if (unk) {
         t->unk_id = bpe_smap_get(&t->vocab, unk, unk_len);
         if (t->unk_id < 0)
-            return fail(L, MVOT_ERR_CORRUPT, "model.unk_token", "\"%.80s\" is not in the vocab",
-                        unk);
+            return corrupt(L, "model.unk_token", "\"%.80s\" is not in the vocab", unk);
     }
     if (pre && pre_len) {
         t->prefix = dup_mem(pre, pre_len);
@@ -791,7 +802,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
         size_t al, bl;
         snprintf(p, sizeof p, "model.merges[%zu]", i);
         if (merge_parts(json_array_get(merges, i), &a, &al, &b, &bl) != 0) {
-            st = fail(L, MVOT_ERR_CORRUPT, p, "expected \"a b\" or [\"a\", \"b\"]");
+            st = corrupt(L, p, "expected \"a b\" or [\"a\", \"b\"]");
             break;
         }
         int32_t ia = bpe_smap_get(&t->vocab, a, al), ib = bpe_smap_get(&t->vocab, b, bl);
@@ -799,12 +810,11 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
             char tokq[96];
             snprintf(tokq, sizeof tokq, "%.*s",
                      (int)(ia < 0 ? (al > 80 ? 80 : al) : (bl > 80 ? 80 : bl)), ia < 0 ? a : b);
-            st = fail(L, MVOT_ERR_CORRUPT, p, "token \"%s\" is not in the vocab", tokq);
+            st = corrupt(L, p, "token \"%s\" is not in the vocab", tokq);
             break;
         }
         if (bl < t->prefix_len) {
-            st = fail(L, MVOT_ERR_CORRUPT, p,
-                      "right token is shorter than continuing_subword_prefix");
+            st = corrupt(L, p, "right token is shorter than continuing_subword_prefix");
             break;
         }
         cat.n = 0;
@@ -817,7 +827,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
         if (nid < 0) {
             char tokq[96];
             snprintf(tokq, sizeof tokq, "%.*s", (int)(cat.n > 80 ? 80 : cat.n), cat.p);
-            st = fail(L, MVOT_ERR_CORRUPT, p, "merged token \"%s\" is not in the vocab", tokq);
+            st = corrupt(L, p, "merged token \"%s\" is not in the vocab", tokq);
             break;
         }
         bpe_pmap_put(&t->merges, ia, ib, (uint32_t)i, nid);
@@ -837,7 +847,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
         struct bpe_added *x = &t->added[t->nadded];
         snprintf(p, sizeof p, "added_tokens[%zu]", i);
         if (!json_is_object(a))
-            return fail(L, MVOT_ERR_CORRUPT, p, "expected an object");
+            return corrupt(L, p, "expected an object");
         char q[PATH_MAX_LEN * 2];
         snprintf(q, sizeof q, "%s.id", p);
         if ((st = check_id(L, json_object_get(a, "id"), q, &x->id)) != MVOT_OK)
@@ -848,7 +858,7 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
             return st;
         if (!c) {
             snprintf(q, sizeof q, "%s.content", p);
-            return fail(L, MVOT_ERR_CORRUPT, q, "missing");
+            return corrupt(L, q, "missing");
         }
         x->content = dup_mem(c, cl);
         x->len = cl;
@@ -1024,7 +1034,7 @@ enum mvot_status bpe_load_json(struct mvot_bpe *tok, const char *json, size_t le
     const json_t *vocab = NULL, *merges = NULL;
     MVOT_TRY(mvot_json_load_buf(json, len, tok->name, &root, err));
     if (!json_is_object(root)) {
-        st = fail(&L, MVOT_ERR_CORRUPT, "(root)", "expected an object");
+        st = corrupt(&L, "(root)", "expected an object");
         goto cleanup;
     }
     static const char *unsupported_if_set[] = {"truncation", "padding"};

@@ -99,8 +99,8 @@ enum mvot_status bpe_regex_compile(struct bpe_regex *re, const char *pat, size_t
     MVOT_FAIL_IF(!re->src, err, MVOT_ERR_NOMEM, where, "out of memory");
     memcpy(re->src, pat, len);
     re->src[len] = 0;
-    MVOT_FAIL_IF(bpe_utf8_valid_prefix(pat, len) != len, err, MVOT_ERR_CORRUPT, where,
-                 "pattern is not valid UTF-8");
+    MVOT_CORRUPT_IF(bpe_utf8_valid_prefix(pat, len) != len, err, where,
+                    "pattern is not valid UTF-8");
     int ec = 0;
     PCRE2_SIZE eo = 0;
     if (literal) {

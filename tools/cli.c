@@ -80,6 +80,11 @@ int mvot_cli_usage(const struct mvot_cli *cli, const char *fmt, ...)
 int mvot_cli_fail(const struct mvot_cli *cli, const struct mvot_error *err)
 {
     fprintf(stderr, "%s: %s\n", cli->cmd, err->msg[0] ? err->msg : mvot_status_str(err->code));
+    /* debug builds know which source line reported it; shown on request only, so messages
+     * stay the same in every build */
+    const char *site = getenv("MVOT_ERROR_SITE");
+    if (err->site_file && site && *site && strcmp(site, "0") != 0)
+        fprintf(stderr, "%s: (reported at %s:%d)\n", cli->cmd, err->site_file, err->site_line);
     return err->code == MVOT_ERR_INVALID ? MVOT_EXIT_USAGE : MVOT_EXIT_FAIL;
 }
 

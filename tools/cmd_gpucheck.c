@@ -240,11 +240,10 @@ static enum mvot_status run_shards(struct check *c, const char *dir, uint64_t ma
     cbfile = json_string_value(json_object_get(cbj, "file"));
     kind = json_string_value(json_object_get(cbj, "kind"));
     tokfile = json_string_value(json_object_get(json_object_get(man, "tokenizer"), "file"));
-    MVOT_FAIL_IF(!cbfile || !tokfile, err, MVOT_ERR_CORRUPT, dir,
-                 "manifest.json: codebook.file or tokenizer.file missing");
+    MVOT_CORRUPT_IF(!cbfile || !tokfile, err, dir,
+                    "manifest.json: codebook.file or tokenizer.file missing");
     c->S = (uint32_t)json_integer_value(json_object_get(man, "image_size"));
-    MVOT_FAIL_IF(c->S == 0 || c->S % 16 != 0, err, MVOT_ERR_CORRUPT, dir,
-                 "manifest.json: bad image_size");
+    MVOT_CORRUPT_IF(c->S == 0 || c->S % 16 != 0, err, dir, "manifest.json: bad image_size");
     augment = json_integer_value(json_object_get(json_object_get(man, "options"), "augment"));
     snprintf(path, sizeof path, "%s/%s", dir, cbfile);
     c->model_path = strdup(path);
@@ -276,8 +275,8 @@ static enum mvot_status run_shards(struct check *c, const char *dir, uint64_t ma
                 span_img--;
                 continue;
             }
-            MVOT_FAIL_IF(j >= s.n_png, err, MVOT_ERR_CORRUPT, dir,
-                         "sample %s: image span %zu has no stored frame", s.key, j);
+            MVOT_CORRUPT_IF(j >= s.n_png, err, dir, "sample %s: image span %zu has no stored frame",
+                            s.key, j);
             if (augment > 0 && !in_int_array(labels, json_integer_value(json_array_get(images, j))))
                 continue;
             if (max_images && c->images + c->nb >= max_images)
@@ -289,9 +288,9 @@ static enum mvot_status run_shards(struct check *c, const char *dir, uint64_t ma
                     dst[got] = code;
                 got += code >= 0;
             }
-            MVOT_FAIL_IF(got != per, err, MVOT_ERR_CORRUPT, dir,
-                         "sample %s: image span %zu holds %zu codes, expected %zu", s.key, j, got,
-                         per);
+            MVOT_CORRUPT_IF(got != per, err, dir,
+                            "sample %s: image span %zu holds %zu codes, expected %zu", s.key, j,
+                            got, per);
             snprintf(path, sizeof path, "%s.%zu.png", s.key, j);
             MVOT_TRY(add_png(c, s.png[j], s.png_len[j], path, err));
             if (++c->nb == c->batch)
