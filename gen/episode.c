@@ -10,7 +10,6 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "gen/internal.h"
-#include "gen/record.h"
 #include "gen/tarz.h"
 
 void mvot_episode_free(struct mvot_episode *ep)

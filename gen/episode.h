@@ -10,6 +10,9 @@
 
 #include "core/status.h"
 
+/* The record's "version" field (docs/episode-format.md). */
+#define MVOT_EPISODE_VERSION 1
+
 enum mvot_task { MVOT_TASK_MAZE = 0, MVOT_TASK_FROZENLAKE = 1, MVOT_TASK_MINIBEHAVIOR = 2 };
 #define MVOT_TASK_COUNT 3
 enum mvot_split { MVOT_SPLIT_TRAIN = 0, MVOT_SPLIT_DEV = 1, MVOT_SPLIT_TEST = 2 };

@@ -13,7 +13,6 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
-#include "gen/gen.h"
 #include "gen/internal.h"
 #include "gen/record.h"
 

@@ -10,8 +10,6 @@
 #include "gen/episode.h"
 #include "gen/internal.h"
 
-#define MVOT_EPISODE_VERSION 1
-
 struct mvot_record_meta {
     const char *key;
     uint32_t image_size;
