@@ -724,32 +724,25 @@ static int merge_parts(const json_t *x, const char **a, size_t *al, const char *
     return -1;
 }
 
-static enum mvot_status build_model(struct loader *L, const json_t *root, const json_t *vocab,
-                                    const json_t *merges)
+/* The vocab: every key copied into one string block (t->strings) and mapped to its id;
+ * *max_id is the largest id seen. */
+static enum mvot_status load_vocab(struct loader *L, const json_t *vocab, int64_t *max_id)
 {
-    enum mvot_status st = MVOT_OK;
+    enum mvot_status st;
     struct mvot_bpe *t = L->tok;
-    const json_t *m = json_object_get(root, "model");
-    char p[PATH_MAX_LEN];
-    /* all strings (vocab keys, added contents) live in one block */
     size_t total = 0;
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)vocab, key, val) total += strlen(key) + 1;
-    const json_t *added = json_object_get(root, "added_tokens");
-    if (added && !json_is_null(added) && !json_is_array(added))
-        return corrupt(L, "added_tokens", "not an array");
-    size_t nadded = json_is_array(added) ? json_array_size(added) : 0;
     t->strings = malloc(total + 1);
     if (!t->strings)
         return mvot_error_set(L->err, MVOT_ERR_NOMEM, L->name, "out of memory");
     if ((st = bpe_smap_init(&t->vocab, json_object_size(vocab))) != MVOT_OK)
         return mvot_error_set(L->err, st, L->name, "out of memory");
-    int64_t max_id = -1;
     char *w = t->strings;
     json_object_foreach((json_t *)vocab, key, val)
     {
-        int32_t id;
+        int32_t id = -1; /* set by check_id; initialized for the compiler's sake */
         char q[PATH_MAX_LEN * 2];
         snprintf(q, sizeof q, "model.vocab[\"%.80s\"]", key);
         if ((st = check_id(L, val, q, &id)) != MVOT_OK)
@@ -761,11 +754,18 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
         if (bpe_smap_put(&t->vocab, w, kl, id) != MVOT_OK)
             return mvot_error_set(L->err, MVOT_ERR_NOMEM, L->name, "out of memory");
         w += kl + 1;
-        if (id > max_id)
-            max_id = id;
+        if (id > *max_id)
+            *max_id = id;
     }
+    return MVOT_OK;
+}
 
-    /* model options that name tokens */
+/* Model options that name tokens: unk_token, continuing_subword_prefix, end_of_word_suffix,
+ * and the <0xXX> byte-fallback ids. */
+static enum mvot_status load_model_options(struct loader *L, const json_t *m)
+{
+    enum mvot_status st;
+    struct mvot_bpe *t = L->tok;
     const char *unk = NULL, *pre = NULL, *suf = NULL;
     size_t unk_len = 0, pre_len = 0, suf_len = 0;
     if ((st = opt_str(L, m, "unk_token", "model", &unk, &unk_len)) != MVOT_OK ||
@@ -791,8 +791,15 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
         snprintf(name, sizeof name, "<0x%02X>", b);
         t->byte_fallback_id[b] = bpe_smap_get(&t->vocab, name, 6);
     }
+    return MVOT_OK;
+}
 
-    /* merges */
+/* Merges in rank order, each checked against the vocab (both parts and their result). */
+static enum mvot_status load_merges(struct loader *L, const json_t *merges)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_bpe *t = L->tok;
+    char p[PATH_MAX_LEN];
     size_t nm = json_array_size(merges);
     if ((st = bpe_pmap_init(&t->merges, nm)) != MVOT_OK)
         return mvot_error_set(L->err, st, L->name, "out of memory");
@@ -833,10 +840,16 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
         bpe_pmap_put(&t->merges, ia, ib, (uint32_t)i, nid);
     }
     bpe_sbuf_free(&cat);
-    if (st != MVOT_OK)
-        return st;
+    return st;
+}
 
-    /* added tokens */
+/* Added tokens, with HF's id assignment; *max_id grows with them. */
+static enum mvot_status load_added(struct loader *L, const json_t *added, size_t nadded,
+                                   int64_t *max_id)
+{
+    enum mvot_status st;
+    struct mvot_bpe *t = L->tok;
+    char p[PATH_MAX_LEN];
     if (nadded) {
         t->added = calloc(nadded, sizeof *t->added);
         if (!t->added)
@@ -908,12 +921,17 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
                 return fail(L, MVOT_ERR_UNSUPPORTED, p, "id over 2^31-1");
             x->id = (int32_t)nid;
         }
-        if (x->id > max_id)
-            max_id = x->id;
+        if (x->id > *max_id)
+            *max_id = x->id;
     }
+    return MVOT_OK;
+}
 
-    /* id -> token table */
-    size_t nent = json_object_size(vocab) + nadded;
+/* The id -> token table (nent entries were read, the largest id is max_id) and the special
+ * flags. */
+static enum mvot_status build_id_table(struct loader *L, size_t nent, int64_t max_id)
+{
+    struct mvot_bpe *t = L->tok;
     if (max_id >= 0 && (uint64_t)max_id > (uint64_t)nent * 16 + (1u << 20))
         return fail(L, MVOT_ERR_UNSUPPORTED, "model.vocab",
                     "ids are too sparse (max id far beyond the entry count)");
@@ -951,6 +969,23 @@ static enum mvot_status build_model(struct loader *L, const json_t *root, const 
             t->id_special[id] = 1;
     bpe_smap_free(&specials);
     return MVOT_OK;
+}
+
+static enum mvot_status build_model(struct loader *L, const json_t *root, const json_t *vocab,
+                                    const json_t *merges)
+{
+    enum mvot_status st;
+    const json_t *added = json_object_get(root, "added_tokens");
+    if (added && !json_is_null(added) && !json_is_array(added))
+        return corrupt(L, "added_tokens", "not an array");
+    size_t nadded = json_is_array(added) ? json_array_size(added) : 0;
+    int64_t max_id = -1;
+    if ((st = load_vocab(L, vocab, &max_id)) != MVOT_OK ||
+        (st = load_model_options(L, json_object_get(root, "model"))) != MVOT_OK ||
+        (st = load_merges(L, merges)) != MVOT_OK ||
+        (st = load_added(L, added, nadded, &max_id)) != MVOT_OK)
+        return st;
+    return build_id_table(L, json_object_size(vocab) + nadded, max_id);
 }
 
 /* Byte-level fast path tables: the model can start from raw bytes. */
