@@ -408,6 +408,253 @@ static void trainer_free(struct trainer *T)
     free(T->touched);
 }
 
+/* XXH3 of the corpus as length-prefixed texts, so text boundaries count. */
+static enum mvot_status corpus_hash(const char *const *texts, const size_t *lens, size_t n,
+                                    uint64_t *hash, uint64_t *total_bytes)
+{
+    struct mvot_hasher hs;
+    enum mvot_status st = mvot_hasher_init(&hs);
+    if (st != MVOT_OK)
+        return st;
+    *total_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t l = lens[i];
+        uint8_t le[8];
+        for (int k = 0; k < 8; k++)
+            le[k] = (uint8_t)(l >> (8 * k));
+        mvot_hasher_update(&hs, le, 8);
+        mvot_hasher_update(&hs, texts[i], lens[i]);
+        *total_bytes += l;
+    }
+    *hash = mvot_hasher_digest(&hs);
+    mvot_hasher_free(&hs);
+    return MVOT_OK;
+}
+
+/* Counts the pre-tokenized words of every chunk, in chunk order, and turns them into
+ * T->words as byte symbols in first-seen order (deterministic at any thread count). Each
+ * chunk's buffer is freed once counted. */
+static enum mvot_status count_words(struct trainer *T, struct chunk_out *outs, size_t nchunks,
+                                    struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct bpe_smap wmap = {0};
+    struct bpe_arena warena = {0};
+    uint64_t *wcount = NULL;
+    size_t capw = 0;
+    MVOT_FAIL_IF(bpe_smap_init(&wmap, 1024) != MVOT_OK, err, MVOT_ERR_NOMEM, "bpe train",
+                 "out of memory");
+    for (size_t ci = 0; ci < nchunks; ci++) {
+        if (outs[ci].st != MVOT_OK) {
+            st = outs[ci].st;
+            if (err)
+                *err = outs[ci].err;
+            goto cleanup;
+        }
+        const char *p = outs[ci].buf.p;
+        size_t len = outs[ci].buf.n, k = 0;
+        while (k < len) {
+            uint32_t l;
+            memcpy(&l, p + k, sizeof l);
+            k += sizeof l;
+            int32_t wi = bpe_smap_get(&wmap, p + k, l);
+            if (wi < 0) {
+                char *c = bpe_arena_alloc(&warena, l ? l : 1);
+                MVOT_FAIL_IF(!c ||
+                                 MVOT_GROW(&wcount, &capw, T->nwords + 1, MVOT_GROW_UNCAPPED, NULL),
+                             err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
+                memcpy(c, p + k, l);
+                wi = (int32_t)T->nwords++;
+                wcount[wi] = 0;
+                MVOT_FAIL_IF(bpe_smap_put(&wmap, c, l, wi) != MVOT_OK, err, MVOT_ERR_NOMEM,
+                             "bpe train", "out of memory");
+            }
+            wcount[wi]++;
+            k += l;
+        }
+        bpe_sbuf_free(&outs[ci].buf);
+    }
+
+    T->words = calloc(T->nwords ? T->nwords : 1, sizeof *T->words);
+    MVOT_FAIL_IF(!T->words || bpe_smap_init(&T->tokmap, 4096) != MVOT_OK ||
+                     bpe_pmap_init(&T->pmap, 4096) != MVOT_OK,
+                 err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
+    for (size_t i = 0; i <= wmap.mask; i++) {
+        const struct bpe_smap_ent *e = &wmap.e[i];
+        if (!e->s)
+            continue;
+        struct word *w = &T->words[e->id];
+        w->s = malloc((e->len ? e->len : 1) * sizeof *w->s);
+        MVOT_FAIL_IF(!w->s, err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
+        for (uint32_t k = 0; k < e->len; k++)
+            w->s[k] = (uint8_t)e->s[k];
+        w->n = e->len;
+        w->count = wcount[e->id];
+    }
+cleanup:
+    free(wcount);
+    bpe_smap_free(&wmap);
+    bpe_arena_free(&warena);
+    return st;
+}
+
+/* Pushes every pair touched since the last call that still occurs onto the heap. */
+static int push_touched(struct trainer *T, struct hheap *heap)
+{
+    for (size_t i = 0; i < T->ntouched; i++) {
+        struct pair *q = &T->pairs[T->touched[i]];
+        if (q->count > 0) {
+            struct hent e = {q->count, T->touched[i]};
+            if (hpush(T, heap, e))
+                return -1;
+        }
+    }
+    T->ntouched = 0;
+    return 0;
+}
+
+/* The 256 byte tokens, then every adjacent pair of every word counted onto the heap. */
+static int init_pairs(struct trainer *T, struct hheap *heap)
+{
+    for (uint32_t b = 0; b < N_BYTES; b++) {
+        char c = (char)b;
+        int32_t id;
+        if (add_token(T, &c, 1, &id))
+            return -1;
+    }
+    for (size_t wi = 0; wi < T->nwords; wi++) {
+        struct word *w = &T->words[wi];
+        for (uint32_t k = 0; k + 1 < w->n; k++)
+            if (pair_add(T, w->s[k], w->s[k + 1], (int64_t)w->count, (uint32_t)wi, 1))
+                return -1;
+    }
+    return push_touched(T, heap);
+}
+
+/* Replaces (a, b) by c in the words wl[0..nw), updating the pair counts. */
+static int apply_merge(struct trainer *T, int32_t a, int32_t b, int32_t c, uint32_t stamp,
+                       const uint32_t *wl, uint32_t nw)
+{
+    for (uint32_t k = 0; k < nw; k++) {
+        uint32_t wi = wl[k];
+        struct word *w = &T->words[wi];
+        if (w->stamp == stamp)
+            continue;
+        w->stamp = stamp;
+        int64_t cnt = (int64_t)w->count;
+        uint32_t i = 0;
+        while (i + 1 < w->n) {
+            if (w->s[i] != a || w->s[i + 1] != b) {
+                i++;
+                continue;
+            }
+            int fail = 0;
+            if (i > 0)
+                fail |= pair_add(T, w->s[i - 1], a, -cnt, wi, stamp) |
+                        pair_add(T, w->s[i - 1], c, cnt, wi, stamp);
+            if (i + 2 < w->n)
+                fail |= pair_add(T, b, w->s[i + 2], -cnt, wi, stamp) |
+                        pair_add(T, c, w->s[i + 2], cnt, wi, stamp);
+            fail |= pair_add(T, a, b, -cnt, wi, stamp);
+            if (fail)
+                return -1;
+            w->s[i] = c;
+            memmove(w->s + i + 1, w->s + i + 2, (w->n - i - 2) * sizeof *w->s);
+            w->n--;
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* The merge loop: the most frequent pair (ties: heap order) becomes a new token until the
+ * vocabulary is full or no pair reaches min_frequency. *merges holds (a, b) trainer ids. */
+static enum mvot_status run_merges(struct trainer *T, struct hheap *heap,
+                                   const struct mvot_bpe_train_opts *o, int32_t **merges,
+                                   size_t *nmerges, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    size_t capmerges = 0; /* counts int32s: two per merge */
+    uint32_t max_new = o->vocab_size - FIRST_MERGE_ID;
+    uint32_t stamp = 1;
+    uint32_t *wl = NULL;
+    struct bpe_sbuf cat = {0};
+    while (heap->n && T->ntok - N_BYTES < max_new) {
+        struct hent top = hpop(T, heap);
+        struct pair *p = &T->pairs[top.pair];
+        if (top.count != p->count)
+            continue; /* stale */
+        if (p->count < (int64_t)o->min_frequency)
+            break;
+        int32_t a = p->a, b = p->b, c;
+        cat.n = 0;
+        MVOT_FAIL_IF(bpe_sbuf_add(&cat, T->ts[a], T->tn[a]) ||
+                         bpe_sbuf_add(&cat, T->ts[b], T->tn[b]),
+                     err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
+        MVOT_FAIL_IF(add_token(T, cat.p, cat.n, &c), err, MVOT_ERR_NOMEM, "bpe train",
+                     "out of memory");
+        MVOT_FAIL_IF(MVOT_GROW(merges, &capmerges, 2 * *nmerges + 2, MVOT_GROW_UNCAPPED, NULL), err,
+                     MVOT_ERR_NOMEM, "bpe train", "out of memory");
+        (*merges)[2 * *nmerges] = a;
+        (*merges)[2 * *nmerges + 1] = b;
+        (*nmerges)++;
+        stamp++;
+        /* apply to every word holding the pair; p may move as pairs grow, so take the list */
+        uint32_t nw = p->nwords;
+        wl = p->words;
+        p->words = NULL;
+        p->nwords = p->capwords = 0;
+        MVOT_FAIL_IF(apply_merge(T, a, b, c, stamp, wl, nw), err, MVOT_ERR_NOMEM, "bpe train",
+                     "out of memory");
+        free(wl);
+        wl = NULL;
+        MVOT_FAIL_IF(push_touched(T, heap), err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
+    }
+cleanup:
+    free(wl);
+    bpe_sbuf_free(&cat);
+    return st;
+}
+
+/* The trained tokenizer.json: trainer id t becomes t + MVOT_BPE_RESERVED in the full id
+ * space (the bytes first), with a training record in the file. */
+static enum mvot_status write_tokenizer(const struct trainer *T, int32_t *merges, size_t nmerges,
+                                        const struct mvot_bpe_train_opts *o, size_t ntexts,
+                                        uint64_t corpus_hash, uint64_t total_bytes,
+                                        const char *out_path, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    json_t *doc = NULL, *record = NULL;
+    size_t ntok_new = T->ntok - N_BYTES;
+    const char **id_raw = calloc(MVOT_BPE_RESERVED + T->ntok, sizeof *id_raw);
+    size_t *id_raw_n = calloc(MVOT_BPE_RESERVED + T->ntok, sizeof *id_raw_n);
+    for (size_t i = 0; id_raw && id_raw_n && i < T->ntok; i++) {
+        id_raw[MVOT_BPE_RESERVED + i] = T->ts[i];
+        id_raw_n[MVOT_BPE_RESERVED + i] = T->tn[i];
+    }
+    for (size_t i = 0; merges && i < 2 * nmerges; i++)
+        merges[i] += (int32_t)MVOT_BPE_RESERVED;
+    char hex[17];
+    mvot_hash_hex(corpus_hash, hex);
+    record = json_pack("{s:i, s:s, s:I, s:I, s:i, s:i, s:I, s:I, s:s}", "format", 1, "corpus_xxh3",
+                       hex, "corpus_texts", (json_int_t)ntexts, "corpus_bytes",
+                       (json_int_t)total_bytes, "vocab_size", (int)o->vocab_size, "min_frequency",
+                       (int)o->min_frequency, "merges", (json_int_t)nmerges, "final_vocab_size",
+                       (json_int_t)(FIRST_MERGE_ID + ntok_new), "trainer",
+                       "mvot bpe_train (byte-level, Chameleon layout)");
+    if (id_raw && id_raw_n && record)
+        doc = build_doc((const char *const *)(T->ts + N_BYTES), T->tn + N_BYTES, ntok_new, merges,
+                        nmerges, id_raw, id_raw_n, record);
+    MVOT_FAIL_IF(!doc, err, MVOT_ERR_NOMEM, "bpe train", "out of memory building JSON");
+    st = mvot_json_write_file(out_path, doc, err);
+cleanup:
+    free(id_raw);
+    free(id_raw_n);
+    json_decref(doc);
+    json_decref(record);
+    return st;
+}
+
 enum mvot_status mvot_bpe_train_texts(const char *const *texts, const size_t *lens, size_t n,
                                       const struct mvot_bpe_train_opts *opts,
                                       struct mvot_pool *pool, const char *out_path,
@@ -419,15 +666,11 @@ enum mvot_status mvot_bpe_train_texts(const char *const *texts, const size_t *le
     struct trainer T;
     struct hheap heap = {0};
     struct chunk_out *outs = NULL;
-    struct bpe_smap wmap = {0};
-    struct bpe_arena warena = {0};
     int32_t *merges = NULL;
-    size_t nmerges = 0, capmerges = 0;
-    json_t *doc = NULL, *record = NULL;
+    size_t nmerges = 0;
     char *base_json = NULL;
     size_t nchunks = 0;
-    uint64_t *wcount = NULL;
-    size_t capw = 0;
+    uint64_t hash = 0, total_bytes = 0;
     memset(&T, 0, sizeof T);
     if (opts)
         o = *opts;
@@ -438,22 +681,7 @@ enum mvot_status mvot_bpe_train_texts(const char *const *texts, const size_t *le
                  1u << 24);
     if (o.min_frequency < 1)
         o.min_frequency = 1;
-
-    /* corpus hash: length-prefixed texts, so boundaries count */
-    struct mvot_hasher hs;
-    uint64_t total_bytes = 0;
-    MVOT_TRY(mvot_hasher_init(&hs));
-    for (size_t i = 0; i < n; i++) {
-        uint64_t l = lens[i];
-        uint8_t le[8];
-        for (int k = 0; k < 8; k++)
-            le[k] = (uint8_t)(l >> (8 * k));
-        mvot_hasher_update(&hs, le, 8);
-        mvot_hasher_update(&hs, texts[i], lens[i]);
-        total_bytes += l;
-    }
-    uint64_t corpus_hash = mvot_hasher_digest(&hs);
-    mvot_hasher_free(&hs);
+    MVOT_TRY(corpus_hash(texts, lens, n, &hash, &total_bytes));
 
     base_json = mvot_bpe_layout_json();
     MVOT_FAIL_IF(!base_json, err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
@@ -465,201 +693,16 @@ enum mvot_status mvot_bpe_train_texts(const char *const *texts, const size_t *le
     MVOT_FAIL_IF(!outs, err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
     struct pretok_ctx pc = {base, texts, lens, n, nchunks, outs};
     mvot_pool_for(pool, nchunks, pretok_chunk, &pc);
-    MVOT_FAIL_IF(bpe_smap_init(&wmap, 1024) != MVOT_OK, err, MVOT_ERR_NOMEM, "bpe train",
-                 "out of memory");
-    for (size_t ci = 0; ci < nchunks; ci++) {
-        if (outs[ci].st != MVOT_OK) {
-            st = outs[ci].st;
-            if (err)
-                *err = outs[ci].err;
-            goto cleanup_w;
-        }
-        const char *p = outs[ci].buf.p;
-        size_t len = outs[ci].buf.n, k = 0;
-        while (k < len) {
-            uint32_t l;
-            memcpy(&l, p + k, sizeof l);
-            k += sizeof l;
-            int32_t wi = bpe_smap_get(&wmap, p + k, l);
-            if (wi < 0) {
-                char *c = bpe_arena_alloc(&warena, l ? l : 1);
-                if (!c || MVOT_GROW(&wcount, &capw, T.nwords + 1, MVOT_GROW_UNCAPPED, NULL)) {
-                    st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-                    goto cleanup_w;
-                }
-                memcpy(c, p + k, l);
-                wi = (int32_t)T.nwords++;
-                wcount[wi] = 0;
-                if (bpe_smap_put(&wmap, c, l, wi) != MVOT_OK) {
-                    st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-                    goto cleanup_w;
-                }
-            }
-            wcount[wi]++;
-            k += l;
-        }
-        bpe_sbuf_free(&outs[ci].buf);
-    }
-
-    /* words as byte symbols, in first-seen order (deterministic) */
-    T.words = calloc(T.nwords ? T.nwords : 1, sizeof *T.words);
-    if (!T.words || bpe_smap_init(&T.tokmap, 4096) != MVOT_OK ||
-        bpe_pmap_init(&T.pmap, 4096) != MVOT_OK) {
-        st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-        goto cleanup_w;
-    }
-    for (size_t i = 0; i <= wmap.mask; i++) {
-        const struct bpe_smap_ent *e = &wmap.e[i];
-        if (!e->s)
-            continue;
-        struct word *w = &T.words[e->id];
-        w->s = malloc((e->len ? e->len : 1) * sizeof *w->s);
-        if (!w->s) {
-            st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-            goto cleanup_w;
-        }
-        for (uint32_t k = 0; k < e->len; k++)
-            w->s[k] = (uint8_t)e->s[k];
-        w->n = e->len;
-        w->count = wcount[e->id];
-    }
-cleanup_w:
-    free(wcount);
-    if (st != MVOT_OK)
-        goto cleanup;
-    for (uint32_t b = 0; b < N_BYTES; b++) {
-        char c = (char)b;
-        int32_t id;
-        MVOT_FAIL_IF(add_token(&T, &c, 1, &id), err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-    }
-
-    /* initial pair counts */
-    for (size_t wi = 0; wi < T.nwords; wi++) {
-        struct word *w = &T.words[wi];
-        for (uint32_t k = 0; k + 1 < w->n; k++)
-            MVOT_FAIL_IF(pair_add(&T, w->s[k], w->s[k + 1], (int64_t)w->count, (uint32_t)wi, 1),
-                         err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-    }
-    for (size_t i = 0; i < T.ntouched; i++) {
-        struct hent e = {T.pairs[T.touched[i]].count, T.touched[i]};
-        MVOT_FAIL_IF(hpush(&T, &heap, e), err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-    }
-    T.ntouched = 0;
-
-    uint32_t max_new = o.vocab_size - FIRST_MERGE_ID;
-    uint32_t stamp = 1;
-    struct bpe_sbuf cat = {0};
-    while (heap.n && T.ntok - N_BYTES < max_new) {
-        struct hent top = hpop(&T, &heap);
-        struct pair *p = &T.pairs[top.pair];
-        if (top.count != p->count)
-            continue; /* stale */
-        if (p->count < (int64_t)o.min_frequency)
-            break;
-        int32_t a = p->a, b = p->b, c;
-        cat.n = 0;
-        MVOT_FAIL_IF(bpe_sbuf_add(&cat, T.ts[a], T.tn[a]) || bpe_sbuf_add(&cat, T.ts[b], T.tn[b]),
-                     err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-        MVOT_FAIL_IF(add_token(&T, cat.p, cat.n, &c), err, MVOT_ERR_NOMEM, "bpe train",
-                     "out of memory");
-        /* merges holds (a, b) pairs: capmerges counts int32s */
-        MVOT_FAIL_IF(MVOT_GROW(&merges, &capmerges, 2 * nmerges + 2, MVOT_GROW_UNCAPPED, NULL), err,
-                     MVOT_ERR_NOMEM, "bpe train", "out of memory");
-        merges[2 * nmerges] = a;
-        merges[2 * nmerges + 1] = b;
-        nmerges++;
-        stamp++;
-        /* apply to every word holding the pair; p may move as pairs grow, so copy the list */
-        uint32_t nw = p->nwords;
-        uint32_t *wl = p->words;
-        p->words = NULL;
-        p->nwords = p->capwords = 0;
-        for (uint32_t k = 0; k < nw; k++) {
-            uint32_t wi = wl[k];
-            struct word *w = &T.words[wi];
-            if (w->stamp == stamp)
-                continue;
-            w->stamp = stamp;
-            int64_t cnt = (int64_t)w->count;
-            uint32_t i = 0;
-            while (i + 1 < w->n) {
-                if (w->s[i] != a || w->s[i + 1] != b) {
-                    i++;
-                    continue;
-                }
-                int fail = 0;
-                if (i > 0)
-                    fail |= pair_add(&T, w->s[i - 1], a, -cnt, wi, stamp) |
-                            pair_add(&T, w->s[i - 1], c, cnt, wi, stamp);
-                if (i + 2 < w->n)
-                    fail |= pair_add(&T, b, w->s[i + 2], -cnt, wi, stamp) |
-                            pair_add(&T, c, w->s[i + 2], cnt, wi, stamp);
-                fail |= pair_add(&T, a, b, -cnt, wi, stamp);
-                if (fail) {
-                    free(wl);
-                    bpe_sbuf_free(&cat);
-                    st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-                    goto cleanup;
-                }
-                w->s[i] = c;
-                memmove(w->s + i + 1, w->s + i + 2, (w->n - i - 2) * sizeof *w->s);
-                w->n--;
-                i++;
-            }
-        }
-        free(wl);
-        for (size_t i = 0; i < T.ntouched; i++) {
-            struct pair *q = &T.pairs[T.touched[i]];
-            if (q->count > 0) {
-                struct hent e = {q->count, T.touched[i]};
-                if (hpush(&T, &heap, e)) {
-                    bpe_sbuf_free(&cat);
-                    st = mvot_error_set(err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
-                    goto cleanup;
-                }
-            }
-        }
-        T.ntouched = 0;
-    }
-    bpe_sbuf_free(&cat);
-
-    /* full id space: trainer id t -> t (bytes) + MVOT_BPE_RESERVED */
-    {
-        size_t ntok_new = T.ntok - N_BYTES;
-        const char **id_raw = calloc(MVOT_BPE_RESERVED + T.ntok, sizeof *id_raw);
-        size_t *id_raw_n = calloc(MVOT_BPE_RESERVED + T.ntok, sizeof *id_raw_n);
-        for (size_t i = 0; id_raw && id_raw_n && i < T.ntok; i++) {
-            id_raw[MVOT_BPE_RESERVED + i] = T.ts[i];
-            id_raw_n[MVOT_BPE_RESERVED + i] = T.tn[i];
-        }
-        for (size_t i = 0; merges && i < 2 * nmerges; i++)
-            merges[i] += (int32_t)MVOT_BPE_RESERVED;
-        char hex[17];
-        mvot_hash_hex(corpus_hash, hex);
-        record = json_pack("{s:i, s:s, s:I, s:I, s:i, s:i, s:I, s:I, s:s}", "format", 1,
-                           "corpus_xxh3", hex, "corpus_texts", (json_int_t)n, "corpus_bytes",
-                           (json_int_t)total_bytes, "vocab_size", (int)o.vocab_size,
-                           "min_frequency", (int)o.min_frequency, "merges", (json_int_t)nmerges,
-                           "final_vocab_size", (json_int_t)(FIRST_MERGE_ID + ntok_new), "trainer",
-                           "mvot bpe_train (byte-level, Chameleon layout)");
-        if (id_raw && id_raw_n && record)
-            doc = build_doc((const char *const *)(T.ts + N_BYTES), T.tn + N_BYTES, ntok_new, merges,
-                            nmerges, id_raw, id_raw_n, record);
-        free(id_raw);
-        free(id_raw_n);
-        MVOT_FAIL_IF(!doc, err, MVOT_ERR_NOMEM, "bpe train", "out of memory building JSON");
-    }
-    st = mvot_json_write_file(out_path, doc, err);
+    MVOT_TRY(count_words(&T, outs, nchunks, err));
+    MVOT_FAIL_IF(init_pairs(&T, &heap), err, MVOT_ERR_NOMEM, "bpe train", "out of memory");
+    MVOT_TRY(run_merges(&T, &heap, &o, &merges, &nmerges, err));
+    st = write_tokenizer(&T, merges, nmerges, &o, n, hash, total_bytes, out_path, err);
 cleanup:
     for (size_t ci = 0; outs && ci < nchunks; ci++)
         bpe_sbuf_free(&outs[ci].buf);
     free(outs);
     free(heap.v);
     free(merges);
-    json_decref(doc);
-    json_decref(record);
-    bpe_smap_free(&wmap);
-    bpe_arena_free(&warena);
     trainer_free(&T);
     mvot_bpe_free(base);
     free(base_json);
