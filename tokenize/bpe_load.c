@@ -178,6 +178,19 @@ static enum mvot_status get_pattern(struct loader *L, const json_t *obj, const c
                              L->err);
 }
 
+/* The fields of a Replace normalizer or decoder: the pattern and its "content" (copied,
+ * caller frees *content; nothing is left allocated on failure). */
+static enum mvot_status get_replace(struct loader *L, const json_t *obj, const char *path,
+                                    struct bpe_regex *re, char **content, size_t *len)
+{
+    enum mvot_status st = req_str_dup(L, obj, "content", path, content, len);
+    if (st == MVOT_OK && (st = get_pattern(L, obj, path, re)) != MVOT_OK) {
+        free(*content);
+        *content = NULL;
+    }
+    return st;
+}
+
 static char *dup_mem(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -262,12 +275,8 @@ static enum mvot_status load_normalizer(struct loader *L, const json_t *j, const
             return st;
     } else if (!strcmp(type, "Replace")) {
         n.kind = BPE_N_REPLACE;
-        if ((st = req_str_dup(L, j, "content", path, &n.str, &n.str_len)) != MVOT_OK)
+        if ((st = get_replace(L, j, path, &n.re, &n.str, &n.str_len)) != MVOT_OK)
             return st;
-        if ((st = get_pattern(L, j, path, &n.re)) != MVOT_OK) {
-            free(n.str);
-            return st;
-        }
     } else {
         snprintf(p, sizeof p, "%s.type", path);
         return fail(L, MVOT_ERR_UNSUPPORTED, p, "normalizer \"%.60s\" is not supported", type);
@@ -635,12 +644,8 @@ static enum mvot_status load_decoder(struct loader *L, const json_t *j, const ch
             return st;
     } else if (!strcmp(type, "Replace")) {
         d.kind = BPE_D_REPLACE;
-        if ((st = req_str_dup(L, j, "content", path, &d.content, &d.content_len)) != MVOT_OK)
+        if ((st = get_replace(L, j, path, &d.re, &d.content, &d.content_len)) != MVOT_OK)
             return st;
-        if ((st = get_pattern(L, j, path, &d.re)) != MVOT_OK) {
-            free(d.content);
-            return st;
-        }
     } else {
         snprintf(p, sizeof p, "%s.type", path);
         return fail(L, MVOT_ERR_UNSUPPORTED, p, "decoder \"%.60s\" is not supported", type);

@@ -254,6 +254,19 @@ static int word_symbols(const struct mvot_bpe *tok, struct bpe_tls *t, const cha
     return 0;
 }
 
+/* ignore_merges: a piece that is itself a token becomes that one token. Returns 1 when it
+ * is (t->sym[0] holds the id), 0 when not, -1 when out of memory. */
+static int whole_token(struct bpe_tls *t, const struct bpe_smap *map, const char *s, size_t n)
+{
+    int32_t id = bpe_smap_get(map, s, n);
+    if (id < 0)
+        return 0;
+    if (ensure_sym(t, 1))
+        return -1;
+    t->sym[0] = id;
+    return 1;
+}
+
 /* Tokenizes one final piece; `raw` means s holds raw bytes of a byte-level piece. */
 enum mvot_status bpe_model_piece(const struct mvot_bpe *tok, struct bpe_tls *t, const char *s,
                                  size_t n, int raw, struct mvot_ids *out)
@@ -269,17 +282,14 @@ enum mvot_status bpe_model_piece(const struct mvot_bpe *tok, struct bpe_tls *t, 
     }
     size_t ns = 0;
     int done = 0;
+    if (tok->ignore_merges) {
+        int w = whole_token(t, raw ? &tok->raw_vocab : &tok->vocab, s, n);
+        if (w < 0)
+            return MVOT_ERR_NOMEM;
+        done = w;
+        ns = (size_t)w;
+    }
     if (raw) {
-        if (tok->ignore_merges) {
-            int32_t id = bpe_smap_get(&tok->raw_vocab, s, n);
-            if (id >= 0) {
-                if (ensure_sym(t, 1))
-                    return MVOT_ERR_NOMEM;
-                t->sym[0] = id;
-                ns = 1;
-                done = 1;
-            }
-        }
         if (!done) {
             if (ensure_sym(t, n + 1))
                 return MVOT_ERR_NOMEM;
@@ -303,16 +313,6 @@ enum mvot_status bpe_model_piece(const struct mvot_bpe *tok, struct bpe_tls *t, 
             }
         }
     } else {
-        if (tok->ignore_merges) {
-            int32_t id = bpe_smap_get(&tok->vocab, s, n);
-            if (id >= 0) {
-                if (ensure_sym(t, 1))
-                    return MVOT_ERR_NOMEM;
-                t->sym[0] = id;
-                ns = 1;
-                done = 1;
-            }
-        }
         if (!done && word_symbols(tok, t, s, n, &ns))
             return MVOT_ERR_NOMEM;
     }
