@@ -43,7 +43,9 @@ static void print_rate(const char *name, const json_t *v)
         fprintf(stderr, "  %-12s -\n", name);
 }
 
-int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
+/* Parses the options into eo, truth, pred and out. Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct mvot_cli *cli, struct mvot_eval_opts *eo,
+                      const char **truth, const char **pred, const char **out)
 {
     static const struct option opts[] = {{"truth", required_argument, 0, O_TRUTH},
                                          {"pred", required_argument, 0, O_PRED},
@@ -55,41 +57,38 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
                                          {"roundtrip", required_argument, 0, O_ROUNDTRIP},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
-    struct mvot_eval_opts eo;
-    const char *truth = NULL, *pred = NULL, *out = NULL;
     uint64_t u;
     double d;
     int c;
-    mvot_eval_opts_default(&eo);
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case O_TRUTH: truth = optarg; break;
-        case O_PRED: pred = optarg; break;
-        case O_OUT: out = optarg; break;
+        case O_TRUTH: *truth = optarg; break;
+        case O_PRED: *pred = optarg; break;
+        case O_OUT: *out = optarg; break;
         case O_MAXFAIL:
             if (!mvot_cli_parse_u64(cli, "--max-failures", optarg, 0, 1000000, &u))
                 return MVOT_EXIT_USAGE;
-            eo.max_failures = (size_t)u;
+            eo->max_failures = (size_t)u;
             break;
         case O_PIXTOL:
             if (!mvot_cli_parse_u64(cli, "--pixel-tol", optarg, 0, 255, &u))
                 return MVOT_EXIT_USAGE;
-            eo.tol.pixel_tol = (uint32_t)u;
+            eo->tol.pixel_tol = (uint32_t)u;
             break;
         case O_CELLTOL:
             if (!mvot_cli_parse_double(cli, "--cell-tol", optarg, 0.0, 1.0, &d))
                 return MVOT_EXIT_USAGE;
-            eo.tol.cell_tol = d;
+            eo->tol.cell_tol = d;
             break;
         case O_ROUNDTRIP:
             if (!mvot_cli_parse_u64(cli, "--roundtrip", optarg, 0, SIZE_MAX, &u))
                 return MVOT_EXIT_USAGE;
-            eo.max_roundtrip = (size_t)u;
+            eo->max_roundtrip = (size_t)u;
             break;
         case O_INSET:
             if (!mvot_cli_parse_u64(cli, "--inset", optarg, 0, 64, &u))
                 return MVOT_EXIT_USAGE;
-            eo.tol.inset = (uint32_t)u;
+            eo->tol.inset = (uint32_t)u;
             break;
         default: {
             int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
@@ -100,49 +99,27 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     }
     if (optind < argc)
         return mvot_cli_usage(cli, "unexpected argument '%s' (see --help)", argv[optind]);
-    if (!truth || !pred)
+    if (!*truth || !*pred)
         return mvot_cli_usage(cli, "--truth SHARD_DIR and --pred FILE.jsonl are required");
-    mvot_cli_ready(cli);
+    return -1;
+}
 
-    struct mvot_error err = {0};
-    struct mvot_eval_truth *tr = NULL;
-    struct mvot_pool *pool = NULL;
-    struct mvot_eval_result *res = NULL;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char *pdir = NULL;
-    enum mvot_status st = MVOT_OK;
-    int rc = MVOT_EXIT_OK;
-
-    /* Frames are 0.75 MB each: keep them in the heap instead of a fresh mmap per image, whose
-     * page faults cost more than the scoring (glibc; measured in BENCHMARKS.md "## Eval"). */
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    pool = mvot_pool_create(cli->threads);
-    MVOT_FAIL_IF(!pool, &err, MVOT_ERR_NOMEM, "eval", "cannot start threads");
-    MVOT_TRY(mvot_eval_truth_open(truth, mvot_pool_threads(pool), pool, &tr, &err));
-    MVOT_TRY(mvot_io_read_file(pred, (size_t)16 << 30, &data, &len, &err));
+/* The folder of the predictions file, against which its image paths resolve (malloc'd). */
+static char *pred_dir(const char *pred)
+{
     const char *slash = strrchr(pred, '/');
-    pdir = slash ? mvot_strdupf("%.*s", (int)(slash - pred), pred) : strdup(".");
-    MVOT_FAIL_IF(!pdir, &err, MVOT_ERR_NOMEM, "eval", "out of memory");
-    if (!*pdir) { /* "/file.jsonl" */
-        free(pdir);
-        pdir = strdup("/");
-        MVOT_FAIL_IF(!pdir, &err, MVOT_ERR_NOMEM, "eval", "out of memory");
-    }
-    eo.pred_dir = pdir;
-    eo.out_dir = out;
-    mvot_eval_truth_bind(tr, &eo);
-    MVOT_TRY(mvot_eval_run(&eo, mvot_eval_truth_vocab(tr), mvot_eval_truth_decoder(tr),
-                           (const char *)data, len, pool, &cli->hook, &res, &err));
-    mvot_cli_progress_done(cli);
-    /* Who scored what, recorded with the numbers. */
-    json_t *info = mvot_eval_truth_info(tr);
-    json_object_set_new(info, "predictions", json_string(pred));
-    json_object_set_new(res->report, "source", info);
-    if (out)
-        MVOT_TRY(mvot_eval_write_report(res, out, &err));
+    if (!slash)
+        return strdup(".");
+    if (slash == pred) /* "/file.jsonl" */
+        return strdup("/");
+    return mvot_strdupf("%.*s", (int)(slash - pred), pred);
+}
 
+/* The human summary on stderr: the round-trip warning (even with --quiet), diagnostics and
+ * the headline metrics. */
+static void print_summary(const struct mvot_cli *cli, const struct mvot_eval_result *res,
+                          const char *pred, const char *out)
+{
     const json_t *rec = json_object_get(res->report, "reconstruction");
     json_int_t rec_n = json_integer_value(json_object_get(rec, "images"));
     json_int_t rec_ok = json_integer_value(json_object_get(rec, "correct"));
@@ -185,6 +162,52 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
             fprintf(stderr, "%s: wrote %s/report.json, report.md, %zu failure pictures\n", cli->cmd,
                     out, res->failures_written);
     }
+}
+
+int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
+{
+    struct mvot_eval_opts eo;
+    const char *truth = NULL, *pred = NULL, *out = NULL;
+    mvot_eval_opts_default(&eo);
+    int r = parse_args(argc, argv, cli, &eo, &truth, &pred, &out);
+    if (r >= 0)
+        return r;
+    mvot_cli_ready(cli);
+
+    struct mvot_error err = {0};
+    struct mvot_eval_truth *tr = NULL;
+    struct mvot_pool *pool = NULL;
+    struct mvot_eval_result *res = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char *pdir = NULL;
+    enum mvot_status st = MVOT_OK;
+    int rc = MVOT_EXIT_OK;
+
+    /* Frames are 0.75 MB each: keep them in the heap instead of a fresh mmap per image, whose
+     * page faults cost more than the scoring (glibc; measured in BENCHMARKS.md "## Eval"). */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    pool = mvot_pool_create(cli->threads);
+    MVOT_FAIL_IF(!pool, &err, MVOT_ERR_NOMEM, "eval", "cannot start threads");
+    MVOT_TRY(mvot_eval_truth_open(truth, mvot_pool_threads(pool), pool, &tr, &err));
+    MVOT_TRY(mvot_io_read_file(pred, (size_t)16 << 30, &data, &len, &err));
+    pdir = pred_dir(pred);
+    MVOT_FAIL_IF(!pdir, &err, MVOT_ERR_NOMEM, "eval", "out of memory");
+    eo.pred_dir = pdir;
+    eo.out_dir = out;
+    mvot_eval_truth_bind(tr, &eo);
+    MVOT_TRY(mvot_eval_run(&eo, mvot_eval_truth_vocab(tr), mvot_eval_truth_decoder(tr),
+                           (const char *)data, len, pool, &cli->hook, &res, &err));
+    mvot_cli_progress_done(cli);
+    /* Who scored what, recorded with the numbers. */
+    json_t *info = mvot_eval_truth_info(tr);
+    json_object_set_new(info, "predictions", json_string(pred));
+    json_object_set_new(res->report, "source", info);
+    if (out)
+        MVOT_TRY(mvot_eval_write_report(res, out, &err));
+
+    print_summary(cli, res, pred, out);
     if (cli->json) {
         json_t *sum = mvot_eval_summary(res);
         char *s = sum ? mvot_json_dumps(sum) : NULL;
