@@ -390,7 +390,16 @@ cleanup:
     return st;
 }
 
-int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
+/* The command line of gpucheck. */
+struct gpucheck_args {
+    const char *codebook, *vqgan;
+    uint64_t size, max_s, max_i, batch, cpu_n, dev;
+    double min_ag;
+    int tf32, cpu_only;
+};
+
+/* Parses argv into a. Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct mvot_cli *cli, struct gpucheck_args *a)
 {
     static const struct option opts[] = {{"codebook", required_argument, 0, OPT_CODEBOOK},
                                          {"vqgan", required_argument, 0, OPT_VQGAN},
@@ -405,51 +414,43 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
                                          {"cpu-reference", no_argument, 0, OPT_CPUREF},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
-    struct check c;
-    struct mvot_gpu_opts go;
-    struct mvot_error err = {0};
-    struct mvot_gpu_timing tm;
-    enum mvot_status st = MVOT_OK;
-    const char *codebook = NULL, *vqgan = NULL;
-    uint64_t size = 512, max_s = 0, max_i = 0, batch = 64, cpu_n = 1, dev = 0;
-    double min_ag = 0;
-    int ch, rc = MVOT_EXIT_OK, tf32 = 0;
-    char why[256], desc[256];
-    json_t *sum = NULL, *cpu = NULL;
-    memset(&c, 0, sizeof c);
-    memset(&go, 0, sizeof go);
+    int ch;
+    memset(a, 0, sizeof *a);
+    a->size = 512;
+    a->batch = 64;
+    a->cpu_n = 1;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (ch) {
-        case OPT_CODEBOOK: codebook = optarg; break;
-        case OPT_VQGAN: vqgan = optarg; break;
+        case OPT_CODEBOOK: a->codebook = optarg; break;
+        case OPT_VQGAN: a->vqgan = optarg; break;
         case OPT_SIZE:
-            if (!mvot_cli_parse_u64(cli, "--image-size", optarg, 16, 4096, &size))
+            if (!mvot_cli_parse_u64(cli, "--image-size", optarg, 16, 4096, &a->size))
                 return MVOT_EXIT_USAGE;
             break;
         case OPT_MAXS:
-            if (!mvot_cli_parse_u64(cli, "--max-samples", optarg, 1, UINT64_MAX, &max_s))
+            if (!mvot_cli_parse_u64(cli, "--max-samples", optarg, 1, UINT64_MAX, &a->max_s))
                 return MVOT_EXIT_USAGE;
             break;
         case OPT_MAXI:
-            if (!mvot_cli_parse_u64(cli, "--max-images", optarg, 1, UINT64_MAX, &max_i))
+            if (!mvot_cli_parse_u64(cli, "--max-images", optarg, 1, UINT64_MAX, &a->max_i))
                 return MVOT_EXIT_USAGE;
             break;
         case OPT_BATCH:
-            if (!mvot_cli_parse_u64(cli, "--batch", optarg, 1, 4096, &batch))
+            if (!mvot_cli_parse_u64(cli, "--batch", optarg, 1, 4096, &a->batch))
                 return MVOT_EXIT_USAGE;
             break;
         case OPT_CPU:
-            if (!mvot_cli_parse_u64(cli, "--cpu-check", optarg, 0, 1024, &cpu_n))
+            if (!mvot_cli_parse_u64(cli, "--cpu-check", optarg, 0, 1024, &a->cpu_n))
                 return MVOT_EXIT_USAGE;
             break;
         case OPT_MINAG:
-            if (!mvot_cli_parse_double(cli, "--min-agreement", optarg, 0.0, 1.0, &min_ag))
+            if (!mvot_cli_parse_double(cli, "--min-agreement", optarg, 0.0, 1.0, &a->min_ag))
                 return MVOT_EXIT_USAGE;
             break;
-        case OPT_TF32: tf32 = 1; break;
-        case OPT_CPUREF: c.cpu_only = 1; break;
+        case OPT_TF32: a->tf32 = 1; break;
+        case OPT_CPUREF: a->cpu_only = 1; break;
         case OPT_DEVICE:
-            if (!mvot_cli_parse_u64(cli, "--device", optarg, 0, 64, &dev))
+            if (!mvot_cli_parse_u64(cli, "--device", optarg, 0, 64, &a->dev))
                 return MVOT_EXIT_USAGE;
             break;
         default: {
@@ -460,15 +461,92 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
         }
     }
     mvot_cli_ready(cli);
-    if (codebook && vqgan)
+    if (a->codebook && a->vqgan)
         return mvot_cli_usage(cli, "give --codebook or --vqgan, not both");
-    if (!codebook && !vqgan && argc - optind != 1)
+    if (!a->codebook && !a->vqgan && argc - optind != 1)
         return mvot_cli_usage(cli, "expected one shard directory (or --codebook/--vqgan and PNGs)");
-    if ((codebook || vqgan) && argc - optind < 1)
+    if ((a->codebook || a->vqgan) && argc - optind < 1)
         return mvot_cli_usage(cli, "expected PNG files after --%s",
-                              codebook ? "codebook" : "vqgan");
-    if (c.cpu_only && (codebook || vqgan))
+                              a->codebook ? "codebook" : "vqgan");
+    if (a->cpu_only && (a->codebook || a->vqgan))
         return mvot_cli_usage(cli, "--cpu-reference applies to shard mode only");
+    return -1;
+}
+
+/* The JSON summary of a finished check, without the CPU check and the verdict;
+ * *agreement is the code agreement it reports. */
+static json_t *summarize(const struct check *c, const struct gpucheck_args *a, const char *desc,
+                         const struct mvot_gpu_timing *tm, double *agreement)
+{
+    json_t *sum = json_object();
+    json_object_set_new(sum, "device", json_string(desc));
+    json_object_set_new(sum, "precision",
+                        json_string(c->cpu_only ? "cpu"
+                                    : a->tf32   ? "tf32"
+                                                : "fp32"));
+    json_object_set_new(sum, "tokenizer", json_string(c->is_vqgan ? "vqgan" : "patch"));
+    json_object_set_new(sum, "reference", json_string(a->codebook || a->vqgan ? "cpu" : "stored"));
+    json_object_set_new(sum, "image_size", json_integer(c->S));
+    json_object_set_new(sum, "images", json_integer((json_int_t)c->images));
+    json_object_set_new(sum, "codes", json_integer((json_int_t)c->ncodes));
+    json_object_set_new(sum, "codes_agree", json_integer((json_int_t)c->agree));
+    json_object_set_new(sum, "images_exact", json_integer((json_int_t)c->images_exact));
+    *agreement = c->ncodes ? (double)c->agree / (double)c->ncodes : 0.0;
+    double gpu_ms = tm->h2d_ms + tm->compute_ms + tm->d2h_ms;
+    json_object_set_new(sum, "agreement", json_real(*agreement));
+    json_object_set_new(sum, "h2d_ms", json_real(tm->h2d_ms));
+    json_object_set_new(sum, "compute_ms", json_real(tm->compute_ms));
+    json_object_set_new(sum, "d2h_ms", json_real(tm->d2h_ms));
+    json_object_set_new(sum, "encode_wall_s", json_real(c->wall_s));
+    json_object_set_new(sum, "gpu_images_per_s",
+                        json_real(gpu_ms > 0 ? (double)c->images / (gpu_ms / 1000.0) : 0));
+    json_object_set_new(sum, "wall_images_per_s",
+                        json_real(c->wall_s > 0 ? (double)c->images / c->wall_s : 0));
+    return sum;
+}
+
+/* The one-line human report (and the CPU check's, when there was one). */
+static void print_notes(const struct mvot_cli *cli, const struct check *c, const char *desc,
+                        const struct mvot_gpu_timing *tm, double agreement, const json_t *cpu)
+{
+    double gpu_ms = tm->h2d_ms + tm->compute_ms + tm->d2h_ms;
+    mvot_cli_note(cli,
+                  "%s: %llu images on %s: %llu/%llu codes agree (%.6f), %llu images exact; "
+                  "%.1f images/s (GPU time), %.1f images/s (wall); H2D %.2f ms, compute %.2f ms, "
+                  "D2H %.2f ms\n",
+                  cli->cmd, (unsigned long long)c->images, desc, (unsigned long long)c->agree,
+                  (unsigned long long)c->ncodes, agreement, (unsigned long long)c->images_exact,
+                  gpu_ms > 0 ? (double)c->images / (gpu_ms / 1000.0) : 0.0,
+                  c->wall_s > 0 ? (double)c->images / c->wall_s : 0.0, tm->h2d_ms, tm->compute_ms,
+                  tm->d2h_ms);
+    if (cpu)
+        mvot_cli_note(cli,
+                      "%s: CPU check on %lld images: latent max abs err %.3g (max |z| %.3g), "
+                      "code agreement %.4f\n",
+                      cli->cmd, (long long)json_integer_value(json_object_get(cpu, "images")),
+                      json_real_value(json_object_get(cpu, "latent_max_abs_err")),
+                      json_real_value(json_object_get(cpu, "latent_max_abs")),
+                      json_real_value(json_object_get(cpu, "code_agreement")));
+}
+
+int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
+{
+    struct gpucheck_args a;
+    int rc = parse_args(argc, argv, cli, &a);
+    if (rc >= 0)
+        return rc;
+    rc = MVOT_EXIT_OK;
+    struct check c;
+    struct mvot_gpu_opts go;
+    struct mvot_error err = {0};
+    struct mvot_gpu_timing tm;
+    enum mvot_status st = MVOT_OK;
+    char why[256], desc[256];
+    json_t *sum = NULL, *cpu = NULL;
+    double agreement = 0;
+    memset(&c, 0, sizeof c);
+    memset(&go, 0, sizeof go);
+    c.cpu_only = a.cpu_only;
     c.threads = cli->threads;
     if (c.cpu_only) {
         snprintf(desc, sizeof desc, "CPU (--cpu-reference)");
@@ -479,8 +557,8 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
             return MVOT_EXIT_USAGE;
         }
         mvot_gpu_opts_default(&go);
-        go.tf32 = tf32;
-        go.device = (int)dev;
+        go.tf32 = a.tf32;
+        go.device = (int)a.dev;
         if (mvot_gpu_device_count(why, sizeof why) == 0) {
             fprintf(stderr, "%s: %s\n", cli->cmd, why);
             return MVOT_EXIT_USAGE;
@@ -488,74 +566,38 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
         MVOT_TRY(mvot_gpu_create(&go, &c.g, &err));
         mvot_gpu_describe(c.g, desc, sizeof desc);
     }
-    c.batch = (size_t)batch;
-    if (codebook || vqgan) {
-        c.S = (uint32_t)size;
-        c.model_path = strdup(codebook ? codebook : vqgan);
-        c.is_vqgan = vqgan != NULL;
+    c.batch = (size_t)a.batch;
+    if (a.codebook || a.vqgan) {
+        c.S = (uint32_t)a.size;
+        c.model_path = strdup(a.codebook ? a.codebook : a.vqgan);
+        c.is_vqgan = a.vqgan != NULL;
         MVOT_FAIL_IF(!c.model_path, &err, MVOT_ERR_NOMEM, "gpucheck", "out of memory");
-        MVOT_TRY(run_images(&c, argv + optind, argc - optind, max_i, cli->threads, &err));
+        MVOT_TRY(run_images(&c, argv + optind, argc - optind, a.max_i, cli->threads, &err));
     } else {
-        MVOT_TRY(run_shards(&c, argv[optind], max_s, max_i, &err));
+        MVOT_TRY(run_shards(&c, argv[optind], a.max_s, a.max_i, &err));
     }
     memset(&tm, 0, sizeof tm);
     if (c.g)
         mvot_gpu_timing_get(c.g, &tm);
-    sum = json_object();
-    json_object_set_new(sum, "device", json_string(desc));
-    json_object_set_new(sum, "precision", json_string(c.cpu_only ? "cpu" : tf32 ? "tf32" : "fp32"));
-    json_object_set_new(sum, "tokenizer", json_string(c.is_vqgan ? "vqgan" : "patch"));
-    json_object_set_new(sum, "reference", json_string(codebook || vqgan ? "cpu" : "stored"));
-    json_object_set_new(sum, "image_size", json_integer(c.S));
-    json_object_set_new(sum, "images", json_integer((json_int_t)c.images));
-    json_object_set_new(sum, "codes", json_integer((json_int_t)c.ncodes));
-    json_object_set_new(sum, "codes_agree", json_integer((json_int_t)c.agree));
-    json_object_set_new(sum, "images_exact", json_integer((json_int_t)c.images_exact));
-    double agreement = c.ncodes ? (double)c.agree / (double)c.ncodes : 0.0;
-    double gpu_ms = tm.h2d_ms + tm.compute_ms + tm.d2h_ms;
-    json_object_set_new(sum, "agreement", json_real(agreement));
-    json_object_set_new(sum, "h2d_ms", json_real(tm.h2d_ms));
-    json_object_set_new(sum, "compute_ms", json_real(tm.compute_ms));
-    json_object_set_new(sum, "d2h_ms", json_real(tm.d2h_ms));
-    json_object_set_new(sum, "encode_wall_s", json_real(c.wall_s));
-    json_object_set_new(sum, "gpu_images_per_s",
-                        json_real(gpu_ms > 0 ? (double)c.images / (gpu_ms / 1000.0) : 0));
-    json_object_set_new(sum, "wall_images_per_s",
-                        json_real(c.wall_s > 0 ? (double)c.images / c.wall_s : 0));
-    if (c.is_vqgan && !c.cpu_only && cpu_n > 0 && c.images > 0) {
+    sum = summarize(&c, &a, desc, &tm, &agreement);
+    if (c.is_vqgan && !c.cpu_only && a.cpu_n > 0 && c.images > 0) {
         /* The last batch's images are still in the staging buffer. */
         uint64_t last = c.images % c.batch ? c.images % c.batch : c.batch;
-        uint32_t n = (uint32_t)(cpu_n < last ? cpu_n : last);
+        uint32_t n = (uint32_t)(a.cpu_n < last ? a.cpu_n : last);
         cpu = json_object();
         MVOT_TRY(cpu_latent_check(&c, n, cpu, &err));
         json_object_set(sum, "cpu_check", cpu);
     }
-    json_object_set_new(sum, "min_agreement", json_real(min_ag));
-    json_object_set_new(sum, "ok", json_boolean(c.images > 0 && agreement >= min_ag));
+    json_object_set_new(sum, "min_agreement", json_real(a.min_ag));
+    json_object_set_new(sum, "ok", json_boolean(c.images > 0 && agreement >= a.min_ag));
     mvot_cli_print_json(cli, sum);
-    mvot_cli_note(cli,
-                  "%s: %llu images on %s: %llu/%llu codes agree (%.6f), %llu images exact; "
-                  "%.1f images/s (GPU time), %.1f images/s (wall); H2D %.2f ms, compute %.2f ms, "
-                  "D2H %.2f ms\n",
-                  cli->cmd, (unsigned long long)c.images, desc, (unsigned long long)c.agree,
-                  (unsigned long long)c.ncodes, agreement, (unsigned long long)c.images_exact,
-                  gpu_ms > 0 ? (double)c.images / (gpu_ms / 1000.0) : 0.0,
-                  c.wall_s > 0 ? (double)c.images / c.wall_s : 0.0, tm.h2d_ms, tm.compute_ms,
-                  tm.d2h_ms);
-    if (cpu)
-        mvot_cli_note(cli,
-                      "%s: CPU check on %lld images: latent max abs err %.3g (max |z| %.3g), "
-                      "code agreement %.4f\n",
-                      cli->cmd, (long long)json_integer_value(json_object_get(cpu, "images")),
-                      json_real_value(json_object_get(cpu, "latent_max_abs_err")),
-                      json_real_value(json_object_get(cpu, "latent_max_abs")),
-                      json_real_value(json_object_get(cpu, "code_agreement")));
+    print_notes(cli, &c, desc, &tm, agreement, cpu);
     if (c.images == 0) {
         fprintf(stderr, "%s: no images were checked\n", cli->cmd);
         rc = MVOT_EXIT_FAIL;
-    } else if (agreement < min_ag) {
+    } else if (agreement < a.min_ag) {
         fprintf(stderr, "%s: agreement %.6f is below --min-agreement %.6f\n", cli->cmd, agreement,
-                min_ag);
+                a.min_ag);
         rc = MVOT_EXIT_FAIL;
     }
 cleanup:
