@@ -27,7 +27,8 @@ struct mvot_error {
     enum mvot_status code;
     char msg[MVOT_ERROR_MSG_MAX]; /* complete one-line message, context included */
     /* The source line that reported it, recorded by MVOT_FAIL_IF and MVOT_CORRUPT_IF in
-     * debug builds (NDEBUG unset); NULL otherwise. For developers, never part of msg. */
+     * debug builds (NDEBUG unset); NULL otherwise. For developers, never part of msg: mvot
+     * prints it on a second line when MVOT_ERROR_SITE=1 is set. */
     const char *site_file;
     int site_line;
 };
