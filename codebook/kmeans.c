@@ -425,6 +425,64 @@ static double psnr_of(double mse)
     return 10.0 * log10(255.0 * 255.0 / mse);
 }
 
+/* Lloyd iterations from k-means++ seeds until no point moves or max_iters: centers and use
+ * (the weight per code) are the result; hist gets one entry per iteration. */
+static enum mvot_status run_kmeans(const uint8_t *x, const uint64_t *w, size_t n, uint32_t D,
+                                   uint32_t K, uint64_t wsum, const struct mvot_kmeans_opts *opts,
+                                   struct mvot_pool *pool, const struct mvot_progress *prog,
+                                   uint8_t *centers, uint64_t *use, json_t *hist, uint32_t *iters,
+                                   int *converged, double *mse, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    int32_t *code = malloc(n * sizeof *code), *prev = malloc(n * sizeof *prev);
+    int64_t *dist = malloc(n * sizeof *dist);
+    uint8_t *moved = malloc(K), *touched = malloc(K);
+    MVOT_FAIL_IF(!code || !prev || !dist || !moved || !touched, err, MVOT_ERR_NOMEM, "k-means",
+                 "out of memory");
+    /* The seeding's last D^2 update leaves the full assignment for iteration 0. */
+    MVOT_TRY(init_pp(x, w, n, D, K, opts->seed, pool, prog, centers, code, dist, err));
+    *converged = 0;
+    for (uint32_t it = 0;; it++) {
+        if (it > 0)
+            MVOT_TRY(reassign(centers, K, moved, x, n, D, pool, code, dist, err));
+        size_t changed = 0;
+        double inertia = 0;
+        memset(touched, it == 0, K);
+        for (size_t i = 0; i < n; i++) {
+            if (it == 0 || code[i] != prev[i]) {
+                changed++;
+                if (it > 0)
+                    touched[code[i]] = touched[prev[i]] = 1;
+            }
+            inertia += (double)w[i] * (double)dist[i];
+        }
+        *mse = inertia / ((double)wsum * D);
+        memcpy(prev, code, n * sizeof *code);
+        *iters = it;
+        uint32_t n_empty = 0;
+        int stop = (it > 0 && changed == 0) || it == opts->max_iters;
+        *converged = it > 0 && changed == 0;
+        if (!stop)
+            MVOT_TRY(
+                update_centers(x, w, n, D, K, code, dist, touched, centers, moved, &n_empty, err));
+        json_array_append_new(hist, json_pack("{s:i, s:I, s:f, s:i}", "iter", (int)it, "changed",
+                                              (json_int_t)changed, "mse", *mse, "reseeded",
+                                              (int)n_empty));
+        mvot_progress_report(prog, "k-means", it, opts->max_iters);
+        if (stop)
+            break;
+    }
+    for (size_t i = 0; i < n; i++)
+        use[code[i]] += w[i];
+cleanup:
+    free(code);
+    free(prev);
+    free(dist);
+    free(moved);
+    free(touched);
+    return st;
+}
+
 enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
                                               const struct mvot_kmeans_opts *opts,
                                               struct mvot_pool *pool,
@@ -436,9 +494,6 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
     size_t *keep = NULL;
     uint8_t *xs = NULL, *centers = NULL;
     uint64_t *ws = NULL, *use = NULL;
-    int32_t *code = NULL, *prev = NULL;
-    int64_t *dist = NULL;
-    uint8_t *moved = NULL, *touched = NULL;
     json_t *stats = NULL, *hist = NULL;
     memset(out, 0, sizeof *out);
     MVOT_FAIL_IF(opts->K == 0 || opts->K > (1u << 20), err, MVOT_ERR_INVALID, "k-means",
@@ -503,48 +558,8 @@ enum mvot_status mvot_codebook_train_patchset(struct mvot_patchset *ps,
         json_object_set_new(stats, "algorithm", json_string("kmeans"));
         json_object_set_new(stats, "init", json_string("kmeans++ (D^2 sampling, growing batches)"));
         json_object_set_new(stats, "max_iters", json_integer(opts->max_iters));
-        code = malloc(n * sizeof *code);
-        prev = malloc(n * sizeof *prev);
-        moved = malloc(K);
-        touched = malloc(K);
-        dist = malloc(n * sizeof *dist);
-        MVOT_FAIL_IF(!code || !prev || !dist || !moved || !touched, err, MVOT_ERR_NOMEM, "k-means",
-                     "out of memory");
-        /* The seeding's last D^2 update leaves the full assignment for iteration 0. */
-        MVOT_TRY(init_pp(x, w, n, D, K, opts->seed, pool, prog, centers, code, dist, err));
-        converged = 0;
-        for (uint32_t it = 0;; it++) {
-            if (it > 0)
-                MVOT_TRY(reassign(centers, K, moved, x, n, D, pool, code, dist, err));
-            size_t changed = 0;
-            double inertia = 0;
-            memset(touched, it == 0, K);
-            for (size_t i = 0; i < n; i++) {
-                if (it == 0 || code[i] != prev[i]) {
-                    changed++;
-                    if (it > 0)
-                        touched[code[i]] = touched[prev[i]] = 1;
-                }
-                inertia += (double)w[i] * (double)dist[i];
-            }
-            mse = inertia / ((double)wsum * D);
-            memcpy(prev, code, n * sizeof *code);
-            iters = it;
-            uint32_t n_empty = 0;
-            int stop = (it > 0 && changed == 0) || it == opts->max_iters;
-            converged = it > 0 && changed == 0;
-            if (!stop)
-                MVOT_TRY(update_centers(x, w, n, D, K, code, dist, touched, centers, moved,
-                                        &n_empty, err));
-            json_array_append_new(hist, json_pack("{s:i, s:I, s:f, s:i}", "iter", (int)it,
-                                                  "changed", (json_int_t)changed, "mse", mse,
-                                                  "reseeded", (int)n_empty));
-            mvot_progress_report(prog, "k-means", it, opts->max_iters);
-            if (stop)
-                break;
-        }
-        for (size_t i = 0; i < n; i++)
-            use[code[i]] += w[i];
+        MVOT_TRY(run_kmeans(x, w, n, D, K, wsum, opts, pool, prog, centers, use, hist, &iters,
+                            &converged, &mse, err));
     }
     uint32_t dead = 0;
     MVOT_TRY(finish_codes(centers, use, K, D, out, &dead, err));
@@ -572,11 +587,6 @@ cleanup:
     free(ws);
     free(centers);
     free(use);
-    free(code);
-    free(prev);
-    free(dist);
-    free(moved);
-    free(touched);
     return st;
 }
 
