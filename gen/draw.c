@@ -222,12 +222,14 @@ void mvot_draw_triangle(struct mvot_image *img, const int p[6], struct mvot_rgb 
     }
 }
 
-void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char *s,
-                    struct mvot_rgb c)
+void mvot_draw_text_xy(struct mvot_image *img, int x, int y, int sx, int sy, const char *s,
+                       struct mvot_rgb c)
 {
-    if (scale < 1)
-        scale = 1;
-    for (; *s; s++, x += 6 * scale) {
+    if (sx < 1)
+        sx = 1;
+    if (sy < 1)
+        sy = 1;
+    for (; *s; s++, x += 6 * sx) {
         unsigned char ch = (unsigned char)*s;
         if (ch < 32 || ch > 126)
             ch = '?';
@@ -235,9 +237,15 @@ void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char 
         for (int row = 0; row < MVOT_GLYPH_H; row++)
             for (int col = 0; col < MVOT_GLYPH_W; col++)
                 if (g[row] & (0x10 >> col))
-                    mvot_draw_rect(img, x + col * scale, y + row * scale, x + (col + 1) * scale,
-                                   y + (row + 1) * scale, c);
+                    mvot_draw_rect(img, x + col * sx, y + row * sy, x + (col + 1) * sx,
+                                   y + (row + 1) * sy, c);
     }
+}
+
+void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char *s,
+                    struct mvot_rgb c)
+{
+    mvot_draw_text_xy(img, x, y, scale, scale, s, c);
 }
 
 int mvot_text_width(const char *s, int scale)

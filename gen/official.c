@@ -259,7 +259,7 @@ static enum mvot_status import_draft(struct importer *im, struct mvot_draft *d, 
     snprintf(key, sizeof key, "%s-%06llu", mvot_task_name(d->task),
              (unsigned long long)im->counts[d->task]);
     enum mvot_split split = mvot_gen_split_of(IMPORT_SPLIT, mvot_record_layout_hash(d));
-    struct mvot_record_meta m = {key, im->image_size, 0, split};
+    struct mvot_record_meta m = {key, im->image_size, 0, split, NULL};
     MVOT_TRY(mvot_gen_encode_draft(d, &t, &m, -1, 1, &rec, png, png_len, err));
     json_object_set_new(rec, "origin", json_incref(origin));
     json = mvot_json_dumps(rec);

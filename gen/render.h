@@ -29,6 +29,9 @@ void mvot_draw_triangle(struct mvot_image *img, const int xy[6], struct mvot_rgb
  * 8*scale line height. Characters outside printable ASCII draw as '?'. */
 void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char *s,
                     struct mvot_rgb c);
+/* The same with separate horizontal and vertical scales (for squashed frames). */
+void mvot_draw_text_xy(struct mvot_image *img, int x, int y, int sx, int sy, const char *s,
+                       struct mvot_rgb c);
 int mvot_text_width(const char *s, int scale);
 #define MVOT_GLYPH_W 5
 #define MVOT_GLYPH_H 7
