@@ -166,15 +166,15 @@ static void render_maze(const struct mvot_draft *d, const struct mvot_trace *t, 
  * canvas (proportions measured on the official sample frames) and maps to quarter pixels of
  * the frame per axis, so the dot becomes an ellipse exactly as in a resized official frame. */
 struct ogeo {
-    int S, q; /* frame size; cell in canvas px (362 // n, as the evaluator counts) */
+    int W, H, q; /* frame size (640x480 gives the canvas itself); cell in canvas px (362 // n) */
 };
 static int ox(const struct ogeo *o, int v2)
 {
-    return (int)((int64_t)v2 * MVOT_Q * o->S / (2 * OFF_W));
+    return (int)((int64_t)v2 * MVOT_Q * o->W / (2 * OFF_W));
 }
 static int oy(const struct ogeo *o, int v2)
 {
-    return (int)((int64_t)v2 * MVOT_Q * o->S / (2 * OFF_H));
+    return (int)((int64_t)v2 * MVOT_Q * o->H / (2 * OFF_H));
 }
 /* Cell centre / edge in canvas half pixels. */
 static int ocx(const struct ogeo *o, int c)
@@ -206,7 +206,7 @@ static void render_maze_official(const struct mvot_draft *d, const struct mvot_t
                                  const struct mvot_board *b, struct mvot_image *img)
 {
     const int n = (int)d->n;
-    const struct ogeo o = {(int)img->w, OFF_SIDE / n};
+    const struct ogeo o = {(int)img->w, (int)img->h, OFF_SIDE / n};
     const int L = 2 * OFF_X0, T = 2 * OFF_Y0, side = 2 * o.q * n;
     const struct mvot_rgb faint = {246, 246, 246}, red = {255, 0, 0};
     fill(img, WHITE);
