@@ -1,5 +1,6 @@
 /* Integer drawing primitives and the built-in 5x7 font (gen/render.h). The font was drawn for
- * this project: one byte per row, bit 4 = leftmost column. Shapes test every pixel centre in
+ * this project: one byte per row, bit 4 = leftmost column; g, j, p, q and y have two more rows
+ * of descender below the baseline. Shapes test every pixel centre in
  * their bounding box with exact integer arithmetic, so rendering is reproducible everywhere. */
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,20 @@ static const uint8_t font5x7[95][7] = {
     {0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}, /* | */
     {0x08, 0x04, 0x04, 0x02, 0x04, 0x04, 0x08}, /* } */
     {0x00, 0x00, 0x08, 0x15, 0x02, 0x00, 0x00}, /* ~ */
+};
+
+/* Lowercase letters with descenders: the same 5-column grid, two more rows below the
+ * baseline (rows 7 and 8); the body sits on the x-height rows 2..6 like the other lowercase
+ * letters. These replace the 7-row shapes above when drawing. */
+static const struct {
+    char ch;
+    uint8_t rows[MVOT_GLYPH_H + MVOT_GLYPH_DESC];
+} descenders[] = {
+    {'g', {0x00, 0x00, 0x0F, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
+    {'j', {0x02, 0x00, 0x06, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}},
+    {'p', {0x00, 0x00, 0x1E, 0x11, 0x11, 0x11, 0x1E, 0x10, 0x10}},
+    {'q', {0x00, 0x00, 0x0F, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x01}},
+    {'y', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D, 0x01, 0x0E}},
 };
 
 static void put(struct mvot_image *img, int x, int y, struct mvot_rgb c)
@@ -234,7 +249,13 @@ void mvot_draw_text_xy(struct mvot_image *img, int x, int y, int sx, int sy, con
         if (ch < 32 || ch > 126)
             ch = '?';
         const uint8_t *g = font5x7[ch - 32];
-        for (int row = 0; row < MVOT_GLYPH_H; row++)
+        int rows = MVOT_GLYPH_H;
+        for (size_t i = 0; i < sizeof descenders / sizeof descenders[0]; i++)
+            if (descenders[i].ch == (char)ch) {
+                g = descenders[i].rows;
+                rows = MVOT_GLYPH_H + MVOT_GLYPH_DESC;
+            }
+        for (int row = 0; row < rows; row++)
             for (int col = 0; col < MVOT_GLYPH_W; col++)
                 if (g[row] & (0x10 >> col))
                     mvot_draw_rect(img, x + col * sx, y + row * sy, x + (col + 1) * sx,

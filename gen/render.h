@@ -25,8 +25,9 @@ void mvot_draw_line(struct mvot_image *img, int x0, int y0, int x1, int y1, int 
 /* Filled triangle (either winding). */
 void mvot_draw_triangle(struct mvot_image *img, const int xy[6], struct mvot_rgb c);
 
-/* Text at pixel (x, y) = top-left, each font pixel a scale x scale block, 6*scale advance,
- * 8*scale line height. Characters outside printable ASCII draw as '?'. */
+/* Text at pixel (x, y) = top-left, each font pixel a scale x scale block, 6*scale advance.
+ * Capitals are MVOT_GLYPH_H rows high; g, j, p, q, y reach MVOT_GLYPH_DESC rows further
+ * down, so lines need MVOT_LINE_H * scale px. Characters outside printable ASCII draw as '?'. */
 void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char *s,
                     struct mvot_rgb c);
 /* The same with separate horizontal and vertical scales (for squashed frames). */
@@ -35,5 +36,7 @@ void mvot_draw_text_xy(struct mvot_image *img, int x, int y, int sx, int sy, con
 int mvot_text_width(const char *s, int scale);
 #define MVOT_GLYPH_W 5
 #define MVOT_GLYPH_H 7
+#define MVOT_GLYPH_DESC 2
+#define MVOT_LINE_H (MVOT_GLYPH_H + MVOT_GLYPH_DESC + 1) /* font rows per line of text */
 
 #endif
