@@ -153,6 +153,15 @@ void mvot_draw_rect(struct mvot_image *img, int x0, int y0, int x1, int y1, stru
         memcpy(img->px + (size_t)y * stride + (size_t)x0 * ch, row0, span);
 }
 
+void mvot_draw_outline(struct mvot_image *img, int x0, int y0, int x1, int y1, int t,
+                       struct mvot_rgb c)
+{
+    mvot_draw_rect(img, x0, y0, x1, y0 + t, c);
+    mvot_draw_rect(img, x0, y1 - t, x1, y1, c);
+    mvot_draw_rect(img, x0, y0, x0 + t, y1, c);
+    mvot_draw_rect(img, x1 - t, y0, x1, y1, c);
+}
+
 /* Pixel range [lo, hi) whose centres can lie within [a, b] (quarter-pixel units). */
 static void span_px(int a, int b, int limit, int *lo, int *hi)
 {

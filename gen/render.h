@@ -16,6 +16,10 @@ struct mvot_rgb {
 /* Filled rectangle [x0,x1) x [y0,y1) in pixels, clipped to the image. */
 void mvot_draw_rect(struct mvot_image *img, int x0, int y0, int x1, int y1, struct mvot_rgb c);
 
+/* Outline of the rectangle [x0,x1) x [y0,y1), t px thick, drawn inside it, clipped. */
+void mvot_draw_outline(struct mvot_image *img, int x0, int y0, int x1, int y1, int t,
+                       struct mvot_rgb c);
+
 /* Shapes in quarter-pixel units (pixel (x,y) has its centre at (4x+2, 4y+2)). */
 #define MVOT_Q 4
 void mvot_draw_ellipse(struct mvot_image *img, int cx, int cy, int rx, int ry, struct mvot_rgb c);
