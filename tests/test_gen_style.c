@@ -2,7 +2,7 @@
  * official evaluator's boxes (maze) and S/n cells from the corner (MiniBehavior, FrozenLake);
  * --sprites draws a user's Gymnasium FrozenLake sprites (synthetic ones here: flat colours,
  * elves half transparent) in Gymnasium's order; the style and sprites round-trip through the
- * config JSON and are refused where they do not apply. */
+ * config JSON and are refused where they do not apply. Also the font's descenders. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "core/png.h"
 #include "gen/gen.h"
 #include "gen/internal.h"
+#include "gen/render.h"
 #include "tests/test.h"
 
 static void one_size(struct mvot_gen_config *c, enum mvot_task t, uint32_t n)
@@ -236,4 +237,28 @@ static void test_config_json(void)
     json_decref(j);
 }
 
-TEST_MAIN(test_maze_boxes_are_the_evaluators, test_corner_cells, test_sprites, test_config_json)
+/* Ink rows of one glyph drawn at scale 1: g, j, p, q, y reach two rows below the baseline
+ * (rows 7 and 8), every other glyph stays within rows 0..6. */
+static void test_font_descenders(void)
+{
+    const char *all = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?";
+    for (const char *c = all; *c; c++) {
+        struct mvot_image im;
+        char s[2] = {*c, 0};
+        ASSERT_OK(mvot_image_init(&im, 8, 12, 3), &(struct mvot_error){0});
+        memset(im.px, 0, (size_t)8 * 12 * 3);
+        mvot_draw_text(&im, 0, 0, 1, s, (struct mvot_rgb){255, 255, 255});
+        int below = 0;
+        for (int y = MVOT_GLYPH_H; y < 12; y++)
+            for (int x = 0; x < 8; x++)
+                below += im.px[((size_t)y * 8 + (size_t)x) * 3] != 0;
+        int want = strchr("gjpqy", *c) != NULL;
+        if ((below > 0) != want)
+            T_FAIL("glyph '%c': %d ink pixels below the baseline", *c, below);
+        mvot_image_free(&im);
+    }
+    ASSERT_EQ_INT(MVOT_LINE_H, MVOT_GLYPH_H + MVOT_GLYPH_DESC + 1);
+}
+
+TEST_MAIN(test_maze_boxes_are_the_evaluators, test_corner_cells, test_sprites, test_config_json,
+          test_font_descenders)
