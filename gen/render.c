@@ -279,10 +279,7 @@ static void ice_tile(struct mvot_image *img, int x, int y, int C, uint32_t salt)
         mvot_draw_rect(img, xx, yy, xx + len, yy + sw, SNOW);
         mvot_draw_rect(img, xx + len / 3, yy + sw, xx + len, yy + 2 * sw, ICE_STREAK);
     }
-    mvot_draw_rect(img, x, y, x + C, y + 1, ICE_EDGE);
-    mvot_draw_rect(img, x, y + C - 1, x + C, y + C, ICE_EDGE);
-    mvot_draw_rect(img, x, y, x + 1, y + C, ICE_EDGE);
-    mvot_draw_rect(img, x + C - 1, y, x + C, y + C, ICE_EDGE);
+    mvot_draw_outline(img, x, y, x + C, y + C, 1, ICE_EDGE);
 }
 
 static void hole(struct mvot_image *img, const struct geo *g, uint32_t r, uint32_t c, int cracked)
@@ -436,7 +433,6 @@ static void render_frozenlake_sprites(const struct mvot_draft *d, const struct m
     uint32_t n = d->n;
     int C = g->cell;
     const struct mvot_wstate *s = &t->st[k];
-    const struct mvot_rgb edge = {180, 200, 230};
     fill(img, WHITE);
     for (uint32_t r = 0; r < n; r++)
         for (uint32_t c = 0; c < n; c++) {
@@ -449,10 +445,7 @@ static void render_frozenlake_sprites(const struct mvot_draft *d, const struct m
                 blit(img, x, y, C, &sp->img[MVOT_SPRITE_GOAL]);
             else if (tile == 'S')
                 blit(img, x, y, C, &sp->img[MVOT_SPRITE_STOOL]);
-            mvot_draw_rect(img, x, y, x + C, y + 1, edge);
-            mvot_draw_rect(img, x, y + C - 1, x + C, y + C, edge);
-            mvot_draw_rect(img, x, y, x + 1, y + C, edge);
-            mvot_draw_rect(img, x + C - 1, y, x + C, y + C, edge);
+            mvot_draw_outline(img, x, y, x + C, y + C, 1, ICE_EDGE);
         }
     int x = g->x0 + (int)s->c * C, y = g->y0 + (int)s->r * C;
     blit(img, x, y, C,
