@@ -143,7 +143,13 @@ struct mvot_board {
 void mvot_board_layout(enum mvot_task task, uint32_t n, uint32_t image_size,
                        const struct mvot_style *style, struct mvot_board *b);
 
-/* Renders frame k of a draft into img (image_size x image_size RGB, already allocated). */
+/* The official maze canvas (docs/tasks.md, "Styles"): an official-style maze frame of this size
+ * is the official picture itself; any other size gets it scaled per axis. */
+#define MVOT_OFFICIAL_MAZE_W 640
+#define MVOT_OFFICIAL_MAZE_H 480
+
+/* Renders frame k of a draft into img (RGB, already allocated): image_size x image_size, or
+ * for the official maze any size (the 640x480 canvas scaled to it). */
 void mvot_render_frame(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
                        const struct mvot_board *b, struct mvot_image *img);
 

@@ -13,8 +13,8 @@
 
 /* The official maze canvas: 640x480 with the maze square at column 147, row 61, side 362 px,
  * the numbers the official evaluator uses to find cells (see render_maze_official). */
-#define OFF_W 640
-#define OFF_H 480
+#define OFF_W MVOT_OFFICIAL_MAZE_W
+#define OFF_H MVOT_OFFICIAL_MAZE_H
 #define OFF_X0 147
 #define OFF_Y0 61
 #define OFF_SIDE 362

@@ -1,8 +1,8 @@
 #!/bin/bash
 # The official MVoT evaluator, run unchanged on our --style official ground-truth frames as
 # if they were the model's sketches (tests/cli/official_eval.py): MAZE through the official
-# loader on an export-mvot folder, MINIBEHAVIOR on the records directly (it has no official
-# loader). Both must score overall visualization accuracy 1 and redundancy 0. The official
+# loader on an export-mvot folder (640x480 frames) and from the archive's own 512x512 frames,
+# MINIBEHAVIOR on the records directly (it has no official loader). Both must score overall visualization accuracy 1 and redundancy 0. The official
 # samples' own frames go through the same harness first as a calibration of the harness: they
 # must score what they are known to score (29 examples, 0.979885, redundancy 0).
 # Skipped (77) without the reference folder or without torch, numpy and PIL.
@@ -27,12 +27,24 @@ expect_eq "$(field "$cal" simulation_visualization_overall_acc)" 0.979885 "calib
 expect_eq "$(field "$cal" simulation_visualization_redundancy)" 0.0 "calibration redundancy"
 
 "$BIN" gen --task maze --episodes 40 --seed 11 --style official --out "$T/maze" --quiet || exit 1
+# export-mvot draws official-style maze frames at 640x480, as the official data has them; the
+# harness resizes them to 512 as the evaluator's box mapping assumes
 "$BIN" export-mvot "$T/maze" --out "$T/maze-x" --quiet || exit 1
+"$PY" -c "from PIL import Image; import sys; print(*Image.open(sys.argv[1]).size)" \
+    "$T/maze-x/maze/grid3/path_0_1.jpg" >"$T/size" 2>/dev/null
+expect_eq "$(cat "$T/size")" "640 480" "exported maze frame size"
 m=$(score maze "$T/maze-x")
-echo "maze, official style: $m"
-expect_eq "$(field "$m" simulation_visualization_overall_acc)" 1.0 "maze accuracy"
-expect_eq "$(field "$m" simulation_visualization_redundancy)" 0.0 "maze redundancy"
+echo "maze, official style, exported 640x480 through the official loader: $m"
+expect_eq "$(field "$m" simulation_visualization_overall_acc)" 1.0 "maze accuracy (export)"
+expect_eq "$(field "$m" simulation_visualization_redundancy)" 0.0 "maze redundancy (export)"
 [ "$(field "$m" examples)" -ge 100 ] 2>/dev/null || fail "maze: too few examples scored: $m"
+# the archive's own S x S frames (what pack tokenizes) as the sketches, unresized
+mkdir "$T/maze-a" && tar --zstd -xf "$T/maze/episodes.tar.zst" -C "$T/maze-a" || exit 1
+a=$(score maze-archive "$T/maze-a")
+echo "maze, official style, archive frames: $a"
+expect_eq "$(field "$a" simulation_visualization_overall_acc)" 1.0 "maze accuracy (archive)"
+expect_eq "$(field "$a" simulation_visualization_redundancy)" 0.0 "maze redundancy (archive)"
+expect_eq "$(field "$a" examples)" "$(field "$m" examples)" "maze examples, archive vs loader"
 
 "$BIN" gen --task minibehavior --episodes 30 --seed 11 --style official --out "$T/mb" --quiet || exit 1
 mkdir "$T/mb-x" && tar --zstd -xf "$T/mb/episodes.tar.zst" -C "$T/mb-x" || exit 1

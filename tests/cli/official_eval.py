@@ -7,9 +7,12 @@ below, which give the loader what it touches and nothing more. Each label frame 
 the model's sketch: a 1x3x512x512 tensor of 0..255 values, the frame resized to 512 first when
 it has another size (the official frames are 640x480).
 
-usage: official_eval.py REF maze DATA_DIR         (an export-mvot folder or the official samples)
-       official_eval.py REF minibehavior DIR      (episode records and frames of an extracted
-                                                   gen archive)
+usage: official_eval.py REF maze DATA_DIR         (an export-mvot folder or the official samples,
+                                                   through the official loader)
+       official_eval.py REF maze-archive DIR      (maze records and frames of an extracted gen
+                                                   archive, as the loader would pair them)
+       official_eval.py REF minibehavior DIR      (the same for minibehavior, which has no
+                                                   official loader)
 Prints one JSON line with the evaluator's visualization scores and the example count.
 """
 import json
@@ -81,16 +84,20 @@ def maze_examples(ref, data_dir):
     return gold, sketches
 
 
-def minibehavior_examples(folder):
+def archive_examples(folder, task):
+    """Single-step examples from our records: label frame k of an episode with the positions
+    of frames 0..k, as the official maze loader pairs them (coords = path_locs[:k + 1])."""
     gold, sketches = [], []
     for name in sorted(os.listdir(folder)):
-        if not (name.startswith("minibehavior-") and name.endswith(".json")):
+        if not (name.startswith(task + "-") and name.endswith(".json")):
             continue
         rec = json.load(open(os.path.join(folder, name)))
         for k in range(1, rec["n_frames"]):
-            # mini_behavior positions are (x, y) = (col, row); the evaluator reverses them
-            coords = [[c, r] for r, c in rec["states"][:k + 1]]
-            gold.append({"task": "minibehavior_simulation", "label_text": "<image>",
+            coords = [list(p) for p in rec["states"][:k + 1]]
+            if task == "minibehavior":
+                # mini_behavior positions are (x, y) = (col, row); the evaluator reverses them
+                coords = [[c, r] for r, c in coords]
+            gold.append({"task": task + "_simulation", "label_text": "<image>",
                          "train_task": "single_step_visualization", "coords": coords,
                          "maze_size": rec["grid"]})
             sketches.append(sketch_of(os.path.join(folder, rec["frames"][k])))
@@ -103,7 +110,7 @@ def main():
     if task == "maze":
         gold, sketches = maze_examples(ref, data)
     else:
-        gold, sketches = minibehavior_examples(data)
+        gold, sketches = archive_examples(data, task.replace("-archive", ""))
     sys.path.insert(0, os.path.join(ref, "mvot-official", "utils"))
     from evaluator import VisualizationEvaluator
     res = VisualizationEvaluator().evaluate([g["label_text"] for g in gold], gold, sketches,
