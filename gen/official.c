@@ -78,8 +78,8 @@ static enum mvot_status export_maze_canvas(const struct mvot_episode *ep,
     char rel[128];
     mvot_png_opts_default(&po);
     MVOT_TRY(mvot_draft_simulate(d, &t, err));
-    MVOT_FAIL_IF(t.n_frames != ep->n_frames, err, MVOT_ERR_CORRUPT, ep->key,
-                 "replay gives %u frames, the record %u", t.n_frames, ep->n_frames);
+    MVOT_CORRUPT_IF(t.n_frames != ep->n_frames, err, ep->key,
+                    "replay gives %u frames, the record %u", t.n_frames, ep->n_frames);
     MVOT_TRY(mvot_image_init(&img, MVOT_OFFICIAL_MAZE_W, MVOT_OFFICIAL_MAZE_H, 3));
     mvot_board_layout(d->task, d->n, ep->image_size, &style, &b);
     for (uint32_t k = 0; k < t.n_frames; k++) {
