@@ -30,14 +30,14 @@ static int act_id(const char *s)
     return -1;
 }
 
+/* The official MVoT sample episodes in the reference data folder, or NULL. */
 static const char *samples_dir(void)
 {
     static char buf[1024];
-    const char *src = getenv("MVOT_SRC");
-    snprintf(buf, sizeof buf, "%s/../shared/reference/mvot-data-samples", src ? src : ".");
-    if (mvot_io_exists(buf))
-        return buf;
-    snprintf(buf, sizeof buf, "/work/shared/reference/mvot-data-samples");
+    const char *ref = t_reference_dir();
+    if (!ref)
+        return NULL;
+    snprintf(buf, sizeof buf, "%s/mvot-data-samples", ref);
     return mvot_io_exists(buf) ? buf : NULL;
 }
 
@@ -90,10 +90,8 @@ static int maze_is_tree(const char *info, int n)
 static void test_official_maze_samples(void)
 {
     const char *dir = samples_dir();
-    if (!dir) {
-        printf("skip: official samples not found\n");
-        return;
-    }
+    if (!dir)
+        T_SKIP("no mvot-data-samples in the reference data (MVOT_REFERENCE_DIR)");
     char *path = mvot_strdupf("%s/maze/grid3.json", dir);
     json_t *j = NULL;
     struct mvot_error err = {0};
@@ -172,10 +170,8 @@ static const char *fl_replay(const char *desc, int n, const int *acts, int L, in
 static void test_official_frozenlake_samples(void)
 {
     const char *dir = samples_dir();
-    if (!dir) {
-        printf("skip: official samples not found\n");
-        return;
-    }
+    if (!dir)
+        T_SKIP("no mvot-data-samples in the reference data (MVOT_REFERENCE_DIR)");
     char *path = mvot_strdupf("%s/frozenlake/level3/data.json", dir);
     json_t *j = NULL;
     struct mvot_error err = {0};

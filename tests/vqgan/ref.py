@@ -15,7 +15,7 @@ Usage (all outputs float32/int32 .npy, C order, no batch axis):
          DIR/codes.npy        g x g int32 nearest codebook rows (first index on ties)
          DIR/decoded.npy      3 x S x S decoder output for codes.npy (omitted if --encoder-only)
   ref.py --check-names FILE   builds the full-width model (ch 128) and checks every tensor
-                              name and shape against FILE (shared/reference/chameleon-vq-tensors.txt)
+                              name and shape against FILE (chameleon-vq-tensors.txt of the reference data)
   ref.py --bench N --weights DIR/vq.safetensors --size 512 --threads 2
                               times N encodes (encoder + quant_conv + argmin) of input.npy in
                               torch on CPU and prints images/s as JSON.
