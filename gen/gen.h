@@ -1,4 +1,4 @@
-/* The episode generator (CONTRACTS.md, "gen"): configuration and the run that writes
+/* The episode generator (docs/architecture.md): configuration and the run that writes
  * DIR/episodes.tar.zst plus DIR/manifest.json (docs/episode-format.md).
  *
  * Determinism: every episode draws from its own generator, mvot_rng_derive(seed, task domain,

@@ -1,7 +1,7 @@
 /* Example assembly: episode -> examples (texts with "<image>" markers + frame indices) ->
  * Chameleon-layout token sequences with a loss mask.
  *
- * The mvot mode is the official MVoT loader (../shared/reference/official-prompts.md):
+ * The mvot mode is the official MVoT loader (docs/tasks.md, "Prompts"):
  *   prefix   = instruction + init_text + "<image>" + "\nResponse: "
  *   vis k    : history = k == 0 ? a1 : a1..ak + "<image>" + a(k+1); label "<image>" (I(k+1));
  *              images [I0] or [I0, Ik] then the label I(k+1)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch reference for tokenize/vqgan.c: the Chameleon/Anole VQGAN (taming layout, DESIGN.md
-§4.4) rebuilt from torch.nn primitives (Conv2d, GroupNorm, F.pad, softmax attention, nearest
+"""PyTorch reference for tokenize/vqgan.c: the Chameleon/Anole VQGAN (taming layout, docs/chameleon.md
+§4) rebuilt from torch.nn primitives (Conv2d, GroupNorm, F.pad, softmax attention, nearest
 upsample), with random weights, so the module tree itself produces the real tensor names
 (encoder.down.2.block.0.nin_shortcut.weight, ...). Needs Debian's python3-torch + numpy.
 
