@@ -93,48 +93,49 @@ cleanup:
     return st;
 }
 
-/* The integer options of mvot_pack and where they go. */
-struct int_opt {
-    const char *key;
-    uint64_t max;
-    size_t offset, size;
-};
-#define INT_OPT(field, max)                                                                     \
-    {                                                                                           \
-        #field, max, offsetof(struct mvot_pack_opts, field), sizeof(((struct mvot_pack_opts *)0)->field) \
-    }
-static const struct int_opt PACK_INT_OPTS[] = {
-    INT_OPT(image_seq_length, 1024), INT_OPT(shard_samples, UINT32_MAX),
-    INT_OPT(augment, 64),            INT_OPT(seed, UINT64_MAX / 2),
-    INT_OPT(max_length, UINT32_MAX),
-};
+/* An integer option in lo..hi. */
+static enum mvot_status get_uint(const json_t *v, const char *key, uint64_t lo, uint64_t hi,
+                                 uint64_t *out, struct mvot_error *err)
+{
+    json_int_t x = json_integer_value(v);
+    if (!json_is_integer(v) || x < 0 || (uint64_t)x < lo || (uint64_t)x > hi)
+        return mvot_error_set(err, MVOT_ERR_INVALID, "pack options",
+                              "%s: not an integer in %llu..%llu", key, (unsigned long long)lo,
+                              (unsigned long long)hi);
+    *out = (uint64_t)x;
+    return MVOT_OK;
+}
 
-/* options_json of mvot_pack -> struct mvot_pack_opts (defaults for absent keys). */
+/* options_json of mvot_pack -> struct mvot_pack_opts (defaults for absent keys); the pack run
+ * checks how the values fit together. */
 static enum mvot_status pack_opts_from_json(const json_t *j, struct mvot_pack_opts *o,
                                             struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     const char *key;
     json_t *v;
+    uint64_t x = 0;
     mvot_pack_opts_default(o);
     json_object_foreach((json_t *)j, key, v)
     {
-        size_t i, n = sizeof PACK_INT_OPTS / sizeof PACK_INT_OPTS[0];
-        for (i = 0; i < n && strcmp(PACK_INT_OPTS[i].key, key) != 0; i++)
-            ;
-        if (i < n) {
-            const struct int_opt *io = &PACK_INT_OPTS[i];
-            MVOT_FAIL_IF(!json_is_integer(v) || json_integer_value(v) < 0 ||
-                             (uint64_t)json_integer_value(v) > io->max,
-                         err, MVOT_ERR_INVALID, "pack options", "%s: not an integer in 0..%llu",
-                         key, (unsigned long long)io->max);
-            uint64_t x = (uint64_t)json_integer_value(v);
-            if (io->size == sizeof(uint64_t))
-                memcpy((char *)o + io->offset, &x, sizeof x);
-            else {
-                uint32_t y = (uint32_t)x;
-                memcpy((char *)o + io->offset, &y, sizeof y);
-            }
+        if (strcmp(key, "image_seq_length") == 0) {
+            MVOT_TRY(get_uint(v, key, 1, 1024, &x, err));
+            o->image_seq_length = (uint32_t)x;
+        } else if (strcmp(key, "shard_samples") == 0) {
+            MVOT_TRY(get_uint(v, key, 0, UINT32_MAX, &x, err));
+            o->shard_samples = (uint32_t)x;
+        } else if (strcmp(key, "augment") == 0) {
+            MVOT_TRY(get_uint(v, key, 0, 64, &x, err));
+            o->augment = (uint32_t)x;
+        } else if (strcmp(key, "seed") == 0) {
+            MVOT_TRY(get_uint(v, key, 0, INT64_MAX, &x, err));
+            o->seed = x;
+        } else if (strcmp(key, "max_length") == 0) {
+            MVOT_TRY(get_uint(v, key, 0, UINT32_MAX, &x, err));
+            o->max_length = (uint32_t)x;
+        } else if (strcmp(key, "zstd_level") == 0) {
+            MVOT_TRY(get_uint(v, key, 1, 19, &x, err));
+            o->zstd_level = (int)x;
         } else if (strcmp(key, "mode") == 0) {
             MVOT_FAIL_IF(!json_is_string(v) || mvot_pack_mode_parse(json_string_value(v), &o->mode),
                          err, MVOT_ERR_INVALID, "pack options", "mode: not a pack mode");
@@ -144,11 +145,6 @@ static enum mvot_status pack_opts_from_json(const json_t *j, struct mvot_pack_op
                          MVOT_ERR_INVALID, "pack options",
                          "length_policy: \"drop\" or \"truncate\"");
             o->length_policy = strcmp(s, "truncate") == 0 ? MVOT_LENGTH_TRUNCATE : MVOT_LENGTH_DROP;
-        } else if (strcmp(key, "zstd_level") == 0) {
-            MVOT_FAIL_IF(!json_is_integer(v) || json_integer_value(v) < 1 ||
-                             json_integer_value(v) > 19,
-                         err, MVOT_ERR_INVALID, "pack options", "zstd_level: an integer in 1..19");
-            o->zstd_level = (int)json_integer_value(v);
         } else if (strcmp(key, "store_frames") == 0) {
             MVOT_FAIL_IF(!json_is_boolean(v), err, MVOT_ERR_INVALID, "pack options",
                          "store_frames: not a boolean");
@@ -209,8 +205,7 @@ cleanup:
     return st;
 }
 
-enum mvot_status mvot_shards_open(const char *dir, struct mvot_shards **out,
-                                  struct mvot_error *err)
+enum mvot_status mvot_shards_open(const char *dir, struct mvot_shards **out, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_shards *s = NULL;
@@ -256,9 +251,9 @@ enum mvot_status mvot_shards_read(struct mvot_shards *s, uint64_t index, char **
     char *k = NULL;
     int32_t *ids = NULL, *lab = NULL;
     MVOT_FAIL_IF(!s, err, MVOT_ERR_INVALID, "mvot_shards_read", "NULL handle");
-    MVOT_FAIL_IF(index >= mvot_shards_count(s), err, MVOT_ERR_NOTFOUND,
-                 mvot_shard_set_dir(s->set), "sample %llu of %llu",
-                 (unsigned long long)index, (unsigned long long)mvot_shards_count(s));
+    MVOT_FAIL_IF(index >= mvot_shards_count(s), err, MVOT_ERR_NOTFOUND, mvot_shard_set_dir(s->set),
+                 "sample %llu of %llu", (unsigned long long)index,
+                 (unsigned long long)mvot_shards_count(s));
     MVOT_TRY(mvot_shard_set_get(s->set, (size_t)index, &smp, err));
     size_t n = smp.n_tokens, bytes = (n ? n : 1) * sizeof(int32_t);
     k = strdup(smp.key);
@@ -320,14 +315,14 @@ uint32_t mvot_tokenizer_vocab_size(const struct mvot_tokenizer *t)
     return t ? mvot_bpe_vocab_size(t->bpe) : 0;
 }
 
-enum mvot_status mvot_tokenizer_encode(const struct mvot_tokenizer *t, const char *text,
-                                       size_t len, int add_special, int32_t **ids, size_t *n,
+enum mvot_status mvot_tokenizer_encode(const struct mvot_tokenizer *t, const char *text, size_t len,
+                                       int add_special, int32_t **ids, size_t *n,
                                        struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_ids out = {0};
-    MVOT_FAIL_IF(!t || (!text && len) || !ids || !n, err, MVOT_ERR_INVALID,
-                 "mvot_tokenizer_encode", "NULL argument");
+    MVOT_FAIL_IF(!t || (!text && len) || !ids || !n, err, MVOT_ERR_INVALID, "mvot_tokenizer_encode",
+                 "NULL argument");
     *ids = NULL;
     *n = 0;
     MVOT_TRY(mvot_bpe_encode(t->bpe, text ? text : "", len, add_special, &out, err));
@@ -343,9 +338,8 @@ cleanup:
     return st;
 }
 
-enum mvot_status mvot_tokenizer_decode(const struct mvot_tokenizer *t, const int32_t *ids,
-                                       size_t n, int skip_special, char **text,
-                                       struct mvot_error *err)
+enum mvot_status mvot_tokenizer_decode(const struct mvot_tokenizer *t, const int32_t *ids, size_t n,
+                                       int skip_special, char **text, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     MVOT_FAIL_IF(!t || (!ids && n) || !text, err, MVOT_ERR_INVALID, "mvot_tokenizer_decode",

@@ -97,56 +97,55 @@ static inline int t_selected(const char *name, int argc, char **argv, unsigned c
  * NAME... runs those (an unknown name is an error, exit 2, so a renamed test cannot turn its
  * ctest entry into an empty pass); --list prints the names, one a line. ctest runs each name
  * as its own entry (tests/CMakeLists.txt reads them from the TEST_MAIN line). */
-#define TEST_MAIN(...)                                                              \
-    int main(int argc, char **argv)                                                 \
-    {                                                                               \
-        void (*fns[])(void) = {__VA_ARGS__};                                        \
-        const char *names = #__VA_ARGS__;                                           \
-        int passed = 0, failed = 0, skipped = 0;                                    \
-        int list = argc > 1 && strcmp(argv[1], "--list") == 0;                      \
-        unsigned char used[64] = {0};                                               \
-        if (argc > 64) {                                                            \
-            fprintf(stderr, "%s: at most 63 test names\n", argv[0]);                \
-            return 2;                                                               \
-        }                                                                           \
-        size_t n = sizeof fns / sizeof fns[0];                                      \
-        const char *p = names;                                                      \
-        for (size_t i = 0; i < n; i++) {                                            \
-            while (*p == ' ' || *p == ',')                                          \
-                p++;                                                                \
-            size_t len = strcspn(p, ", ");                                          \
-            char name[128];                                                         \
-            snprintf(name, sizeof name, "%.*s", (int)len, p);                       \
-            p += len;                                                               \
-            if (list) {                                                             \
-                printf("%s\n", name);                                               \
-                continue;                                                           \
-            }                                                                       \
-            if (argc > 1 && !t_selected(name, argc, argv, used))                    \
-                continue;                                                           \
-            int before = t_failed_asserts, skips_before = t_skipped_cases;          \
-            fns[i]();                                                               \
-            if (t_failed_asserts != before) {                                       \
-                failed++;                                                           \
-                printf("FAIL %s\n", name);                                          \
-            } else if (t_skipped_cases != skips_before) {                           \
-                skipped++;                                                          \
-                printf("skip %s\n", name);                                          \
-            } else {                                                                \
-                passed++;                                                           \
-                printf("ok   %s\n", name);                                          \
-            }                                                                       \
-        }                                                                           \
-        if (list)                                                                   \
-            return 0;                                                               \
-        for (int a = 1; a < argc; a++)                                              \
-            if (!used[a]) {                                                         \
-                fprintf(stderr, "%s: no test named '%s' (--list shows them)\n",     \
-                        argv[0], argv[a]);                                          \
-                return 2;                                                           \
-            }                                                                       \
-        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);      \
-        return failed ? 1 : skipped ? 77 : 0;                                       \
+#define TEST_MAIN(...)                                                                             \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        void (*fns[])(void) = {__VA_ARGS__};                                                       \
+        const char *names = #__VA_ARGS__;                                                          \
+        int passed = 0, failed = 0, skipped = 0;                                                   \
+        int list = argc > 1 && strcmp(argv[1], "--list") == 0;                                     \
+        unsigned char used[64] = {0};                                                              \
+        if (argc > 64) {                                                                           \
+            fprintf(stderr, "%s: at most 63 test names\n", argv[0]);                               \
+            return 2;                                                                              \
+        }                                                                                          \
+        size_t n = sizeof fns / sizeof fns[0];                                                     \
+        const char *p = names;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            while (*p == ' ' || *p == ',')                                                         \
+                p++;                                                                               \
+            size_t len = strcspn(p, ", ");                                                         \
+            char name[128];                                                                        \
+            snprintf(name, sizeof name, "%.*s", (int)len, p);                                      \
+            p += len;                                                                              \
+            if (list) {                                                                            \
+                printf("%s\n", name);                                                              \
+                continue;                                                                          \
+            }                                                                                      \
+            if (argc > 1 && !t_selected(name, argc, argv, used))                                   \
+                continue;                                                                          \
+            int before = t_failed_asserts, skips_before = t_skipped_cases;                         \
+            fns[i]();                                                                              \
+            if (t_failed_asserts != before) {                                                      \
+                failed++;                                                                          \
+                printf("FAIL %s\n", name);                                                         \
+            } else if (t_skipped_cases != skips_before) {                                          \
+                skipped++;                                                                         \
+                printf("skip %s\n", name);                                                         \
+            } else {                                                                               \
+                passed++;                                                                          \
+                printf("ok   %s\n", name);                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        if (list)                                                                                  \
+            return 0;                                                                              \
+        for (int a = 1; a < argc; a++)                                                             \
+            if (!used[a]) {                                                                        \
+                fprintf(stderr, "%s: no test named '%s' (--list shows them)\n", argv[0], argv[a]); \
+                return 2;                                                                          \
+            }                                                                                      \
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);                     \
+        return failed ? 1 : skipped ? 77 : 0;                                                      \
     }
 
 /* A fresh temp directory for a test (mkdtemp under $TMPDIR or /tmp); caller frees the

@@ -575,5 +575,4 @@ static void test_official_prompts(void)
 }
 
 TEST_MAIN(test_golden_frames, test_official_prompts, test_fuzz_replay, test_config_json,
-          test_reader_corrupt, test_spec_matches_records,
-          test_spec_matches_imported_records)
+          test_reader_corrupt, test_spec_matches_records, test_spec_matches_imported_records)

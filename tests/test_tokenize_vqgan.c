@@ -402,8 +402,7 @@ static void test_reference_names(void)
         return;
     char cmd[2048];
     const char *src = getenv("MVOT_SRC");
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/vqgan/ref.py --check-names %s", src,
-             list);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/vqgan/ref.py --check-names %s", src, list);
     ASSERT_EQ_INT(system(cmd), 0);
 }
 

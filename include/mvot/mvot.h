@@ -86,8 +86,8 @@ MVOT_API const char *mvot_shards_manifest(struct mvot_shards *s);
  * where the span is supervised, -100 elsewhere), both n_tokens long. Each out-parameter may
  * be NULL; the others are caller-owned (mvot_free). Decompresses only that sample. */
 MVOT_API enum mvot_status mvot_shards_read(struct mvot_shards *s, uint64_t index, char **key,
-                                           int32_t **input_ids, int32_t **labels,
-                                           size_t *n_tokens, struct mvot_error *err);
+                                           int32_t **input_ids, int32_t **labels, size_t *n_tokens,
+                                           struct mvot_error *err);
 
 /* ---- tokenizer.json (BPE) ---- */
 
@@ -108,9 +108,9 @@ MVOT_API enum mvot_status mvot_tokenizer_encode(const struct mvot_tokenizer *t, 
                                                 size_t *n, struct mvot_error *err);
 /* The text of n ids, NUL-terminated (caller frees with mvot_free); skip_special drops the
  * special added tokens. */
-MVOT_API enum mvot_status mvot_tokenizer_decode(const struct mvot_tokenizer *t,
-                                                const int32_t *ids, size_t n, int skip_special,
-                                                char **text, struct mvot_error *err);
+MVOT_API enum mvot_status mvot_tokenizer_decode(const struct mvot_tokenizer *t, const int32_t *ids,
+                                                size_t n, int skip_special, char **text,
+                                                struct mvot_error *err);
 
 #ifdef __cplusplus
 }

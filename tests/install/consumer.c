@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(expr)                                                                  \
-    do {                                                                             \
-        enum mvot_status st_ = (expr);                                               \
-        if (st_ != MVOT_OK) {                                                        \
-            fprintf(stderr, "%s:%d: %s: %s (%s)\n", __FILE__, __LINE__, #expr,       \
-                    err.msg, mvot_status_str(st_));                                  \
-            return 1;                                                                \
-        }                                                                            \
+#define CHECK(expr)                                                                     \
+    do {                                                                                \
+        enum mvot_status st_ = (expr);                                                  \
+        if (st_ != MVOT_OK) {                                                           \
+            fprintf(stderr, "%s:%d: %s: %s (%s)\n", __FILE__, __LINE__, #expr, err.msg, \
+                    mvot_status_str(st_));                                              \
+            return 1;                                                                   \
+        }                                                                               \
     } while (0)
 
 int main(int argc, char **argv)
@@ -32,8 +32,8 @@ int main(int argc, char **argv)
     snprintf(shards, sizeof shards, "%s/shards", argv[2]);
 
     char *summary = NULL;
-    CHECK(mvot_gen("{\"episodes\": 1, \"image_size\": 128, \"min_steps\": 2, \"max_steps\": 4}", gen, 2, &summary,
-                   &err));
+    CHECK(mvot_gen("{\"episodes\": 1, \"image_size\": 128, \"min_steps\": 2, \"max_steps\": 4}",
+                   gen, 2, &summary, &err));
     if (!strstr(summary, "\"episodes\"")) {
         fprintf(stderr, "gen summary has no episodes: %s\n", summary);
         return 1;
@@ -41,6 +41,13 @@ int main(int argc, char **argv)
     mvot_free(summary);
     if (mvot_gen("{\"no_such_key\": 1}", gen, 1, NULL, &err) != MVOT_ERR_INVALID) {
         fprintf(stderr, "an unknown gen key was accepted\n");
+        return 1;
+    }
+    if (mvot_pack(gen, tok, cb, shards, "{\"image_seq_length\": 100}", 1, NULL, &err) !=
+            MVOT_ERR_INVALID ||
+        mvot_pack(gen, tok, cb, shards, "{\"nope\": 1}", 1, NULL, &err) != MVOT_ERR_INVALID ||
+        !strstr(err.msg, "nope")) {
+        fprintf(stderr, "bad pack options were accepted (%s)\n", err.msg);
         return 1;
     }
     CHECK(mvot_pack(gen, tok, cb, shards, "{\"image_seq_length\": 64}", 2, NULL, &err));
