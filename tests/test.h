@@ -1,7 +1,8 @@
 /* Minimal test harness: each test executable is a list of TEST functions run by main().
  * Assertions print both values with file:line and count failures; the run ends with
- * "N passed, N failed" and exits non-zero on any failure. Header-only on purpose: every
- * test file includes it once and defines its own main via TEST_MAIN. */
+ * "N passed, N failed, N skipped" and exits 1 on any failure, 77 (ctest: SKIPPED) when a case
+ * skipped and none failed, else 0. Header-only on purpose: every test file includes it once
+ * and defines its own main via TEST_MAIN. */
 #ifndef MVOT_TESTS_TEST_H
 #define MVOT_TESTS_TEST_H
 
