@@ -43,7 +43,7 @@ void mvot_gen_config_default(struct mvot_gen_config *c)
     c->episodes = 100;
     c->seed = 0;
     c->image_size = 512;
-    c->min_steps = 1;
+    c->min_steps = 2;
     c->max_steps = 32;
     c->split_frac[0] = 0.8;
     c->split_frac[1] = 0.1;
@@ -210,6 +210,9 @@ json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c)
     json_object_set_new(o, "max_steps", json_integer(c->max_steps));
     json_object_set_new(o, "png_level", json_integer(c->png_level));
     json_object_set_new(o, "zstd_level", json_integer(c->zstd_level));
+    json_object_set_new(o, "frozenlake_border_walks", json_integer(c->frozenlake_border_walks));
+    json_object_set_new(o, "minibehavior_random_table",
+                        json_integer(c->minibehavior_random_table));
     return o;
 fail:
     json_decref(o);
@@ -294,6 +297,10 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
                 c->png_level = (int)iv;
             else if (strcmp(key, "zstd_level") == 0 && iv >= 1 && iv <= 19)
                 c->zstd_level = (int)iv;
+            else if (strcmp(key, "frozenlake_border_walks") == 0 && (iv == 0 || iv == 1))
+                c->frozenlake_border_walks = (int)iv;
+            else if (strcmp(key, "minibehavior_random_table") == 0 && (iv == 0 || iv == 1))
+                c->minibehavior_random_table = (int)iv;
             else
                 MVOT_FAIL_IF(1, err, MVOT_ERR_INVALID, ctx, "%s: unknown key or bad value", key);
         }
@@ -347,7 +354,7 @@ struct ep_result {
     uint64_t index;
     struct mvot_draft d;
     struct mvot_trace t;
-    uint64_t seed, dedup, layout;
+    uint64_t seed, dedup, layout, path; /* path: MAZE only, else 0 */
     enum mvot_split split;
     char key[48];
     json_t *rec;
@@ -381,10 +388,12 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
         st = mvot_maze_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
         break;
     case MVOT_TASK_FROZENLAKE:
-        st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
+        st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                   c->frozenlake_border_walks, &r->d, err);
         break;
     default:
-        st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
+        st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                     c->minibehavior_random_table, &r->d, err);
         break;
     }
     if (st != MVOT_OK) {
@@ -400,6 +409,17 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
                               target);
     r->seed = s;
     r->dedup = mvot_record_dedup_hash(&r->d);
+    r->path = 0;
+    if (r->task == MVOT_TASK_MAZE) {
+        /* The official loader's remove_duplicates drops a maze whose path (start and cells
+         * visited) another maze of its grid size already has, whatever the walls. */
+        uint8_t key[3 + MVOT_GEN_MAX_STEPS];
+        key[0] = (uint8_t)r->d.n;
+        key[1] = r->d.start_r;
+        key[2] = r->d.start_c;
+        memcpy(key + 3, r->d.actions, r->d.n_actions);
+        r->path = mvot_hash64(key, 3 + (size_t)r->d.n_actions) | 1;
+    }
     r->layout = mvot_record_layout_hash(&r->d);
     r->split = mvot_gen_split_of(c->split_frac, r->layout);
     return MVOT_OK;
@@ -500,7 +520,7 @@ struct run_ctx {
     struct mvot_tarz_writer *tar;
     const struct mvot_progress *prog;
     uint64_t total, done;
-    struct u64_set dedup, layouts;
+    struct u64_set dedup, layouts, paths;
     uint64_t counts[MVOT_TASK_COUNT][3], answers[MVOT_TASK_COUNT][4];
     uint64_t grids[MVOT_TASK_COUNT][MVOT_GEN_GRID_MAX + 1], frames[MVOT_TASK_COUNT];
     uint64_t steps[MVOT_TASK_COUNT], dup_rejected, leakage, n_layouts;
@@ -534,6 +554,11 @@ static void discard(void *vctx, void *result)
     result_free(result);
 }
 
+static int path_taken(const struct run_ctx *ctx, const struct ep_result *r)
+{
+    return r->path && ctx->paths.vals[set_slot(&ctx->paths, r->path)];
+}
+
 static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_error *err)
 {
     struct run_ctx *ctx = vctx;
@@ -542,7 +567,7 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
     char *name = NULL, *json = NULL;
     (void)i;
     size_t slot = set_slot(&ctx->dedup, r->dedup);
-    for (uint32_t attempt = 1; ctx->dedup.vals[slot]; attempt++) {
+    for (uint32_t attempt = 1; ctx->dedup.vals[slot] || path_taken(ctx, r); attempt++) {
         /* A duplicate: regenerate here, in order, so the outcome is thread-independent. */
         ctx->dup_rejected++;
         MVOT_FAIL_IF(attempt >= MAX_ATTEMPTS, err, MVOT_ERR_INVALID, "gen",
@@ -558,11 +583,16 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
         r->n_frames = 0;
         MVOT_TRY(make_draft(ctx->cfg, r, attempt, err));
         slot = set_slot(&ctx->dedup, r->dedup);
-        if (!ctx->dedup.vals[slot])
+        if (!ctx->dedup.vals[slot] && !path_taken(ctx, r))
             MVOT_TRY(finish(ctx->cfg, r, 1, err));
     }
     ctx->dedup.keys[slot] = r->dedup;
     ctx->dedup.vals[slot] = 0x80;
+    if (r->path) {
+        size_t ps = set_slot(&ctx->paths, r->path);
+        ctx->paths.keys[ps] = r->path;
+        ctx->paths.vals[ps] = 0x80;
+    }
     size_t ls = set_slot(&ctx->layouts, r->layout);
     if (!ctx->layouts.vals[ls]) {
         ctx->layouts.keys[ls] = r->layout;
@@ -675,7 +705,8 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
         if (cfg->tasks & (1u << t))
             ctx.task_list[ctx.n_tasks++] = t;
     ctx.total = cfg->episodes * ctx.n_tasks;
-    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0,
+    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0 ||
+                     set_init(&ctx.paths, ctx.total) != 0,
                  err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
                  (unsigned long long)ctx.total);
     MVOT_TRY(mvot_io_mkdirs(out_dir, err));
@@ -715,6 +746,7 @@ cleanup:
     mvot_tarz_writer_abort(ctx.tar);
     set_free(&ctx.dedup);
     set_free(&ctx.layouts);
+    set_free(&ctx.paths);
     json_decref(manifest);
     free(tar_path);
     free(man_path);

@@ -30,10 +30,14 @@ struct mvot_gen_config {
     double split_frac[3];          /* train, dev, test; each >= 0, sum 1 */
     int png_level;                 /* zlib level for frames; -1 = mvot_png_opts_default() */
     int zstd_level;                /* archive compression level (1..19) */
+    /* Sampling options (docs/tasks.md); 0 is the default. */
+    int frozenlake_border_walks; /* FROZENLAKE walks may bump into the border */
+    int minibehavior_random_table; /* w x h table at random instead of the fixed 3x2 */
 };
 
 /* Defaults: all three tasks, 100 episodes per task, seed 0, 512 px, uniform sizes, steps
- * 1..32, splits 0.8/0.1/0.1, default PNG options, zstd level 3. */
+ * 2..32 (the official samples have at least 2), splits 0.8/0.1/0.1, default PNG options, zstd
+ * level 3, no border walks, the fixed 3x2 table. */
 void mvot_gen_config_default(struct mvot_gen_config *c);
 
 /* Checks every field; MVOT_ERR_INVALID with a one-line message naming the field. */

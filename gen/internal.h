@@ -18,7 +18,7 @@
 #define MVOT_GEN_MAX_N 10
 #define MVOT_GEN_MAX_CELLS (MVOT_GEN_MAX_N * MVOT_GEN_MAX_N)
 #define MVOT_GEN_MAX_STEPS 64
-#define MVOT_GEN_MAX_EXTRA 16 /* room for imported data; our generator draws 1..3 */
+#define MVOT_GEN_MAX_EXTRA 16 /* additional actions; also the generator's cap */
 
 enum { MVOT_DIR_LEFT = 0, MVOT_DIR_DOWN = 1, MVOT_DIR_RIGHT = 2, MVOT_DIR_UP = 3 };
 enum { MVOT_ACT_PICKUP = 4, MVOT_ACT_DROP = 5 };
@@ -76,26 +76,17 @@ struct mvot_trace {
 };
 
 /* Task generators: fill `d` for grid n aiming at answer `target`. Step range [min, max].
- * They retry internally and fail with MVOT_ERR_INVALID when the range cannot be met. */
+ * They retry internally and fail with MVOT_ERR_INVALID when the range cannot be met.
+ * border_walks: FROZENLAKE walks may bump into the border; random_table: MINIBEHAVIOR's table
+ * is w x h at random instead of the fixed 3x2 (docs/tasks.md). */
 enum mvot_status mvot_maze_draft(struct mvot_rng *rng, uint32_t n, char target, uint32_t min_steps,
                                  uint32_t max_steps, struct mvot_draft *d, struct mvot_error *err);
 enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char target,
-                                       uint32_t min_steps, uint32_t max_steps, struct mvot_draft *d,
-                                       struct mvot_error *err);
+                                       uint32_t min_steps, uint32_t max_steps, int border_walks,
+                                       struct mvot_draft *d, struct mvot_error *err);
 enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char target,
-                                         uint32_t min_steps, uint32_t max_steps,
+                                         uint32_t min_steps, uint32_t max_steps, int random_table,
                                          struct mvot_draft *d, struct mvot_error *err);
-
-/* Rejection sampling shared by the tasks whose answer is planned: up to 64 layouts, each with
- * up to 16 action sequences, until the replayed answer is d->target with a length in
- * [min_steps, max_steps]. `sequence` returns 0 when it cannot plan for the layout. */
-typedef void (*mvot_draft_layout_fn)(struct mvot_rng *rng, struct mvot_draft *d);
-typedef int (*mvot_draft_sequence_fn)(struct mvot_rng *rng, struct mvot_draft *d,
-                                      uint32_t min_steps, uint32_t max_steps);
-enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
-                                   uint32_t max_steps, mvot_draft_layout_fn layout,
-                                   mvot_draft_sequence_fn sequence, const char *what,
-                                   struct mvot_error *err);
 
 /* Replays a draft. Returns MVOT_ERR_INVALID if an action is impossible for the task (e.g. a
  * maze move through a wall or a FrozenLake action after the episode stopped). */

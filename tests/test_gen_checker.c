@@ -22,6 +22,8 @@
 static const int DR[4] = {0, 1, 0, -1}, DC[4] = {-1, 0, 1, 0}; /* left down right up */
 static const char *const ACT[6] = {"left", "down", "right", "up", "pickup", "drop"};
 
+static int fl_corners; /* FROZENLAKE S or G on a corner, over the checked episodes */
+
 static int act_id(const char *s)
 {
     for (int i = 0; i < 6; i++)
@@ -255,7 +257,7 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
     uint8_t cs[65][100];
     char answer = 0;
     memset(cs, 0, sizeof cs);
-    ASSERT_TRUE(L >= 1 && L <= 32);
+    ASSERT_TRUE(L >= 2 && L <= 32); /* default step range 2.. (official samples: 2..7) */
     ASSERT_EQ_INT(ep->n_frames, L + 1);
     ASSERT_EQ_INT(ep->n_steps, L);
     for (int i = 0; i < L; i++) {
@@ -345,9 +347,25 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
         if (!desc || strlen(desc) != (size_t)cells)
             return;
         int s = (int)(strchr(desc, 'S') - desc), g = (int)(strchr(desc, 'G') - desc);
-        int corner_s = (s / n == 0 || s / n == n - 1) && (s % n == 0 || s % n == n - 1);
-        int corner_g = (g / n == 0 || g / n == n - 1) && (g % n == 0 || g % n == n - 1);
-        ASSERT_TRUE(!corner_s && !corner_g);
+        /* S and G may be anywhere, corners included (counted for the run's check). */
+        fl_corners += (s / n == 0 || s / n == n - 1) && (s % n == 0 || s % n == n - 1);
+        fl_corners += (g / n == 0 || g / n == n - 1) && (g % n == 0 || g % n == n - 1);
+        /* No walk into the border by default, additional actions included. */
+        int wr = s / n, wc = s % n, bumps = 0;
+        for (size_t i = 0; i < (size_t)L + json_array_size(extra); i++) {
+            int a = i < (size_t)L ? ids[i]
+                                  : act_id(json_string_value(json_array_get(extra, i - (size_t)L)));
+            if (a < 0 || a > 3)
+                continue;
+            wr += DR[a];
+            wc += DC[a];
+            if (wr < 0 || wc < 0 || wr >= n || wc >= n) {
+                bumps++;
+                wr -= DR[a];
+                wc -= DC[a];
+            }
+        }
+        ASSERT_EQ_INT(bumps, 0);
         /* solvable: BFS S->G avoiding holes */
         int seen[100] = {0}, q[100], qh = 0, qt = 0;
         seen[s] = 1;
@@ -413,7 +431,14 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
                 tables += row[c] == 'T';
             }
         }
-        ASSERT_TRUE(tables >= 2 && tables <= 6);
+        /* the fixed table of InstallingAPrinter: 3 columns by 2 rows */
+        ASSERT_EQ_INT(tables, 6);
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+                if (kind[r * n + c] == 'T' && kind[(r - 1) * n + c] != 'T' &&
+                    kind[r * n + c - 1] != 'T')
+                    ASSERT_TRUE(c + 2 < n && kind[r * n + c + 1] == 'T' &&
+                                kind[r * n + c + 2] == 'T' && kind[(r + 1) * n + c] == 'T');
         int ar, ac, pr, pc, where = 0 /* 0 floor 1 table 2 carried */, picked = 0;
         get_rc(json_object_get(layout, "agent"), &ar, &ac);
         get_rc(json_object_get(layout, "printer"), &pr, &pc);
@@ -445,7 +470,13 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
                         ac = c;
                     }
                 } else if (a == 4) {
-                    if (where != 2 && pr == fr && pc == fc) {
+                    /* an adjacent printer is picked up; the agent turns toward it */
+                    int dir = pr == fr && pc == fc ? f : -1;
+                    for (int d = 0; d < 4 && dir < 0; d++)
+                        if (pr == ar + DR[d] && pc == ac + DC[d])
+                            dir = d;
+                    if (where != 2 && dir >= 0) {
+                        f = dir;
                         where = 2;
                         picked = 1;
                     }
@@ -613,6 +644,7 @@ static void test_generated_episodes_replay(void)
     int counts[3][4] = {{0}}, total = 0, fails_before = t_failed_asserts;
     uint64_t *layouts = calloc(1100, sizeof *layouts), *dedups = calloc(1100, sizeof *dedups);
     int *splits = calloc(1100, sizeof *splits);
+    uint64_t *paths = calloc(1100, sizeof *paths);
     for (;;) {
         struct mvot_episode ep;
         int done = 0;
@@ -629,6 +661,12 @@ static void test_generated_episodes_replay(void)
         if (c.answer >= 'A' && c.answer <= 'D')
             counts[ep.task][c.answer - 'A']++;
         const char *dh = json_string_value(json_object_get(ep.record, "dedup_hash"));
+        if (ep.task == MVOT_TASK_MAZE && total < 1100) {
+            /* the official loader's remove_duplicates key: the path (cells visited) */
+            char *sj = json_dumps(json_object_get(ep.record, "states"), JSON_COMPACT);
+            paths[total] = sj ? mvot_hash64_seed(sj, strlen(sj), ep.grid) : 0;
+            free(sj);
+        }
         if (total < 1100) {
             layouts[total] = ep.layout_hash;
             splits[total] = (int)ep.split;
@@ -667,6 +705,8 @@ static void test_generated_episodes_replay(void)
                 leaks++;
             if (dedups[i] == dedups[j])
                 dups++;
+            if (paths[i] && paths[i] == paths[j])
+                dups++;
         }
     ASSERT_EQ_INT(leaks, 0);
     ASSERT_EQ_INT(dups, 0);
@@ -675,6 +715,8 @@ static void test_generated_episodes_replay(void)
     ASSERT_EQ_INT(json_integer_value(json_object_get(
                       json_object_get(json_object_get(tasks, "maze"), "answers"), "A")),
                   counts[0][0]);
+    ASSERT_TRUE(fl_corners > 0);
+    free(paths);
     free(layouts);
     free(dedups);
     free(splits);

@@ -25,11 +25,14 @@ static const char HELP[] =
     "  --sizes SPEC      grid-size mix: items [task=]N[-M][:W] separated by ',', e.g.\n"
     "                    \"3-6\", \"maze=3:2,maze=4:1,minibehavior=7-8\" (default uniform:\n"
     "                    3..6 for maze/frozenlake, 7..10 for minibehavior, walls included)\n"
-    "  --min-steps N     fewest rendered actions per episode (default 1)\n"
+    "  --min-steps N     fewest rendered actions per episode (default 2)\n"
     "  --max-steps N     most rendered actions per episode, <= 64 (default 32)\n"
     "  --split T,D,E     train/dev/test fractions by layout hash (default 0.8,0.1,0.1)\n"
     "  --png-level L     zlib level for frames, 0..9 (default: the measured default)\n"
     "  --zstd-level L    archive zstd level, 1..19 (default 3)\n"
+    "  --border-walks    frozenlake walks may bump into the border (default: never)\n"
+    "  --random-table    minibehavior table of w x h cells (1..3 each, 2..6 cells) at random\n"
+    "                    instead of the fixed 3x2\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 enum {
@@ -43,7 +46,9 @@ enum {
     OPT_MAX_STEPS,
     OPT_SPLIT,
     OPT_PNG_LEVEL,
-    OPT_ZSTD_LEVEL
+    OPT_ZSTD_LEVEL,
+    OPT_BORDER_WALKS,
+    OPT_RANDOM_TABLE
 };
 
 static int parse_split(struct mvot_cli *cli, const char *arg, double frac[3])
@@ -86,6 +91,8 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                                          {"split", required_argument, 0, OPT_SPLIT},
                                          {"png-level", required_argument, 0, OPT_PNG_LEVEL},
                                          {"zstd-level", required_argument, 0, OPT_ZSTD_LEVEL},
+                                         {"border-walks", no_argument, 0, OPT_BORDER_WALKS},
+                                         {"random-table", no_argument, 0, OPT_RANDOM_TABLE},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_gen_config cfg;
@@ -151,6 +158,8 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                 return MVOT_EXIT_USAGE;
             cfg.zstd_level = (int)v;
             break;
+        case OPT_BORDER_WALKS: cfg.frozenlake_border_walks = 1; break;
+        case OPT_RANDOM_TABLE: cfg.minibehavior_random_table = 1; break;
         default: {
             int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
             if (rc >= 0)
