@@ -7,6 +7,7 @@
  * mvot_draft_simulate before it is accepted, so the target always equals the replayed answer. */
 #include <string.h>
 
+#include "core/hash.h"
 #include "gen/internal.h"
 
 #define FL_HOLE_P_NUM 1 /* hole probability 1/4 */
@@ -165,4 +166,112 @@ enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char ta
     return mvot_error_set(err, MVOT_ERR_INVALID, "gen frozenlake",
                           "no %ux%u episode with answer %c and %u..%u steps", n, n, target,
                           min_steps, max_steps);
+}
+
+/* ---- several sequences on one map (--sequences-per-map K > 1) ----
+ * The official data draws about 12 sequences per map. Sharing a map means choosing each
+ * sequence knowing the map and the target, which lets the text hint at the answer (the walks
+ * that end in each outcome differ in length and shape), so this is an option, not the
+ * default; `mvot stats` measures what it leaks. */
+
+/* One proposal on the fixed map: a walk as fl_walk draws it, executed until it enters H or G.
+ * Ending on G before the walk's end is rejected (the official data has no actions after a
+ * success); after a fall the rest are additional actions. Returns 1 with d filled if the
+ * outcome is d->target. */
+static int fl_propose(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                      uint32_t max_steps, int border_walks)
+{
+    uint32_t n = d->n, hi = max_steps < 2 * n ? max_steps : 2 * n;
+    if (hi < min_steps)
+        hi = min_steps;
+    uint32_t L = min_steps + (uint32_t)mvot_rng_below(rng, hi - min_steps + 1);
+    uint32_t cur = (uint32_t)d->start_r * n + d->start_c, stop = L;
+    char end = 'F';
+    for (uint32_t i = 0; i < L; i++) {
+        int dirs[4], nd = 0;
+        for (int dir = 0; dir < 4; dir++)
+            if (border_walks || fl_step(n, cur, dir) != cur)
+                dirs[nd++] = dir;
+        int dir = dirs[mvot_rng_below(rng, (uint64_t)nd)];
+        d->actions[i] = (uint8_t)dir;
+        cur = fl_step(n, cur, dir);
+        char t = d->desc[cur];
+        if (stop == L && (t == 'H' || t == 'G')) {
+            stop = i + 1;
+            end = t;
+        }
+    }
+    if (end == 'G' && stop != L)
+        return 0;
+    if (stop < min_steps || L - stop > MVOT_GEN_MAX_EXTRA)
+        return 0;
+    char outcome = end == 'G' ? 'A' : end == 'H' ? 'B' : 'C';
+    if (outcome != d->target)
+        return 0;
+    d->n_actions = stop;
+    d->n_extra = L - stop;
+    for (uint32_t i = stop; i < L; i++)
+        d->extra[i - stop] = d->actions[i];
+    return 1;
+}
+
+void mvot_frozenlake_map(struct mvot_rng *rng, uint32_t n, uint32_t min_steps, uint32_t max_steps,
+                         int border_walks, uint32_t per_map, struct mvot_draft *d)
+{
+    uint32_t cells = n * n;
+    memset(d, 0, sizeof *d);
+    d->task = MVOT_TASK_FROZENLAKE;
+    d->n = n;
+    for (;;) {
+        uint32_t s = (uint32_t)mvot_rng_below(rng, cells), g;
+        do
+            g = (uint32_t)mvot_rng_below(rng, cells);
+        while (g == s);
+        for (uint32_t i = 0; i < cells; i++)
+            d->desc[i] = mvot_rng_below(rng, FL_HOLE_P_DEN) < FL_HOLE_P_NUM ? 'H' : 'F';
+        d->desc[s] = 'S';
+        d->desc[g] = 'G';
+        d->desc[cells] = '\0';
+        d->start_r = (uint8_t)(s / n);
+        d->start_c = (uint8_t)(s % n);
+        if (!fl_solvable(d, s))
+            continue;
+        /* Keep the map only if each outcome comes up with enough distinct sequences for its
+         * share of the block (per_map / 3, plus one) within 1024 proposals, so the
+         * deduplication rarely has to search long. */
+        uint32_t need = per_map / 3 + 2, found = need;
+        for (char t = 'A'; found >= need && t <= 'C'; t++) {
+            uint64_t seen[MVOT_GEN_MAX_STEPS];
+            d->target = t;
+            found = 0;
+            for (int k = 0; k < 1024 && found < need; k++) {
+                if (!fl_propose(rng, d, min_steps, max_steps, border_walks))
+                    continue;
+                uint8_t key[2 * MVOT_GEN_MAX_STEPS];
+                memcpy(key, d->actions, d->n_actions);
+                memcpy(key + d->n_actions, d->extra, d->n_extra);
+                uint64_t h = mvot_hash64(key, d->n_actions + d->n_extra) ^ d->n_actions;
+                uint32_t j = 0;
+                while (j < found && seen[j] != h)
+                    j++;
+                if (j == found)
+                    seen[found++] = h;
+            }
+        }
+        if (found >= need)
+            return;
+    }
+}
+
+enum mvot_status mvot_frozenlake_on_map(struct mvot_rng *rng, char target, uint32_t min_steps,
+                                        uint32_t max_steps, int border_walks, struct mvot_draft *d,
+                                        struct mvot_error *err)
+{
+    d->target = target;
+    for (int k = 0; k < 65536; k++)
+        if (fl_propose(rng, d, min_steps, max_steps, border_walks))
+            return MVOT_OK;
+    return mvot_error_set(err, MVOT_ERR_INVALID, "gen frozenlake",
+                          "no sequence with answer %c and %u..%u steps on the shared %ux%u map",
+                          target, min_steps, max_steps, d->n, d->n);
 }

@@ -26,6 +26,7 @@
 #define DOM_EPISODE 0x67656e2d65700000ull /* + task */
 #define DOM_BALANCE 0x67656e2d62610000ull /* + task */
 #define DOM_ATTEMPT 0x67656e2d61740000ull
+#define DOM_FLMAP 0x67656e2d666d0000ull /* FROZENLAKE map shared by a block of episodes */
 #define MAX_ATTEMPTS 256
 
 static const uint32_t N_OPTIONS[MVOT_TASK_COUNT] = {4, 3, 4};
@@ -50,6 +51,7 @@ void mvot_gen_config_default(struct mvot_gen_config *c)
     c->split_frac[2] = 0.1;
     c->png_level = -1;
     c->zstd_level = 3;
+    c->frozenlake_per_map = 1;
 }
 
 enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struct mvot_error *err)
@@ -81,6 +83,9 @@ enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struc
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "png level must be -1..9");
     if (c->zstd_level < 1 || c->zstd_level > 19)
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "zstd level must be 1..19");
+    if (c->frozenlake_per_map < 1 || c->frozenlake_per_map > 64)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sequences per map must be 1..64, got %u",
+                              c->frozenlake_per_map);
     for (int t = 0; t < MVOT_TASK_COUNT; t++) {
         uint32_t lo, hi;
         mvot_gen_task_grid_range((enum mvot_task)t, &lo, &hi);
@@ -213,6 +218,7 @@ json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c)
     json_object_set_new(o, "frozenlake_border_walks", json_integer(c->frozenlake_border_walks));
     json_object_set_new(o, "minibehavior_random_table",
                         json_integer(c->minibehavior_random_table));
+    json_object_set_new(o, "frozenlake_per_map", json_integer(c->frozenlake_per_map));
     return o;
 fail:
     json_decref(o);
@@ -301,6 +307,8 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
                 c->frozenlake_border_walks = (int)iv;
             else if (strcmp(key, "minibehavior_random_table") == 0 && (iv == 0 || iv == 1))
                 c->minibehavior_random_table = (int)iv;
+            else if (strcmp(key, "frozenlake_per_map") == 0 && iv >= 1 && iv <= 64)
+                c->frozenlake_per_map = (uint32_t)iv;
             else
                 MVOT_FAIL_IF(1, err, MVOT_ERR_INVALID, ctx, "%s: unknown key or bad value", key);
         }
@@ -388,8 +396,20 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
         st = mvot_maze_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
         break;
     case MVOT_TASK_FROZENLAKE:
-        st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps,
-                                   c->frozenlake_border_walks, &r->d, err);
+        if (c->frozenlake_per_map > 1) {
+            /* The block's map (and grid size) comes from the block's own generator, so every
+             * episode of the block, on any attempt, sees the same map. */
+            struct mvot_rng brng;
+            mvot_rng_derive(&brng, c->seed, DOM_FLMAP, r->index / c->frozenlake_per_map);
+            n = pick_size(c, r->task, &brng);
+            mvot_frozenlake_map(&brng, n, c->min_steps, c->max_steps, c->frozenlake_border_walks,
+                                c->frozenlake_per_map, &r->d);
+            st = mvot_frozenlake_on_map(&rng, target, c->min_steps, c->max_steps,
+                                        c->frozenlake_border_walks, &r->d, err);
+        } else {
+            st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                       c->frozenlake_border_walks, &r->d, err);
+        }
         break;
     default:
         st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps,

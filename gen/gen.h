@@ -33,6 +33,7 @@ struct mvot_gen_config {
     /* Sampling options (docs/tasks.md); 0 is the default. */
     int frozenlake_border_walks; /* FROZENLAKE walks may bump into the border */
     int minibehavior_random_table; /* w x h table at random instead of the fixed 3x2 */
+    uint32_t frozenlake_per_map;   /* sequences sharing one map, 1..64 (1: a map per episode) */
 };
 
 /* Defaults: all three tasks, 100 episodes per task, seed 0, 512 px, uniform sizes, steps

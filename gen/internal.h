@@ -84,6 +84,13 @@ enum mvot_status mvot_maze_draft(struct mvot_rng *rng, uint32_t n, char target, 
 enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char target,
                                        uint32_t min_steps, uint32_t max_steps, int border_walks,
                                        struct mvot_draft *d, struct mvot_error *err);
+/* FROZENLAKE with a map shared by several episodes: the map (S, G, holes; every outcome
+ * possible), then one sequence on it for a target (d keeps the map; actions are replaced). */
+void mvot_frozenlake_map(struct mvot_rng *rng, uint32_t n, uint32_t min_steps, uint32_t max_steps,
+                         int border_walks, uint32_t per_map, struct mvot_draft *d);
+enum mvot_status mvot_frozenlake_on_map(struct mvot_rng *rng, char target, uint32_t min_steps,
+                                        uint32_t max_steps, int border_walks, struct mvot_draft *d,
+                                        struct mvot_error *err);
 enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char target,
                                          uint32_t min_steps, uint32_t max_steps, int random_table,
                                          struct mvot_draft *d, struct mvot_error *err);

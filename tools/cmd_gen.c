@@ -33,6 +33,9 @@ static const char HELP[] =
     "  --border-walks    frozenlake walks may bump into the border (default: never)\n"
     "  --random-table    minibehavior table of w x h cells (1..3 each, 2..6 cells) at random\n"
     "                    instead of the fixed 3x2\n"
+    "  --sequences-per-map K  frozenlake episodes sharing one map, 1..64 (default 1; the\n"
+    "                    official data has about 12, but shared maps let the text hint at\n"
+    "                    the answer: see docs/tasks.md)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 enum {
@@ -48,7 +51,8 @@ enum {
     OPT_PNG_LEVEL,
     OPT_ZSTD_LEVEL,
     OPT_BORDER_WALKS,
-    OPT_RANDOM_TABLE
+    OPT_RANDOM_TABLE,
+    OPT_PER_MAP
 };
 
 static int parse_split(struct mvot_cli *cli, const char *arg, double frac[3])
@@ -93,6 +97,7 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                                          {"zstd-level", required_argument, 0, OPT_ZSTD_LEVEL},
                                          {"border-walks", no_argument, 0, OPT_BORDER_WALKS},
                                          {"random-table", no_argument, 0, OPT_RANDOM_TABLE},
+                                         {"sequences-per-map", required_argument, 0, OPT_PER_MAP},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_gen_config cfg;
@@ -160,6 +165,11 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
             break;
         case OPT_BORDER_WALKS: cfg.frozenlake_border_walks = 1; break;
         case OPT_RANDOM_TABLE: cfg.minibehavior_random_table = 1; break;
+        case OPT_PER_MAP:
+            if (!mvot_cli_parse_u64(cli, "--sequences-per-map", optarg, 1, 64, &v))
+                return MVOT_EXIT_USAGE;
+            cfg.frozenlake_per_map = (uint32_t)v;
+            break;
         default: {
             int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
             if (rc >= 0)
