@@ -216,8 +216,7 @@ json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c)
     json_object_set_new(o, "png_level", json_integer(c->png_level));
     json_object_set_new(o, "zstd_level", json_integer(c->zstd_level));
     json_object_set_new(o, "frozenlake_border_walks", json_integer(c->frozenlake_border_walks));
-    json_object_set_new(o, "minibehavior_random_table",
-                        json_integer(c->minibehavior_random_table));
+    json_object_set_new(o, "minibehavior_random_table", json_integer(c->minibehavior_random_table));
     json_object_set_new(o, "frozenlake_per_map", json_integer(c->frozenlake_per_map));
     return o;
 fail:

@@ -31,7 +31,7 @@ struct mvot_gen_config {
     int png_level;                 /* zlib level for frames; -1 = mvot_png_opts_default() */
     int zstd_level;                /* archive compression level (1..19) */
     /* Sampling options (docs/tasks.md); 0 is the default. */
-    int frozenlake_border_walks; /* FROZENLAKE walks may bump into the border */
+    int frozenlake_border_walks;   /* FROZENLAKE walks may bump into the border */
     int minibehavior_random_table; /* w x h table at random instead of the fixed 3x2 */
     uint32_t frozenlake_per_map;   /* sequences sharing one map, 1..64 (1: a map per episode) */
 };

@@ -113,8 +113,8 @@ static int mb_place(struct mvot_rng *rng, struct mvot_draft *d, int random_table
     d->facing0 = (uint8_t)mvot_rng_below(rng, 4);
     /* The agent's way to the first Pick up, with no printer in the room yet. */
     uint8_t entered[MVOT_GEN_MAX_CELLS] = {0};
-    struct mb_world w = {.d = d, .r = d->start_r, .c = d->start_c, .facing = d->facing0,
-                         .where = MVOT_PR_CARRIED};
+    struct mb_world w = {
+        .d = d, .r = d->start_r, .c = d->start_c, .facing = d->facing0, .where = MVOT_PR_CARRIED};
     entered[a] = 1;
     for (uint32_t i = 0; i < d->n_actions && d->actions[i] <= 3; i++) {
         mb_go(&w, d->actions[i]);

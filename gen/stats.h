@@ -46,7 +46,7 @@ void mvot_stats_tree_free(struct mvot_stats_tree *t);
 
 /* One task's baselines: trained on the train split, scored on dev + test. */
 struct mvot_stats_result {
-    uint32_t k;                /* answer options: chance is 1/k */
+    uint32_t k; /* answer options: chance is 1/k */
     uint64_t n_train, n_scored;
     uint32_t majority;         /* most frequent train answer (ties: the lower) */
     uint64_t majority_correct; /* on the scored set */

@@ -22,9 +22,10 @@ static void make(struct mvot_stats_sample *s, size_t n, int rule, uint64_t seed)
         memset(&s[i], 0, sizeof s[i]);
         for (int f = 0; f < MVOT_STATS_NF; f++)
             s[i].x[f] = (float)(lcg(&seed) % 7);
-        s[i].y = rule ? (uint8_t)((s[i].x[3] > 2) + 2 * (s[i].x[17] > 4)) : (uint8_t)(lcg(&seed) % 4);
-        s[i].split = i % 5 == 0 ? (i % 10 == 0 ? MVOT_SPLIT_DEV : MVOT_SPLIT_TEST)
-                                : MVOT_SPLIT_TRAIN;
+        s[i].y =
+            rule ? (uint8_t)((s[i].x[3] > 2) + 2 * (s[i].x[17] > 4)) : (uint8_t)(lcg(&seed) % 4);
+        s[i].split =
+            i % 5 == 0 ? (i % 10 == 0 ? MVOT_SPLIT_DEV : MVOT_SPLIT_TEST) : MVOT_SPLIT_TRAIN;
     }
 }
 
@@ -87,9 +88,9 @@ static void t_features(void)
     ASSERT_OK(mvot_stats_sample_of(&ep, &s, &err), &err);
     ASSERT_NEAR(s.x[0], 4, 0);
     ASSERT_NEAR(s.x[1], 5, 0);
-    ASSERT_NEAR(s.x[2 + 0], 1, 0); /* left */
-    ASSERT_NEAR(s.x[2 + 3], 2, 0); /* up */
-    ASSERT_NEAR(s.x[8 + 4], 0, 0); /* pickup absent */
+    ASSERT_NEAR(s.x[2 + 0], 1, 0);  /* left */
+    ASSERT_NEAR(s.x[2 + 3], 2, 0);  /* up */
+    ASSERT_NEAR(s.x[8 + 4], 0, 0);  /* pickup absent */
     ASSERT_NEAR(s.x[14 + 3], 1, 0); /* first: up */
     ASSERT_NEAR(s.x[20 + 0], 1, 0); /* last: left, an additional action */
     ASSERT_EQ_INT(s.y, 1);

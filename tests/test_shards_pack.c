@@ -227,7 +227,8 @@ static void t_golden_captions(void)
     size_t n = 0;
     struct mvot_error err = {0};
     char pre[1024], want[1400];
-    snprintf(pre, sizeof pre, "%sInitial State: <image>Carrying objects: None. \nResponse: ", INSTR);
+    snprintf(pre, sizeof pre,
+             "%sInitial State: <image>Carrying objects: None. \nResponse: ", INSTR);
     ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_MVOT, &ex, &n, &err), &err);
     ASSERT_EQ_INT(n, 5);
     if (n != 5)

@@ -191,8 +191,9 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     json_object_set_new(summary, "seconds", json_real(secs));
     mvot_cli_print_json(cli, summary);
     if (json_is_true(json_object_get(summary, "augment_identity")))
-        mvot_cli_note(cli, "--augment %u: with a patch codebook an encode-decode round trip gives "
-                           "back the same codes, so no augmentation was done\n",
+        mvot_cli_note(cli,
+                      "--augment %u: with a patch codebook an encode-decode round trip gives "
+                      "back the same codes, so no augmentation was done\n",
                       o.augment);
     if (json_is_true(json_object_get(summary, "interrupted")))
         mvot_cli_note(cli, "stopped after %lld shards (rerun to resume)\n",
