@@ -45,30 +45,60 @@ static int fl_solvable(const struct mvot_draft *d, uint32_t s)
     return 0;
 }
 
+/* Length of a walk: uniform in the step range capped at 2n. */
+static uint32_t walk_length(struct mvot_rng *rng, uint32_t n, uint32_t min_steps,
+                            uint32_t max_steps)
+{
+    uint32_t hi = max_steps < 2 * n ? max_steps : 2 * n;
+    if (hi < min_steps)
+        hi = min_steps;
+    return min_steps + (uint32_t)mvot_rng_below(rng, hi - min_steps + 1);
+}
+
+/* One walk step from cell: uniform over the moves that stay on the board, or over all four. */
+static int walk_step(struct mvot_rng *rng, uint32_t n, uint32_t cell, int border_walks)
+{
+    int dirs[4], nd = 0;
+    for (int dir = 0; dir < 4; dir++)
+        if (border_walks || fl_step(n, cell, dir) != cell)
+            dirs[nd++] = dir;
+    return dirs[mvot_rng_below(rng, (uint64_t)nd)];
+}
+
+/* The first `stop` of the L drawn actions are executed; the rest become additional actions. */
+static void split_at(struct mvot_draft *d, uint32_t stop, uint32_t L)
+{
+    d->n_extra = L - stop;
+    for (uint32_t i = stop; i < L; i++)
+        d->extra[i - stop] = d->actions[i];
+    d->n_actions = stop;
+}
+
 /* The walk, drawn before and independently of the target answer: S uniform over all cells,
  * a length uniform in the step range capped at 2n, each action uniform over the moves that
  * stay on the board (over all four with border_walks). Kept only if its last cell is new
  * (so that it can be G or a hole) and it leaves at least one cell unvisited (room for G when
  * the answer is C); otherwise redrawn, whatever the target. pos[i] is the cell after i moves. */
+struct fl_walk {
+    int border_walks;
+    uint32_t len;                        /* L */
+    uint8_t pos[MVOT_GEN_MAX_STEPS + 1]; /* pos[i]: the cell after i moves */
+};
+
 static int fl_walk(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
-                   uint32_t max_steps, int border_walks, uint32_t *len, uint8_t *pos)
+                   uint32_t max_steps, void *ctx)
 {
+    struct fl_walk *w = ctx;
+    uint8_t *pos = w->pos;
     uint32_t n = d->n, cells = n * n;
-    uint32_t hi = max_steps < 2 * n ? max_steps : 2 * n;
-    if (hi < min_steps)
-        hi = min_steps;
     for (int t = 0; t < 256; t++) {
-        uint32_t L = min_steps + (uint32_t)mvot_rng_below(rng, hi - min_steps + 1);
+        uint32_t L = walk_length(rng, n, min_steps, max_steps);
         uint8_t seen[MVOT_GEN_MAX_CELLS] = {0};
         uint32_t cur = (uint32_t)mvot_rng_below(rng, cells), distinct = 1, fresh_end = 0;
         pos[0] = (uint8_t)cur;
         seen[cur] = 1;
         for (uint32_t i = 0; i < L; i++) {
-            int dirs[4], nd = 0;
-            for (int dir = 0; dir < 4; dir++)
-                if (border_walks || fl_step(n, cur, dir) != cur)
-                    dirs[nd++] = dir;
-            int dir = dirs[mvot_rng_below(rng, (uint64_t)nd)];
+            int dir = walk_step(rng, n, cur, w->border_walks);
             d->actions[i] = (uint8_t)dir;
             cur = fl_step(n, cur, dir);
             pos[i + 1] = (uint8_t)cur;
@@ -77,7 +107,7 @@ static int fl_walk(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_step
             seen[cur] = 1;
         }
         if (fresh_end && distinct < cells) {
-            *len = L;
+            w->len = L;
             return 1;
         }
     }
@@ -89,10 +119,11 @@ static int fl_walk(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_step
  * probability 1/4, and G goes on an unvisited cell when it is not the stop. B stops at the
  * walk's end, or with probability 1/4 at an earlier first visit of a cell, the rest of the
  * walk becoming text-only additional actions. Maps where G cannot be reached are redrawn. */
-static int fl_build(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps, uint32_t L,
-                    const uint8_t *pos)
+static int fl_build(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps, void *ctx)
 {
-    uint32_t n = d->n, cells = n * n, stop = L;
+    const struct fl_walk *w = ctx;
+    const uint8_t *pos = w->pos;
+    uint32_t n = d->n, cells = n * n, L = w->len, stop = L;
     if (d->target == 'B' && mvot_rng_below(rng, 4) == 0) {
         uint8_t seen[MVOT_GEN_MAX_CELLS] = {0};
         uint32_t early[MVOT_GEN_MAX_STEPS], ne = 0;
@@ -132,10 +163,7 @@ static int fl_build(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_ste
             continue;
         d->start_r = (uint8_t)(pos[0] / n);
         d->start_c = (uint8_t)(pos[0] % n);
-        d->n_extra = L - stop;
-        for (uint32_t i = stop; i < L; i++)
-            d->extra[i - stop] = d->actions[i];
-        d->n_actions = stop;
+        split_at(d, stop, L);
         return 1;
     }
     return 0;
@@ -145,27 +173,12 @@ enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char ta
                                        uint32_t min_steps, uint32_t max_steps, int border_walks,
                                        struct mvot_draft *d, struct mvot_error *err)
 {
-    if (n < 3 || n > 6 || target < 'A' || target > 'C')
-        return mvot_error_set(err, MVOT_ERR_INVALID, "gen frozenlake", "bad grid %u or target %c",
-                              n, target);
-    memset(d, 0, sizeof *d);
-    d->task = MVOT_TASK_FROZENLAKE;
-    d->n = n;
-    d->target = target;
-    uint8_t pos[MVOT_GEN_MAX_STEPS + 1];
-    uint32_t L;
-    for (int t = 0; t < 64; t++) {
-        if (!fl_walk(rng, d, min_steps, max_steps, border_walks, &L, pos))
-            break;
-        if (!fl_build(rng, d, min_steps, L, pos))
-            continue;
-        struct mvot_trace tr;
-        if (mvot_draft_simulate(d, &tr, NULL) == MVOT_OK && tr.answer == target)
-            return MVOT_OK;
-    }
-    return mvot_error_set(err, MVOT_ERR_INVALID, "gen frozenlake",
-                          "no %ux%u episode with answer %c and %u..%u steps", n, n, target,
-                          min_steps, max_steps);
+    enum mvot_status st = mvot_draft_begin(d, MVOT_TASK_FROZENLAKE, n, target, err);
+    if (st != MVOT_OK)
+        return st;
+    struct fl_walk w = {.border_walks = border_walks};
+    struct mvot_draft_plan plan = {fl_walk, fl_build, 1, &w, "gen frozenlake"};
+    return mvot_draft_search(rng, d, min_steps, max_steps, &plan, err);
 }
 
 /* ---- several sequences on one map (--sequences-per-map K > 1) ----
@@ -181,18 +194,11 @@ enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char ta
 static int fl_propose(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
                       uint32_t max_steps, int border_walks)
 {
-    uint32_t n = d->n, hi = max_steps < 2 * n ? max_steps : 2 * n;
-    if (hi < min_steps)
-        hi = min_steps;
-    uint32_t L = min_steps + (uint32_t)mvot_rng_below(rng, hi - min_steps + 1);
+    uint32_t n = d->n, L = walk_length(rng, n, min_steps, max_steps);
     uint32_t cur = (uint32_t)d->start_r * n + d->start_c, stop = L;
     char end = 'F';
     for (uint32_t i = 0; i < L; i++) {
-        int dirs[4], nd = 0;
-        for (int dir = 0; dir < 4; dir++)
-            if (border_walks || fl_step(n, cur, dir) != cur)
-                dirs[nd++] = dir;
-        int dir = dirs[mvot_rng_below(rng, (uint64_t)nd)];
+        int dir = walk_step(rng, n, cur, border_walks);
         d->actions[i] = (uint8_t)dir;
         cur = fl_step(n, cur, dir);
         char t = d->desc[cur];
@@ -208,10 +214,7 @@ static int fl_propose(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_s
     char outcome = end == 'G' ? 'A' : end == 'H' ? 'B' : 'C';
     if (outcome != d->target)
         return 0;
-    d->n_actions = stop;
-    d->n_extra = L - stop;
-    for (uint32_t i = stop; i < L; i++)
-        d->extra[i - stop] = d->actions[i];
+    split_at(d, stop, L);
     return 1;
 }
 

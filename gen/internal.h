@@ -95,6 +95,27 @@ enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char 
                                          uint32_t min_steps, uint32_t max_steps, int random_table,
                                          struct mvot_draft *d, struct mvot_error *err);
 
+/* Clears d and sets task, n and target after checking them against the task's grid range and
+ * answer letters; MVOT_ERR_INVALID otherwise. */
+enum mvot_status mvot_draft_begin(struct mvot_draft *d, enum mvot_task task, uint32_t n,
+                                  char target, struct mvot_error *err);
+
+/* The search both planned tasks share: draw an action sequence without looking at the target
+ * (`sequence`, 0 when none fits the step range), then up to `placements` layouts for it
+ * (`place`, 0 when an attempt cannot be built), until the replay gives d->target; up to 64
+ * sequences. d->task, n and target are set by the caller. */
+struct mvot_draft_plan {
+    int (*sequence)(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                    uint32_t max_steps, void *ctx);
+    int (*place)(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps, void *ctx);
+    uint32_t placements;
+    void *ctx;
+    const char *what; /* error context, e.g. "gen frozenlake" */
+};
+enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                                   uint32_t max_steps, const struct mvot_draft_plan *plan,
+                                   struct mvot_error *err);
+
 /* Replays a draft. Returns MVOT_ERR_INVALID if an action is impossible for the task (e.g. a
  * maze move through a wall or a FrozenLake action after the episode stopped). */
 enum mvot_status mvot_draft_simulate(const struct mvot_draft *d, struct mvot_trace *t,

@@ -78,8 +78,9 @@ static uint32_t random_floor(struct mvot_rng *rng, const struct mvot_draft *d)
  * range). W2 is never empty: a Drop right after a successful Pick up always faces the printer's
  * old, now free, cell, which could only give D. */
 static int mb_actions(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
-                      uint32_t max_steps)
+                      uint32_t max_steps, void *ctx)
 {
+    (void)ctx;
     for (int t = 0; t < 256; t++) {
         uint32_t a = (uint32_t)mvot_rng_below(rng, 5), b = 1 + (uint32_t)mvot_rng_below(rng, 6);
         uint32_t c = (uint32_t)mvot_rng_below(rng, 3), len = a + b + c + 2;
@@ -103,9 +104,11 @@ static int mb_actions(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_s
  * need a pick-up, the printer goes next to where the agent stands at the Pick up, on a cell
  * the agent has not entered before (so it blocked nothing on the way there); B places it
  * anywhere. The caller replays the result; positions alone decide the answer. */
-static int mb_place(struct mvot_rng *rng, struct mvot_draft *d, int random_table)
+static int mb_place(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps, void *ctx)
 {
+    const int random_table = *(const int *)ctx;
     uint32_t n = d->n;
+    (void)min_steps;
     mb_room(rng, d, random_table);
     uint32_t a = random_floor(rng, d);
     d->start_r = (uint8_t)(a / n);
@@ -147,27 +150,11 @@ enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char 
                                          uint32_t min_steps, uint32_t max_steps, int random_table,
                                          struct mvot_draft *d, struct mvot_error *err)
 {
-    if (n < 7 || n > 10 || target < 'A' || target > 'D')
-        return mvot_error_set(err, MVOT_ERR_INVALID, "gen minibehavior", "bad grid %u or target %c",
-                              n, target);
-    memset(d, 0, sizeof *d);
-    d->task = MVOT_TASK_MINIBEHAVIOR;
-    d->n = n;
-    d->target = target;
+    enum mvot_status st = mvot_draft_begin(d, MVOT_TASK_MINIBEHAVIOR, n, target, err);
+    if (st != MVOT_OK)
+        return st;
     /* Every drawn sequence can end in each answer; a sequence is redrawn only when 4096
      * placements miss the target, which is rare, so the answer stays independent of it. */
-    for (int seq_try = 0; seq_try < 64; seq_try++) {
-        if (!mb_actions(rng, d, min_steps, max_steps))
-            break;
-        for (int place_try = 0; place_try < 4096; place_try++) {
-            if (!mb_place(rng, d, random_table))
-                continue;
-            struct mvot_trace t;
-            if (mvot_draft_simulate(d, &t, NULL) == MVOT_OK && t.answer == target)
-                return MVOT_OK;
-        }
-    }
-    return mvot_error_set(err, MVOT_ERR_INVALID, "gen minibehavior",
-                          "no %ux%u episode with answer %c and %u..%u steps", n, n, target,
-                          min_steps, max_steps);
+    struct mvot_draft_plan plan = {mb_actions, mb_place, 4096, &random_table, "gen minibehavior"};
+    return mvot_draft_search(rng, d, min_steps, max_steps, &plan, err);
 }

@@ -186,3 +186,39 @@ void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, ui
         break;
     }
 }
+
+enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
+                                   uint32_t max_steps, const struct mvot_draft_plan *plan,
+                                   struct mvot_error *err)
+{
+    for (int seq_try = 0; seq_try < 64; seq_try++) {
+        if (!plan->sequence(rng, d, min_steps, max_steps, plan->ctx))
+            break;
+        for (uint32_t place_try = 0; place_try < plan->placements; place_try++) {
+            if (!plan->place(rng, d, min_steps, plan->ctx))
+                continue;
+            struct mvot_trace t;
+            if (mvot_draft_simulate(d, &t, NULL) == MVOT_OK && t.answer == d->target)
+                return MVOT_OK;
+        }
+    }
+    return mvot_error_set(err, MVOT_ERR_INVALID, plan->what,
+                          "no %ux%u episode with answer %c and %u..%u steps", d->n, d->n, d->target,
+                          min_steps, max_steps);
+}
+
+enum mvot_status mvot_draft_begin(struct mvot_draft *d, enum mvot_task task, uint32_t n,
+                                  char target, struct mvot_error *err)
+{
+    static const uint32_t lo[MVOT_TASK_COUNT] = {3, 3, 7}, hi[MVOT_TASK_COUNT] = {6, 6, 10};
+    static const char last[MVOT_TASK_COUNT] = {'D', 'C', 'D'};
+    if ((unsigned)task >= MVOT_TASK_COUNT || n < lo[task] || n > hi[task] || target < 'A' ||
+        target > last[task])
+        return mvot_error_set(err, MVOT_ERR_INVALID, "gen", "%s: bad grid %u or target %c",
+                              mvot_task_name(task), n, target);
+    memset(d, 0, sizeof *d);
+    d->task = task;
+    d->n = n;
+    d->target = target;
+    return MVOT_OK;
+}
