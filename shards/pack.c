@@ -855,7 +855,7 @@ static enum mvot_status setup(struct pack *p, const char *tokenizer_path, const 
     /* Augmentation re-encodes decoded images, so it needs a decoder. With a patch codebook the
      * decoded patches are codebook entries, which encode to the same codes: a round trip
      * changes nothing, so none is done (the summary says so). */
-    MVOT_FAIL_IF(o->augment && !p->info.can_decode, err, MVOT_ERR_UNSUPPORTED, codebook_path,
+    MVOT_FAIL_IF(o->augment && !p->info.can_decode, err, MVOT_ERR_INVALID, codebook_path,
                  "--augment %u needs a decoder to turn codes back into images, and this "
                  "checkpoint has none",
                  o->augment);
