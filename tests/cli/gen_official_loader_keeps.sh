@@ -9,8 +9,8 @@ R="${MVOT_SRC:?}/../shared/reference/mvot-official/utils/processed_data_wrapper"
 [ -f "$R/interleaved_maze.py" ] || { echo "skip: no official loader at $R"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-"$BIN" gen --task maze --episodes 300 --seed 5 --image-size 128 --out "$T/m" --quiet || exit 1
-"$BIN" gen --task frozenlake --episodes 300 --seed 5 --image-size 128 --out "$T/f" --quiet || exit 1
+"$BIN" gen --task maze --episodes 300 --seed 5 --image-size 128 --png-level 0 --zstd-level 1 --out "$T/m" --quiet || exit 1
+"$BIN" gen --task frozenlake --episodes 300 --seed 5 --image-size 128 --png-level 0 --zstd-level 1 --out "$T/f" --quiet || exit 1
 "$BIN" export-mvot "$T/m" --out "$T/x" --quiet || exit 1
 "$BIN" export-mvot "$T/f" --out "$T/x" --quiet || exit 1
 /usr/bin/python3 - "$R/interleaved_maze.py" "$T/x" <<'PY'
