@@ -30,6 +30,10 @@ static const char HELP[] =
     "  --split T,D,E     train/dev/test fractions by layout hash (default 0.8,0.1,0.1)\n"
     "  --png-level L     zlib level for frames, 0..9 (default: the measured default)\n"
     "  --zstd-level L    archive zstd level, 1..19 (default 3)\n"
+    "  --style S         grid (default: cells on the 16-px token grid) or official (the\n"
+    "                    geometry the official MVoT evaluator reads; see docs/tasks.md)\n"
+    "  --sprites DIR     FrozenLake sprites from your Gymnasium installation\n"
+    "                    (gymnasium/envs/toy_text/img); needs --style official\n"
     "  --border-walks    frozenlake walks may bump into the border (default: never)\n"
     "  --random-table    minibehavior table of w x h cells (1..3 each, 2..6 cells) at random\n"
     "                    instead of the fixed 3x2\n"
@@ -50,6 +54,8 @@ enum {
     OPT_SPLIT,
     OPT_PNG_LEVEL,
     OPT_ZSTD_LEVEL,
+    OPT_STYLE,
+    OPT_SPRITES,
     OPT_BORDER_WALKS,
     OPT_RANDOM_TABLE,
     OPT_PER_MAP
@@ -95,6 +101,8 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                                          {"split", required_argument, 0, OPT_SPLIT},
                                          {"png-level", required_argument, 0, OPT_PNG_LEVEL},
                                          {"zstd-level", required_argument, 0, OPT_ZSTD_LEVEL},
+                                         {"style", required_argument, 0, OPT_STYLE},
+                                         {"sprites", required_argument, 0, OPT_SPRITES},
                                          {"border-walks", no_argument, 0, OPT_BORDER_WALKS},
                                          {"random-table", no_argument, 0, OPT_RANDOM_TABLE},
                                          {"sequences-per-map", required_argument, 0, OPT_PER_MAP},
@@ -162,6 +170,15 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
             if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
                 return MVOT_EXIT_USAGE;
             cfg.zstd_level = (int)v;
+            break;
+        case OPT_STYLE:
+            if (mvot_gen_style_parse(optarg, &cfg.style) != 0)
+                return mvot_cli_usage(cli, "--style: expected grid or official, got '%s'", optarg);
+            break;
+        case OPT_SPRITES:
+            if (optarg[0] == 0 || strlen(optarg) >= sizeof cfg.sprites)
+                return mvot_cli_usage(cli, "--sprites: expected a folder path");
+            memcpy(cfg.sprites, optarg, strlen(optarg) + 1);
             break;
         case OPT_BORDER_WALKS: cfg.frozenlake_border_walks = 1; break;
         case OPT_RANDOM_TABLE: cfg.minibehavior_random_table = 1; break;
