@@ -173,11 +173,9 @@ enum mvot_status mvot_frozenlake_draft(struct mvot_rng *rng, uint32_t n, char ta
                                        uint32_t min_steps, uint32_t max_steps, int border_walks,
                                        struct mvot_draft *d, struct mvot_error *err)
 {
-    enum mvot_status st = mvot_draft_begin(d, MVOT_TASK_FROZENLAKE, n, target, err);
-    if (st != MVOT_OK)
-        return st;
     struct fl_walk w = {.border_walks = border_walks};
-    struct mvot_draft_plan plan = {fl_walk, fl_build, 1, &w, "gen frozenlake"};
+    struct mvot_draft_plan plan = {MVOT_TASK_FROZENLAKE, n, target, fl_walk, fl_build, 1, &w,
+                                   "gen frozenlake"};
     return mvot_draft_search(rng, d, min_steps, max_steps, &plan, err);
 }
 

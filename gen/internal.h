@@ -101,11 +101,14 @@ enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char 
 enum mvot_status mvot_draft_begin(struct mvot_draft *d, enum mvot_task task, uint32_t n,
                                   char target, struct mvot_error *err);
 
-/* The search both planned tasks share: draw an action sequence without looking at the target
- * (`sequence`, 0 when none fits the step range), then up to `placements` layouts for it
- * (`place`, 0 when an attempt cannot be built), until the replay gives d->target; up to 64
- * sequences. d->task, n and target are set by the caller. */
+/* The search both planned tasks share: after mvot_draft_begin(d, task, n, target), draw an
+ * action sequence without looking at the target (`sequence`, 0 when none fits the step
+ * range), then up to `placements` layouts for it (`place`, 0 when an attempt cannot be built),
+ * until the replay gives the target; up to 64 sequences. */
 struct mvot_draft_plan {
+    enum mvot_task task;
+    uint32_t n;
+    char target;
     int (*sequence)(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
                     uint32_t max_steps, void *ctx);
     int (*place)(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps, void *ctx);

@@ -150,11 +150,10 @@ enum mvot_status mvot_minibehavior_draft(struct mvot_rng *rng, uint32_t n, char 
                                          uint32_t min_steps, uint32_t max_steps, int random_table,
                                          struct mvot_draft *d, struct mvot_error *err)
 {
-    enum mvot_status st = mvot_draft_begin(d, MVOT_TASK_MINIBEHAVIOR, n, target, err);
-    if (st != MVOT_OK)
-        return st;
     /* Every drawn sequence can end in each answer; a sequence is redrawn only when 4096
      * placements miss the target, which is rare, so the answer stays independent of it. */
-    struct mvot_draft_plan plan = {mb_actions, mb_place, 4096, &random_table, "gen minibehavior"};
+    struct mvot_draft_plan plan = {
+        MVOT_TASK_MINIBEHAVIOR, n, target, mb_actions, mb_place, 4096, &random_table,
+        "gen minibehavior"};
     return mvot_draft_search(rng, d, min_steps, max_steps, &plan, err);
 }

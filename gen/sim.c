@@ -191,6 +191,9 @@ enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, u
                                    uint32_t max_steps, const struct mvot_draft_plan *plan,
                                    struct mvot_error *err)
 {
+    enum mvot_status st = mvot_draft_begin(d, plan->task, plan->n, plan->target, err);
+    if (st != MVOT_OK)
+        return st;
     for (int seq_try = 0; seq_try < 64; seq_try++) {
         if (!plan->sequence(rng, d, min_steps, max_steps, plan->ctx))
             break;
