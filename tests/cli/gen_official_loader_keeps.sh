@@ -2,11 +2,13 @@
 # A 300-episode-per-task export keeps every episode through the official loader: its maze
 # wrapper's remove_duplicates (taken from the official file unchanged, by name) drops a maze
 # whose path another maze of its grid size already has; every FROZENLAKE sequence is flattened.
-# Skipped (77) where the reference copy of the official code is absent.
+# Skipped (77) without the reference data (MVOT_REFERENCE_DIR).
 set -u
 BIN=${MVOT_BIN:?}
-R="${MVOT_SRC:?}/../shared/reference/mvot-official/utils/processed_data_wrapper"
-[ -f "$R/interleaved_maze.py" ] || { echo "skip: no official loader at $R"; exit 77; }
+REF=${MVOT_REFERENCE_DIR:-}
+R="$REF/mvot-official/utils/processed_data_wrapper"
+[ -n "$REF" ] && [ -f "$R/interleaved_maze.py" ] ||
+    { echo "skip: no official loader in the reference data (MVOT_REFERENCE_DIR='$REF')"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 "$BIN" gen --task maze --episodes 300 --seed 5 --image-size 128 --png-level 0 --zstd-level 1 --out "$T/m" --quiet || exit 1
