@@ -46,8 +46,8 @@ static char *resolve(const char *path)
         parent = resolve(*copy ? copy : "/");
         rest = slash + 1;
     }
-    char *out = parent ? mvot_strdupf("%s%s%s", parent, strcmp(parent, "/") ? "/" : "", rest)
-                       : NULL;
+    char *out =
+        parent ? mvot_strdupf("%s%s%s", parent, strcmp(parent, "/") ? "/" : "", rest) : NULL;
     free(parent);
     free(copy);
     return out;
@@ -62,8 +62,8 @@ static int is_within(const char *in, const char *outer)
     return strncmp(in, outer, n) == 0 && (in[n] == 0 || in[n] == '/');
 }
 
-enum mvot_status mvot_outdir_check_overlap(const char *out_dir, const char *const *inputs,
-                                           size_t n, struct mvot_error *err)
+enum mvot_status mvot_outdir_check_overlap(const char *out_dir, const char *const *inputs, size_t n,
+                                           struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     char *out = resolve(out_dir), *in = NULL;
@@ -76,8 +76,7 @@ enum mvot_status mvot_outdir_check_overlap(const char *out_dir, const char *cons
         if (!in)
             continue;
         MVOT_FAIL_IF(strcmp(in, out) == 0, err, MVOT_ERR_INVALID, out_dir,
-                     "the output folder is the input %s; choose another output folder",
-                     inputs[i]);
+                     "the output folder is the input %s; choose another output folder", inputs[i]);
         MVOT_FAIL_IF(is_within(in, out), err, MVOT_ERR_INVALID, out_dir,
                      "the output folder contains the input %s; choose another output folder",
                      inputs[i]);
@@ -160,8 +159,7 @@ long mvot_outdir_stale_pid(const struct mvot_outdir_lock *l)
     return l ? l->stale_pid : 0;
 }
 
-void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const *names,
-                             size_t n)
+void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const *names, size_t n)
 {
     if (!l || l->stale_pid <= 0)
         return;
@@ -211,15 +209,15 @@ cleanup:
     return st;
 }
 
-enum mvot_status mvot_outdir_check_foreign(const char *out_dir, const char *const *names,
-                                           size_t n, const char *what, struct mvot_error *err)
+enum mvot_status mvot_outdir_check_foreign(const char *out_dir, const char *const *names, size_t n,
+                                           const char *what, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     DIR *d = opendir(out_dir);
     if (!d)
-        return errno == ENOENT ? MVOT_OK
-                               : mvot_error_set(err, MVOT_ERR_IO, out_dir, "cannot list: %s",
-                                                strerror(errno));
+        return errno == ENOENT
+                   ? MVOT_OK
+                   : mvot_error_set(err, MVOT_ERR_IO, out_dir, "cannot list: %s", strerror(errno));
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *e = de->d_name;

@@ -28,8 +28,8 @@ struct mvot_outdir_lock;
  * files or folders; NULL entries are skipped). out_dir need not exist yet: its deepest
  * existing ancestor is resolved. Inputs that do not exist are skipped (their own open
  * reports them). */
-enum mvot_status mvot_outdir_check_overlap(const char *out_dir, const char *const *inputs,
-                                           size_t n, struct mvot_error *err);
+enum mvot_status mvot_outdir_check_overlap(const char *out_dir, const char *const *inputs, size_t n,
+                                           struct mvot_error *err);
 
 /* Creates out_dir (mkdir -p) and takes the exclusive lock, or fails with MVOT_ERR_IO naming
  * the holder (pid, host, command) when another process holds it. `command` (e.g.
@@ -47,8 +47,7 @@ long mvot_outdir_stale_pid(const struct mvot_outdir_lock *l);
 
 /* Removes the atomic-writer temp files (core/io.h: ".<name>.tmp.<pid>.<n>") that the killed
  * earlier holder left for each of the n owned names. No-op without a killed holder. */
-void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const *names,
-                             size_t n);
+void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const *names, size_t n);
 
 /* Removes out_dir/names[i] for each name (files the caller's own manifest lists); names
  * that do not exist are fine. Fails with MVOT_ERR_IO naming the first file it cannot
@@ -59,7 +58,7 @@ enum mvot_status mvot_outdir_remove(const char *out_dir, const char *const *name
 /* Fails with MVOT_ERR_INVALID naming the first entry of out_dir that is neither the lock
  * file nor one of the n names, i.e. a file this command did not make; `what` says what the
  * command writes ("a shard set"). A missing out_dir is fine. */
-enum mvot_status mvot_outdir_check_foreign(const char *out_dir, const char *const *names,
-                                           size_t n, const char *what, struct mvot_error *err);
+enum mvot_status mvot_outdir_check_foreign(const char *out_dir, const char *const *names, size_t n,
+                                           const char *what, struct mvot_error *err);
 
 #endif

@@ -690,8 +690,8 @@ static enum mvot_status claim_out_dir(const char *out_dir, const struct mvot_out
     }
     mvot_outdir_clean_stale(lock, gen_files, 3);
     MVOT_TRY(mvot_outdir_check_foreign(out_dir, gen_files, ours ? 3 : 0, "an episode set", err));
-    state = json_pack("{s:s,s:[s,s]}", "format", GEN_STATE_FORMAT, "files", gen_files[0],
-                      gen_files[1]);
+    state =
+        json_pack("{s:s,s:[s,s]}", "format", GEN_STATE_FORMAT, "files", gen_files[0], gen_files[1]);
     MVOT_FAIL_IF(!state, err, MVOT_ERR_NOMEM, "gen", "out of memory");
     MVOT_TRY(mvot_json_write_file(state_path, state, err));
 cleanup:

@@ -790,8 +790,8 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     names = name_vec(owned);
     MVOT_FAIL_IF(!names, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     mvot_outdir_clean_stale(p->lock, names, json_array_size(owned));
-    MVOT_TRY(mvot_outdir_check_foreign(p->out_dir, names, json_array_size(owned), "a shard set",
-                                       err));
+    MVOT_TRY(
+        mvot_outdir_check_foreign(p->out_dir, names, json_array_size(owned), "a shard set", err));
     if (prev) {
         const char *h = json_string_value(json_object_get(prev, "config_xxh3"));
         if (!h || strcmp(h, config_hex) != 0) {
@@ -1138,8 +1138,8 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         *summary = NULL;
     MVOT_FAIL_IF(pack_init(&p, o, out_dir, pool, prog) != MVOT_OK, err, MVOT_ERR_NOMEM, "pack",
                  "out of memory");
-    MVOT_TRY(open_out(&p, (const char *[]){episodes, tokenizer_path, codebook_path}, 3,
-                      "mvot pack", err));
+    MVOT_TRY(open_out(&p, (const char *[]){episodes, tokenizer_path, codebook_path}, 3, "mvot pack",
+                      err));
     arch = mvot_io_join(episodes, "episodes.tar.zst");
     MVOT_FAIL_IF(!arch, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     if (!mvot_io_exists(arch)) {

@@ -275,8 +275,8 @@ static void test_normalizer_cap(void)
     for (int i = 0; i < 40; i++)
         json_array_append_new(seq, json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern",
                                              "String", "a", "content", "aaaa"));
-    json_object_set_new(d, "normalizer", json_pack("{s:s, s:o}", "type", "Sequence",
-                                                   "normalizers", seq));
+    json_object_set_new(d, "normalizer",
+                        json_pack("{s:s, s:o}", "type", "Sequence", "normalizers", seq));
     struct mvot_error err = {0};
     enum mvot_status st;
     struct mvot_bpe *tok = load_doc(d, &err, &st);
@@ -288,8 +288,9 @@ static void test_normalizer_cap(void)
     ASSERT_TRUE(strstr(err.msg, "cap") != NULL);
     mvot_ids_free(&ids);
     /* a tokenizer that grows the text a little is fine */
-    json_object_set_new(d, "normalizer", json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace",
-                                                   "pattern", "String", "a", "content", "aaaa"));
+    json_object_set_new(d, "normalizer",
+                        json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", "String",
+                                  "a", "content", "aaaa"));
     mvot_bpe_free(tok);
     tok = load_doc(d, &err, &st);
     ASSERT_EQ_INT(st, MVOT_OK);

@@ -220,7 +220,8 @@ static int decode_one(struct mvot_cli *cli, const struct mvot_bpe *tok, const ch
         }
         ids[i] = (int32_t)json_integer_value(x);
         if (ids[i] < 0 || (uint32_t)ids[i] >= mvot_bpe_vocab_size(tok)) {
-            fprintf(stderr, "%s: %s: element %zu: id %" PRId32 " is outside the vocabulary (0..%u)\n",
+            fprintf(stderr,
+                    "%s: %s: element %zu: id %" PRId32 " is outside the vocabulary (0..%u)\n",
                     cli->cmd, where, i, ids[i], mvot_bpe_vocab_size(tok) - 1);
             rc = MVOT_EXIT_FAIL;
             break;

@@ -168,9 +168,8 @@ cleanup:
 static enum mvot_status claim_out_dir(const char *out, const struct mvot_outdir_lock *lock,
                                       const char *cfg_out, struct mvot_error *err)
 {
-    static const char *const files[] = {"build-config.json", "preview.png",
-                                        "codebook.safetensors", "tokenizer.json", "episodes",
-                                        "shards"};
+    static const char *const files[] = {"build-config.json", "preview.png", "codebook.safetensors",
+                                        "tokenizer.json",    "episodes",    "shards"};
     json_t *prev = NULL;
     int ours = mvot_io_exists(cfg_out) && mvot_json_load_file(cfg_out, &prev, NULL) == MVOT_OK &&
                json_is_object(json_object_get(prev, "gen")) &&
@@ -241,8 +240,9 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
             goto done;
         }
         if (!json_is_object(user)) {
-            rc = mvot_cli_usage(cli, "--config %s: want a JSON object with sections gen, "
-                                     "codebook, tokenizer, pack",
+            rc = mvot_cli_usage(cli,
+                                "--config %s: want a JSON object with sections gen, "
+                                "codebook, tokenizer, pack",
                                 config_path);
             goto done;
         }
