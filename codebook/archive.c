@@ -81,7 +81,7 @@ enum mvot_status mvot_patchset_from_archive(const char *path, uint32_t patch, si
     }
     if (b->n)
         MVOT_TRY(batch_flush(b, &job, pool, prog, err));
-    MVOT_FAIL_IF(out->frames == 0, err, MVOT_ERR_INVALID, path, "no frames in %llu episodes",
+    MVOT_FAIL_IF(out->frames == 0, err, MVOT_ERR_NOTFOUND, path, "no frames in %llu episodes",
                  (unsigned long long)episodes);
 cleanup:
     if (b) {
