@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/png.h"
 #include "core/json.h"
 #include "gen/episode.h"
 #include "gen/gen.h"
@@ -40,8 +41,19 @@ static enum mvot_status app(json_t *a, json_t *v, struct mvot_error *err)
 static enum mvot_status write_frame(const char *out_dir, const char *rel, const uint8_t *png,
                                     size_t len, struct mvot_error *err)
 {
+    /* The bytes are copied as they are, so check them first: a truncated or empty frame in
+     * the archive must not become a broken file in the official layout. */
+    struct mvot_image img = {0};
+    enum mvot_status st = mvot_png_decode(png, len, rel, &img, err);
+    uint32_t w = img.w, h = img.h;
+    mvot_image_free(&img);
+    if (st != MVOT_OK) {
+        mvot_error_prefix(err, "export: frame is not a complete PNG");
+        return st;
+    }
+    if (!w || !h)
+        return mvot_error_corrupt(err, rel, -1, "export: frame is %ux%u", w, h);
     char *path = mvot_io_join(out_dir, rel);
-    enum mvot_status st;
     if (!path)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "export", "out of memory");
     char *slash = strrchr(path, '/');
