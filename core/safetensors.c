@@ -209,9 +209,9 @@ enum mvot_status mvot_st_open(const char *path, struct mvot_safetensors **out,
                               struct mvot_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
+    int fd = mvot_io_open_input(path, err);
     if (fd < 0)
-        return mvot_error_set(err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return MVOT_ERR_IO;
     struct stat sb;
     if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
         close(fd);

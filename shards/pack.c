@@ -707,8 +707,11 @@ static enum mvot_status copy_file(const char *src, const char *dst, struct mvot_
     if (mvot_io_exists(dst) && mvot_hash_file(src, &hs, NULL) == MVOT_OK &&
         mvot_hash_file(dst, &hd, NULL) == MVOT_OK && hs == hd)
         return MVOT_OK;
-    in = fopen(src, "rb");
-    MVOT_FAIL_IF(!in, err, MVOT_ERR_IO, src, "cannot open");
+    in = mvot_io_fopen_input(src, err);
+    if (!in) {
+        st = MVOT_ERR_IO;
+        goto cleanup;
+    }
     buf = malloc(1 << 20);
     MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, src, "out of memory");
     MVOT_TRY(mvot_atomic_open(&af, dst, err));
@@ -764,7 +767,7 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     enum mvot_status st = MVOT_OK;
     char *spath = mvot_io_join(p->out_dir, STATE_FILE);
     char *mpath = mvot_io_join(p->out_dir, "manifest.json");
-    json_t *prev = NULL, *man = NULL, *owned = json_array(), *stale = json_array();
+    json_t *prev = NULL, *man = NULL, *owned = json_array(), *stale = json_array(), *files = NULL;
     const char **names = NULL, **drop = NULL;
     MVOT_FAIL_IF(!spath || !mpath || !owned || !stale, err, MVOT_ERR_NOMEM, "pack",
                  "out of memory");
@@ -787,9 +790,19 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     add_owned(owned, man);
     if (!prev)
         prev = json_incref(man);
+    /* a killed run's temp files: those of its own files and of the files every run writes */
+    files = json_pack("[s,s,s,s]", STATE_FILE, "manifest.json", "tokenizer.json",
+                      p->info.kind == MVOT_IMAGETOK_VQGAN ? "vqgan.safetensors"
+                                                          : "codebook.safetensors");
+    json_array_extend(stale, owned);
+    json_array_extend(stale, files);
+    names = name_vec(stale);
+    MVOT_FAIL_IF(!names, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    mvot_outdir_clean_stale(p->lock, names, json_array_size(stale));
+    json_array_clear(stale);
+    free(names);
     names = name_vec(owned);
     MVOT_FAIL_IF(!names, err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    mvot_outdir_clean_stale(p->lock, names, json_array_size(owned));
     MVOT_TRY(
         mvot_outdir_check_foreign(p->out_dir, names, json_array_size(owned), "a shard set", err));
     if (prev) {
@@ -824,10 +837,10 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     for (size_t i = json_array_size(p->records); i < json_array_size(recs); i++)
         json_array_append(stale, json_object_get(json_array_get(recs, i), "file"));
     json_array_append(stale, json_object_get(prev, "pending"));
-    json_t *files = json_pack("[s,s]", "tokenizer.json",
-                              p->info.kind == MVOT_IMAGETOK_VQGAN ? "vqgan.safetensors"
-                                                                  : "codebook.safetensors");
+    json_array_remove(files, 0); /* the copies of the tokenizer and codebook */
+    json_array_remove(files, 0);
     json_object_set_new(p->state_base, "files", files);
+    files = NULL;
     /* Save the kept records as state before the manifest goes, so a kill from here on still
      * resumes and the next run knows every file of ours; the manifest is rewritten last, and
      * until then the dir is incomplete. */
@@ -838,6 +851,7 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     MVOT_FAIL_IF(!drop, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_TRY(mvot_outdir_remove(p->out_dir, drop, json_array_size(stale), err));
 cleanup:
+    json_decref(files);
     json_decref(prev);
     json_decref(man);
     json_decref(owned);

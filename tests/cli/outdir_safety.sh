@@ -69,12 +69,16 @@ exec 9>&-
 for d in "$B/episodes" "$T/p"; do
   printf 'pid 999999 host h command killed\n' > "$d/.mvot.lock"
 done
+mkdir -p "$T/fresh" # killed while writing its first state file: nothing else to know it by
+printf 'pid 999999 host h command killed\n' > "$T/fresh/.mvot.lock"
+echo partial > "$T/fresh/..pack-state.json.tmp.999999.0"
+"$MVOT_BIN" pack "${P[@]}" --out "$T/fresh" || fail "pack after a kill during the first state write"
 echo partial > "$B/episodes/.episodes.tar.zst.tmp.999999.0"
 echo partial > "$T/p/.shard-000000.tar.zst.tmp.999999.3"
 echo partial > "$T/p/.manifest.json.tmp.999999.7"
 "$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$B" || fail "build rerun"
 "$MVOT_BIN" pack "${P[@]}" --out "$T/p" --shard-samples 3 || fail "pack rerun"
-expect_eq "$(ls -A "$B/episodes" "$T/p" | grep -c '\.tmp\.')" 0 "stale temp files removed"
+expect_eq "$(ls -A "$B/episodes" "$T/p" "$T/fresh" | grep -c '\.tmp\.')" 0 "stale temp files removed"
 expect_eq "$(cat "$B/episodes/.mvot.lock" "$T/p/.mvot.lock")" "" "lock records cleared after a clean run"
 # a real kill of gen inside build, then a rerun: no hidden partial archive remains
 "$MVOT_BIN" gen --quiet --out "$T/g" --episodes 400 --image-size 128 --threads 1 & pid=$!
