@@ -351,3 +351,20 @@ cleanup:
         mvot_episode_free(ep);
     return st;
 }
+
+void mvot_episode_archive_totals(const char *archive_path, uint64_t *episodes, uint64_t *frames)
+{
+    const char *slash = strrchr(archive_path, '/');
+    char *mp = slash ? mvot_strdupf("%.*s/manifest.json", (int)(slash - archive_path), archive_path)
+                     : mvot_strdupf("manifest.json");
+    json_t *m = NULL;
+    *episodes = *frames = 0;
+    if (mp && mvot_io_exists(mp) && mvot_json_load_file(mp, &m, NULL) == MVOT_OK) {
+        json_int_t e = json_integer_value(json_object_get(m, "episodes"));
+        json_int_t f = json_integer_value(json_object_get(m, "frames"));
+        *episodes = e > 0 ? (uint64_t)e : 0;
+        *frames = f > 0 ? (uint64_t)f : 0;
+    }
+    json_decref(m);
+    free(mp);
+}

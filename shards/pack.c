@@ -1187,6 +1187,12 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     uint64_t resume_ordinal = 0;
     resume_point(&p, &resume_ordinal);
     uint64_t resumed = p.shard_no;
+    uint64_t n_ep_hint, n_fr_hint; /* progress total: samples, from the gen manifest */
+    mvot_episode_archive_totals(arch, &n_ep_hint, &n_fr_hint);
+    p.total_hint = o->mode != MVOT_PACK_MVOT ? n_ep_hint
+                   : n_fr_hint >= n_ep_hint  ? 2 * n_fr_hint - n_ep_hint
+                                             : 0;
+    p.done_items = resume_ordinal;
 
     /* stream episodes in chunks */
     MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
@@ -1317,6 +1323,7 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
 
     size_t n = mvot_shard_set_count(set);
     p.total_hint = n;
+    p.done_items = resume_ordinal;
     size_t chunk_frames = 0;
     for (size_t i = 0; i < n; i++) {
         if (i < resume_ordinal)
