@@ -16,6 +16,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/outdir.h"
 #include "core/pool.h"
 
 static pthread_mutex_t g_bar_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -205,4 +206,16 @@ void mvot_cli_ready(struct mvot_cli *cli)
     /* Every stage parallelizes with its own pool (one GEMM per worker, deterministic
      * chunking); OpenBLAS's own threads would only oversubscribe the cores. */
     openblas_set_num_threads(1);
+}
+
+int mvot_cli_claim_out(const struct mvot_cli *cli, const char *out, const char *const *inputs,
+                       size_t n, int fresh, struct mvot_outdir_lock **lock)
+{
+    struct mvot_error err = {0};
+    *lock = NULL;
+    if (mvot_outdir_check_overlap(out, inputs, n, &err) != MVOT_OK ||
+        (fresh && mvot_outdir_check_foreign(out, NULL, 0, "the output", &err) != MVOT_OK) ||
+        mvot_outdir_lock(out, cli->cmd, lock, &err) != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    return -1;
 }

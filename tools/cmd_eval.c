@@ -9,6 +9,7 @@
 
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "tools/commands.h"
 #include "tools/eval/eval.h"
 
@@ -109,6 +110,13 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     if (!truth || !pred)
         return mvot_cli_usage(cli, "--truth SHARD_DIR and --pred FILE.jsonl are required");
     mvot_cli_ready(cli);
+    struct mvot_outdir_lock *lock = NULL;
+    const char *inputs[] = {truth, pred};
+    if (out) {
+        int claim = mvot_cli_claim_out(cli, out, inputs, 2, 0, &lock);
+        if (claim >= 0)
+            return claim;
+    }
 
     struct mvot_error err = {0};
     struct mvot_eval_truth *tr = NULL;
@@ -217,6 +225,7 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
 cleanup:
     if (st != MVOT_OK)
         rc = mvot_cli_fail(cli, &err);
+    mvot_outdir_unlock(lock);
     mvot_eval_result_free(res);
     mvot_eval_truth_close(tr);
     mvot_pool_free(pool);

@@ -85,6 +85,15 @@ expect_eq "$(cat "$B/episodes/.mvot.lock" "$T/p/.mvot.lock")" "" "lock records c
 sleep 0.5; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 "$MVOT_BIN" gen --quiet --out "$T/g" --episodes 2 --image-size 128 || fail "gen rerun after kill"
 expect_eq "$(ls -A "$T/g" | grep -c '\.tmp\.')" 0 "no partial archive after the rerun"
+# the other commands that write a folder: no overlap with their inputs; export-mvot keeps no
+# manifest, so it writes only into a new or empty folder
+mkdir -p "$T/exp"; echo mine > "$T/exp/notes.txt"
+expect_usage_error "$MVOT_BIN" export-mvot --quiet "$B/episodes" --out "$T/exp"
+expect_eq "$(cat "$T/exp/notes.txt")" "mine" "export-mvot left a user's file alone"
+expect_usage_error "$MVOT_BIN" export-mvot --quiet "$B/episodes" --out "$B/episodes/official"
+expect_usage_error "$MVOT_BIN" inspect --quiet "$B/shards" 0 --out "$B/shards/pictures"
+echo '{"key": "x", "text": "The answer is A."}' > "$T/pred.jsonl"
+expect_usage_error "$MVOT_BIN" eval --quiet --truth "$B/shards" --pred "$T/pred.jsonl" --out "$B/shards"
 # a build into a folder with a user's file refuses it
 mkdir -p "$T/user"; echo x > "$T/user/tokenizer.json"
 expect_usage_error "$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$T/user"
