@@ -6,15 +6,10 @@
 # pack and "reading frames" progress show the total, the rate and the time left.
 set -uo pipefail
 . "$MVOT_SRC/tests/cli/lib.bash"
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "skip: no /usr/bin/python3"; exit 77; }
+need_python
 T=$(t_tmp); trap 'rm -rf "$T"' EXIT
 M=$MVOT_BIN
-cat > "$T/cfg.json" <<'J'
-{"gen": {"episodes": 2, "image_size": 128, "min_steps": 1, "max_steps": 4, "sizes": {"minibehavior": {"7": 1}}},
- "codebook": {"K": 32, "max_iters": 1}}
-J
-"$M" build --quiet --config "$T/cfg.json" --out "$T/b" || { echo "build failed"; exit 1; }
+tiny_build "$T/b"
 B=$T/b
 
 # --config: unreadable, not JSON, not an object: configuration errors (exit 2), nothing built

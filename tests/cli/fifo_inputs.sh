@@ -5,11 +5,7 @@
 set -uo pipefail
 . "$MVOT_SRC/tests/cli/lib.bash"
 T=$(t_tmp); trap 'rm -rf "$T"' EXIT
-cat > "$T/cfg.json" <<'J'
-{"gen": {"episodes": 2, "image_size": 128, "min_steps": 1, "max_steps": 4, "sizes": {"minibehavior": {"7": 1}}},
- "codebook": {"K": 32, "max_iters": 1}}
-J
-"$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$T/b" || { echo "build failed"; exit 1; }
+tiny_build "$T/b"
 refused() { # what, command...
   local what=$1 err rc; shift
   T_CHECKS=$((T_CHECKS + 1))

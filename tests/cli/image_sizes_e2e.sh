@@ -4,8 +4,7 @@
 # sample) scores 100% with no diagnostics. Samples and manifest agree on the image size.
 set -uo pipefail
 . "$MVOT_SRC/tests/cli/lib.bash"
-PY=/usr/bin/python3
-[ -x "$PY" ] || { echo "skip: no /usr/bin/python3"; exit 77; }
+need_python
 T=$(t_tmp); trap 'rm -rf "$T"' EXIT
 M=$MVOT_BIN
 for S in 128 256 512; do

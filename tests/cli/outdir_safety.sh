@@ -7,11 +7,7 @@
 set -uo pipefail
 . "$MVOT_SRC/tests/cli/lib.bash"
 T=$(t_tmp); trap 'rm -rf "$T"' EXIT
-cat > "$T/cfg.json" <<'J'
-{"gen": {"episodes": 2, "image_size": 128, "min_steps": 1, "max_steps": 4, "sizes": {"minibehavior": {"7": 1}}},
- "codebook": {"K": 64, "max_iters": 1}}
-J
-"$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$T/b" || { echo "build failed"; exit 1; }
+tiny_build "$T/b"
 B=$T/b
 P=(--episodes "$B/episodes" --tokenizer "$B/tokenizer.json" --codebook "$B/codebook.safetensors"
    --image-seq-length 64 --quiet)
@@ -76,7 +72,7 @@ echo partial > "$T/fresh/..pack-state.json.tmp.999999.0"
 echo partial > "$B/episodes/.episodes.tar.zst.tmp.999999.0"
 echo partial > "$T/p/.shard-000000.tar.zst.tmp.999999.3"
 echo partial > "$T/p/.manifest.json.tmp.999999.7"
-"$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$B" || fail "build rerun"
+"$MVOT_BIN" build --quiet --config "$T/b.cfg.json" --out "$B" || fail "build rerun"
 "$MVOT_BIN" pack "${P[@]}" --out "$T/p" --shard-samples 3 || fail "pack rerun"
 expect_eq "$(ls -A "$B/episodes" "$T/p" "$T/fresh" | grep -c '\.tmp\.')" 0 "stale temp files removed"
 expect_eq "$(cat "$B/episodes/.mvot.lock" "$T/p/.mvot.lock")" "" "lock records cleared after a clean run"
@@ -96,6 +92,6 @@ echo '{"key": "x", "text": "The answer is A."}' > "$T/pred.jsonl"
 expect_usage_error "$MVOT_BIN" eval --quiet --truth "$B/shards" --pred "$T/pred.jsonl" --out "$B/shards"
 # a build into a folder with a user's file refuses it
 mkdir -p "$T/user"; echo x > "$T/user/tokenizer.json"
-expect_usage_error "$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$T/user"
+expect_usage_error "$MVOT_BIN" build --quiet --config "$T/b.cfg.json" --out "$T/user"
 expect_eq "$(cat "$T/user/tokenizer.json")" "x" "user's tokenizer.json kept"
 finish
