@@ -100,6 +100,8 @@ enum mvot_status mvot_outdir_lock(const char *out_dir, const char *command,
     *out = NULL;
     MVOT_TRY(mvot_io_mkdirs(out_dir, err));
     l = calloc(1, sizeof *l);
+    if (l)
+        l->fd = -1; /* unlock on a failed path must not close descriptor 0 */
     path = mvot_io_join(out_dir, MVOT_OUTDIR_LOCK_FILE);
     MVOT_FAIL_IF(!l || !path, err, MVOT_ERR_NOMEM, out_dir, "out of memory");
     l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

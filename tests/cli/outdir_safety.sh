@@ -76,11 +76,17 @@ echo partial > "$T/p/.manifest.json.tmp.999999.7"
 "$MVOT_BIN" pack "${P[@]}" --out "$T/p" --shard-samples 3 || fail "pack rerun"
 expect_eq "$(ls -A "$B/episodes" "$T/p" "$T/fresh" | grep -c '\.tmp\.')" 0 "stale temp files removed"
 expect_eq "$(cat "$B/episodes/.mvot.lock" "$T/p/.mvot.lock")" "" "lock records cleared after a clean run"
-# a real kill of gen inside build, then a rerun: no hidden partial archive remains
-"$MVOT_BIN" gen --quiet --out "$T/g" --episodes 400 --image-size 128 --threads 1 & pid=$!
-sleep 0.5; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-"$MVOT_BIN" gen --quiet --out "$T/g" --episodes 2 --image-size 128 || fail "gen rerun after kill"
-expect_eq "$(ls -A "$T/g" | grep -c '\.tmp\.')" 0 "no partial archive after the rerun"
+# a real kill of build while its gen step writes the archive, then a rerun: no hidden
+# partial archive remains (the kill waits until the temp archive exists)
+"$MVOT_BIN" build --quiet --config "$T/b.cfg.json" --episodes 2000 --out "$T/k" --threads 1 & pid=$!
+for _ in $(seq 200); do
+  ls -A "$T/k/episodes" 2>/dev/null | grep -q '^\.episodes\.tar\.zst\.tmp\.' && break
+  sleep 0.05
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+expect_eq "$(ls -A "$T/k/episodes" | grep -c '^\.episodes\.tar\.zst\.tmp\.')" 1 "the killed gen left its temp archive"
+"$MVOT_BIN" build --quiet --config "$T/b.cfg.json" --out "$T/k" || fail "build rerun after kill"
+expect_eq "$(ls -A "$T/k/episodes" "$T/k" | grep -c '\.tmp\.')" 0 "no partial archive after the rerun"
 # the other commands that write a folder: no overlap with their inputs; export-mvot keeps no
 # manifest, so it writes only into a new or empty folder
 mkdir -p "$T/exp"; echo mine > "$T/exp/notes.txt"
