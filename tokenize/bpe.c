@@ -288,10 +288,7 @@ enum mvot_status mvot_bpe_encode(const struct mvot_bpe *tok, const char *text, s
     if (len) {
         st = split_added(tok, t, &tok->trie_raw, s, len, 1, normalized_piece, out);
         if (st != MVOT_OK)
-            return mvot_error_set(err, st, tok->name,
-                                  st == MVOT_ERR_INTERNAL ? "regex match failed on a %zu-byte text"
-                                                          : "out of memory encoding %zu bytes",
-                                  len);
+            return bpe_norm_fail(tok, st, len, err);
     }
     if (add_special && tok->npost_post &&
         (st = mvot_ids_append(out, tok->post_post, tok->npost_post)) != MVOT_OK)

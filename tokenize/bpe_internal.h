@@ -365,6 +365,10 @@ int bpe_pieces_push(struct bpe_pieces *p, const char *s, size_t len, int at_star
 /* Runs tok's normalizers over cur in place; tmp is scratch. */
 enum mvot_status bpe_normalize_with(const struct mvot_bpe *tok, pcre2_match_data *md,
                                     struct bpe_sbuf *cur, struct bpe_sbuf *tmp);
+/* Reports a failed normalize/encode of an n-byte text (regex failure, the normalizer growth
+ * cap, a normalizer error, or out of memory) and returns st. */
+enum mvot_status bpe_norm_fail(const struct mvot_bpe *tok, enum mvot_status st, size_t n,
+                               struct mvot_error *err);
 /* Writes s with every match of re replaced by content to out (cleared first); the Replace
  * normalizer and the Replace decoder. */
 enum mvot_status bpe_replace_all(const struct bpe_regex *re, pcre2_match_data *md,
