@@ -5,6 +5,33 @@
 # usage: bench/gen_bench.sh [BUILD_DIR]   (default build-gen; needs mvot_gen + mvot_core built)
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+
+# Pair interface for bench/run-all.sh (bench/lib.sh): VARIANT is maze or frozenlake. Ours is
+# the whole `mvot gen` command (render, PNG, records, archive); the peer is the whole Python
+# process (imports included) drawing the same episodes from their export-mvot layout. 1 core.
+. "$SRC/bench/lib.sh"
+gen_pair_episodes() { bench_size 2 20; }
+pair_prepare() {
+    local b=$1 w=$2 n t
+    n=$(gen_pair_episodes)
+    rm -rf "$w"
+    mkdir -p "$w"
+    for t in maze frozenlake; do
+        "$b/tools/mvot" gen --task $t --episodes "$n" --seed 3 --out "$w/eps_$t" --threads 1 --quiet
+        "$b/tools/mvot" export-mvot "$w/eps_$t" --out "$w/official" --quiet
+    done
+}
+pair_ours() {
+    exec "$1/tools/mvot" gen --task "$3" --episodes "$(gen_pair_episodes)" --seed 3 \
+        --out "$2/run" --threads 1 --quiet
+}
+pair_peer() {
+    case $3 in
+    maze) exec /usr/bin/python3 "$SRC/bench/gen_peer_maze.py" "$2/official" "$2/run" ;;
+    *) exec /usr/bin/python3 "$SRC/bench/gen_peer_frozenlake.py" "$2/official" "$2/run" ;;
+    esac
+}
+bench_pair "$@"
 B=${1:-$SRC/build-gen}
 OUT=$B/bench-gen
 mkdir -p "$OUT"

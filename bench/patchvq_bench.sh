@@ -13,6 +13,42 @@
 # line per measurement on stdout; data under BUILD_DIR/bench-patchvq/.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+
+# Pair interface for bench/run-all.sh (bench/lib.sh): patch-VQ encode of the same held-out
+# 512 px frames with the same K = 8192 codebook (an exact codebook padded with noisy copies):
+# ours is the cached encoder after one cold pass (patchvq_bench "cached_warm_s"), the peer
+# numpy with np.unique over the frames first (patchvq_peer.py "numpy_unique.seconds"). Both
+# measures are in-process encode times, frame loading excluded; processes alternate.
+. "$src/bench/lib.sh"
+pvq_pair_frames() { bench_size 8 100; }
+pair_prepare() {
+    local b=$1 w=$2 libs
+    rm -rf "$w"
+    mkdir -p "$w"
+    libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
+    cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" \
+        $(pkg-config --cflags openblas) -o "$w/patchvq_bench" "$src/bench/patchvq_bench.c" \
+        "$b/tokenize/libmvot_tokenize.a" "$b/codebook/libmvot_codebook.a" \
+        "$b/gen/libmvot_gen.a" "$b/core/libmvot_core.a" $libs -lm -lpthread
+    "$b/tools/mvot" gen --episodes "$(bench_size 3 40)" --seed 0 --out "$w/train" --quiet --threads 2
+    "$b/tools/mvot" gen --episodes "$(bench_size 1 5)" --seed 1 --out "$w/heldout" --quiet --threads 2
+    "$b/tools/mvot" codebook train --episodes "$w/train/episodes.tar.zst" --out "$w/cb.safetensors" \
+        --threads 2 --quiet
+    "$w/patchvq_bench" --codebook "$w/cb.safetensors" --episodes "$w/heldout/episodes.tar.zst" \
+        --frames "$(pvq_pair_frames)" --nocache-frames 0 --pad-k 8192 --warm-reps 1 \
+        --codebook-out "$w/cb8192.safetensors" --codes-out "$w/codes.npy" >/dev/null
+}
+pair_ours() {
+    exec "$2/patchvq_bench" --codebook "$2/cb8192.safetensors" --frames "$(pvq_pair_frames)" \
+        --episodes "$2/heldout/episodes.tar.zst" --threads "$(bench_threads)" \
+        --nocache-frames 0 --warm-reps 1
+}
+pair_peer() {
+    exec /usr/bin/python3 "$src/bench/patchvq_peer.py" --codebook "$2/cb8192.safetensors" \
+        --episodes "$2/heldout/episodes.tar.zst" --codes "$2/codes.npy" --only numpy_unique \
+        --unique-frames "$(pvq_pair_frames)"
+}
+bench_pair "$@"
 build=${1:-$src/build}
 th=${2:-2}
 bin=$build/tools/mvot
