@@ -52,24 +52,29 @@ mkdir -p "$resdir" "$work"
 rows=$work/rows-$tag.jsonl md=$resdir/run-all-$tag.md json=$resdir/run-all-$tag.json
 : >"$rows"
 : >"$md"
+{ echo "Measured by \`bench/run-all.sh --reps $reps$([ "$quick" = 1 ] && echo ' --quick')\` at commit ${commit:0:12}" \
+      "(tree dirty: $dirty), $(date -u +%Y-%m-%d), $(nproc) CPUs, load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Alternated ours/peer, $reps repetitions after one warm-up each, median wall seconds [min–max]."; } >>"$md"
 
 # Estimated seconds on 2 idle cores at full size: preparation, then one repetition (ours +
 # peer, all rows of the table). From the idle figures known when this was written; the
 # script prints the real elapsed time of each table at the end.
 declare -A est_prep=([gen]=5 [bpe]=5 [vqgan]=40 [patchvq]=12 [shards]=12 [eval]=35)
 declare -A est_rep=([gen]=9 [bpe]=10 [vqgan]=14 [patchvq]=13 [shards]=4 [eval]=16)
+full_reps=$reps
+[ "$quick" = 1 ] && full_reps=5
 est=0
 [ -x "$build/tools/mvot" ] || est=90
-for n in $only; do est=$((est + est_prep[$n] + (reps + 1) * est_rep[$n])); done
+for n in $only; do est=$((est + est_prep[$n] + (full_reps + 1) * est_rep[$n])); done
 echo "run-all: commit $commit (dirty: $dirty), reps $reps, quick $quick, CPUs $cpus2 / $cpu1"
-echo "run-all: estimated time of a full run with these tables and --reps $reps on 2 idle" \
+echo "run-all: estimated time of a full run (no --quick) of these tables with --reps $full_reps on 2 idle" \
     "cores: $((est / 60)) min $((est % 60)) s"
 [ "$dirty" = false ] || echo "run-all: WARNING: the tree has uncommitted changes" >&2
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run-all: load average now $load (measure on an idle machine)"
 
 if [ ! -x "$build/tools/mvot" ] || [ ! -f "$build/tools/eval/libmvot_eval.a" ]; then
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$build" -j"$(nproc)" --target mvot mvot_eval >/dev/null
 fi
 
@@ -131,10 +136,10 @@ for n in $only; do
         ;;
     patchvq)
         prepare patchvq
-        header "Patch VQ" "Encode of the same held-out frames, K = 8192, in-process wall time (frame loading excluded), 2 threads, CPUs $cpus2: our cached encoder after one cold pass vs numpy with np.unique over the frames first."
+        header "Patch VQ" "Encode of the same held-out frames, K = 8192, in-process wall time (frame loading excluded), 2 threads, CPUs $cpus2: our cached encoder starting with an empty cache (its first pass) vs numpy with np.unique over the frames first (a user-side cache, also built from scratch)."
         echo "== patchvq"
-        pair patchvq "" "patch VQ, $([ "$quick" = 1 ] && echo 8 || echo 100) frames" 2 "$cpus2" "mvot (cache warm)" \
-            "numpy + np.unique" --key-ours cached_warm_s --key-peer numpy_unique.seconds
+        pair patchvq "" "patch VQ, $([ "$quick" = 1 ] && echo 8 || echo 100) frames" 2 "$cpus2" "mvot (cache cold)" \
+            "numpy + np.unique" --key-ours cached_cold_s --key-peer numpy_unique.seconds
         ;;
     shards)
         prepare shards
