@@ -20,6 +20,9 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 # the peer numpy with np.unique over the frames first (patchvq_peer.py "numpy_unique.seconds",
 # its cache also built from scratch); the warm-cache rate is in ours' JSON too. Both
 # measures are in-process encode times, frame loading excluded; processes alternate.
+# VARIANT kmeans: whole processes training K = 256 for 10 iterations on the patches of the
+# same small frame set, `mvot codebook train` vs patchvq_kmeans_peer.py (scipy kmeans2); each
+# also reports the reconstruction PSNR of its codebook.
 . "$src/bench/lib.sh"
 pvq_pair_frames() { bench_size 8 100; }
 pair_prepare() {
@@ -38,13 +41,18 @@ pair_prepare() {
     "$w/patchvq_bench" --codebook "$w/cb.safetensors" --episodes "$w/heldout/episodes.tar.zst" \
         --frames "$(pvq_pair_frames)" --nocache-frames 2 --pad-k 8192 --warm-reps 1 \
         --codebook-out "$w/cb8192.safetensors" --codes-out "$w/codes.npy" >/dev/null
+    "$b/tools/mvot" gen --episodes "$(bench_size 1 2)" --seed 9 --out "$w/small" --quiet --threads 2
 }
 pair_ours() {
+    [ "${3:-}" != kmeans ] || exec "$1/tools/mvot" codebook train --k 256 --iters 10 --quiet \
+        --episodes "$2/small/episodes.tar.zst" --out "$2/kmeans.safetensors" --threads "$(bench_threads)"
     exec "$2/patchvq_bench" --codebook "$2/cb8192.safetensors" --frames "$(pvq_pair_frames)" \
         --episodes "$2/heldout/episodes.tar.zst" --threads "$(bench_threads)" \
         --nocache-frames 0 --warm-reps 1
 }
 pair_peer() {
+    [ "${3:-}" != kmeans ] || exec /usr/bin/python3 "$src/bench/patchvq_kmeans_peer.py" \
+        --episodes "$2/small/episodes.tar.zst" --k 256 --iters 10 --minit points
     exec /usr/bin/python3 "$src/bench/patchvq_peer.py" --codebook "$2/cb8192.safetensors" \
         --episodes "$2/heldout/episodes.tar.zst" --codes "$2/codes.npy" --only numpy_unique \
         --unique-frames "$(pvq_pair_frames)"

@@ -6,26 +6,28 @@
 # as a second column only. Each capability's bench/*_bench.sh provides the pair (prepare /
 # ours / peer, bench/lib.sh); bench/alternate.py times it.
 #
-#   bench/run-all.sh [--reps N] [--quick] [--only NAME] [--build DIR]
+#   bench/run-all.sh [--reps N] [--quick] [--only NAME] [--build DIR] [--out DIR]
 #
 # NAME: gen, bpe, vqgan, patchvq, shards or eval (comma-separated for several). --quick runs
 # tiny sizes with 1 repetition to check the plumbing; its numbers mean nothing and go under
 # the build directory, not bench/results. A full run writes bench/results/run-all-<commit>.json
 # (every repetition of every row, the commit, whether the tree was dirty, the machine) and
-# bench/results/run-all-<commit>.md (one table per BENCHMARKS.md section, to paste there).
+# bench/results/run-all-<commit>.md (one table per BENCHMARKS.md section, to paste there);
+# --out DIR writes them to DIR instead.
 # BUILD (default build-bench) is configured and built here (targets mvot, mvot_eval) unless it
 # exists. BENCH_CPUS (default 0,1) is the CPU set of 2-thread rows; 1-thread rows use its
 # first CPU. Run it on an idle machine: about 10 minutes on 2 idle cores (printed at start).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-reps=5 quick=0 only=all build=$src/build-bench
+reps=5 quick=0 only=all build=$src/build-bench resdir=
 while [ $# -gt 0 ]; do
     case $1 in
     --reps) reps=${2:?--reps needs a number}; shift 2 ;;
     --quick) quick=1; shift ;;
     --only) only=${2:?--only needs a name}; shift 2 ;;
     --build) build=${2:?--build needs a directory}; shift 2 ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --out) resdir=${2:?--out needs a directory}; shift 2 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "run-all.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -46,7 +48,9 @@ dirty=false
 [ -z "$(git -C "$src" status --porcelain --untracked-files=no)" ] || dirty=true
 tag=${commit:0:12}
 [ "$dirty" = true ] && tag=$tag-dirty
-if [ "$quick" = 1 ]; then resdir=$build/bench-run-all/results; else resdir=$src/bench/results; fi
+if [ -z "$resdir" ]; then
+    if [ "$quick" = 1 ]; then resdir=$build/bench-run-all/results; else resdir=$src/bench/results; fi
+fi
 work=$build/bench-run-all
 mkdir -p "$resdir" "$work"
 rows=$work/rows-$tag.jsonl md=$resdir/run-all-$tag.md json=$resdir/run-all-$tag.json
@@ -60,7 +64,7 @@ rows=$work/rows-$tag.jsonl md=$resdir/run-all-$tag.md json=$resdir/run-all-$tag.
 # peer, all rows of the table). From the idle figures known when this was written; the
 # script prints the real elapsed time of each table at the end.
 declare -A est_prep=([gen]=5 [bpe]=5 [vqgan]=40 [patchvq]=12 [shards]=12 [eval]=35)
-declare -A est_rep=([gen]=9 [bpe]=10 [vqgan]=14 [patchvq]=13 [shards]=4 [eval]=16)
+declare -A est_rep=([gen]=9 [bpe]=10 [vqgan]=14 [patchvq]=28 [shards]=4 [eval]=16)
 full_reps=$reps
 [ "$quick" = 1 ] && full_reps=5
 est=0
@@ -140,6 +144,9 @@ for n in $only; do
         echo "== patchvq"
         pair patchvq "" "patch VQ, $([ "$quick" = 1 ] && echo 8 || echo 100) frames" 2 "$cpus2" "mvot (cache cold)" \
             "numpy + np.unique" --key-ours cached_cold_s --key-peer numpy_unique.seconds
+        echo "== patchvq: k-means"
+        pair patchvq kmeans "k-means K 256, 10 iterations, whole process" 2 "$cpus2" \
+            "mvot codebook train" "scipy kmeans2" --before "rm -f $work/patchvq/kmeans.safetensors"
         ;;
     shards)
         prepare shards
