@@ -29,7 +29,10 @@ bpe_corpus() { # FILE BYTES: the corpus text, identical for both sides
 pair_prepare() {
     local nm
     nm=$(bpe_node_modules "$1")
-    [ -d "$nm/@anush008/tokenizers" ] || { echo "bpe: no HF tokenizers under $nm" >&2; return 1; }
+    [ -d "$nm/@anush008/tokenizers" ] || {
+        echo "bpe: no HF tokenizers under $nm: set MVOT_NODE_CACHE or run tests/hf/setup.sh" >&2
+        return 1
+    }
     rm -rf "$2"
     mkdir -p "$2"
     bpe_corpus "$2/corpus.txt" "$(bench_size 200000 4000000)"
@@ -60,17 +63,10 @@ build=${1:-$src/build}
 reps=${2:-3}
 out=$build/bench
 mkdir -p "$out"
-libs=$(pkg-config --libs jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive openblas)
-cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$out/bpe_bench" \
-    "$src/bench/bpe_bench.c" "$build/tokenize/libmvot_tokenize.a" \
-    "$build/codebook/libmvot_codebook.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+bench_cc "$out/bpe_bench" "$src/bench/bpe_bench.c" "$build" tokenize/libmvot_tokenize.a \
+    codebook/libmvot_codebook.a core/libmvot_core.a
 corpus=$out/bpe_corpus.txt
-if [ ! -s "$corpus" ]; then
-    { cat /usr/share/common-licenses/* 2>/dev/null
-      find /usr/share/doc -name copyright -size -200k 2>/dev/null | sort | head -400 | xargs cat
-      find /usr/include -maxdepth 1 -name '*.h' | sort | xargs cat; } 2>/dev/null |
-        head -c 8000000 >"$corpus" || true
-fi
+[ -s "$corpus" ] || bpe_corpus "$corpus" 8000000
 nm=$build/hf-node/node_modules
 export NODE_PATH=$nm
 for name in llama3 llama2 qwen3 gpt4o; do

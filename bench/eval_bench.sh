@@ -17,15 +17,16 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 # official script). prepare builds the data with eval_bench (gen -> codebook -> pack ->
 # predictions, exported for the peer) under WORK/data.
 . "$src/bench/lib.sh"
+eval_compile() { # OUTPUT BUILD
+    bench_cc "$1" "$src/bench/eval_bench.c" "$2" tools/eval/libmvot_eval.a \
+        shards/libmvot_shards.a tokenize/libmvot_tokenize.a codebook/libmvot_codebook.a \
+        gen/libmvot_gen.a core/libmvot_core.a
+}
 pair_prepare() {
-    local b=$1 w=$2 libs
+    local b=$1 w=$2
     rm -rf "$w"
     mkdir -p "$w"
-    libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-    cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$w/eval_bench" \
-        "$src/bench/eval_bench.c" "$b/tools/eval/libmvot_eval.a" "$b/shards/libmvot_shards.a" \
-        "$b/tokenize/libmvot_tokenize.a" "$b/codebook/libmvot_codebook.a" \
-        "$b/gen/libmvot_gen.a" "$b/core/libmvot_core.a" $libs -lm -lpthread
+    eval_compile "$w/eval_bench" "$b"
     "$w/eval_bench" --work "$w/data" --episodes "$(bench_size 3 100)" --threads 2 \
         --preds "$(bench_size 50 2000)" >"$w/inprocess.json"
 }
@@ -43,11 +44,7 @@ K=${5:-8192}
 name=${6:-eval-data}
 out=$build/bench
 mkdir -p "$out"
-libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$out/eval_bench" \
-    "$src/bench/eval_bench.c" "$build/tools/eval/libmvot_eval.a" "$build/shards/libmvot_shards.a" \
-    "$build/tokenize/libmvot_tokenize.a" "$build/codebook/libmvot_codebook.a" \
-    "$build/gen/libmvot_gen.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+eval_compile "$out/eval_bench" "$build"
 work=$out/$name
 echo "# mvot eval (this build), $threads threads" >&2
 "$out/eval_bench" --work "$work" --episodes "$episodes" --threads "$threads" --preds "$preds" --K "$K"

@@ -37,9 +37,7 @@ OUT=$B/bench-gen
 mkdir -p "$OUT"
 MVOT=${MVOT_BIN:-$B/tools/mvot}
 cmake --build "$B" --target mvot_gen mvot_core >/dev/null
-gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$SRC" "$SRC/bench/gen_bench.c" \
-    -o "$OUT/gen_bench" "$B/gen/libmvot_gen.a" "$B/core/libmvot_core.a" \
-    $(pkg-config --libs libpng libzstd libxxhash libarchive jansson zlib) -lpthread -lm
+bench_cc "$OUT/gen_bench" "$SRC/bench/gen_bench.c" "$B" gen/libmvot_gen.a core/libmvot_core.a
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 PIN="taskset -c 0"
 command -v taskset >/dev/null || PIN=""

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench/*_bench.sh scripts (sourced, not run): the "pair" interface that
 # bench/run-all.sh drives. Each capability script defines three functions,
 #   pair_prepare BUILD WORK [VARIANT]   build its helper binaries and input data under WORK
@@ -30,4 +31,19 @@ bench_pair() {
     [ $# -ge 2 ] || { echo "$0 --pair $mode: BUILD and WORK are required" >&2; exit 2; }
     "pair_$mode" "$@"
     exit $?
+}
+
+# bench_cc OUTPUT SOURCE.c BUILD LIB...: compiles a bench program against BUILD's static
+# libraries (each LIB a path under BUILD, e.g. core/libmvot_core.a, most dependent first).
+bench_cc() {
+    local out=$1 c=$2 b=$3 root lib
+    shift 3
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    local libs=()
+    for lib in "$@"; do libs+=("$b/$lib"); done
+    # shellcheck disable=SC2046 # pkg-config prints a list of flags
+    cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$root" \
+        $(pkg-config --cflags openblas) -o "$out" "$c" "${libs[@]}" \
+        $(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc \
+            libarchive zlib) -lm -lpthread
 }

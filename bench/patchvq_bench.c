@@ -211,9 +211,10 @@ int main(int argc, char **argv)
            "nocache_identical\":%s,"
            "\"psnr_db_global\":%s,\"psnr_db_worst\":%s,\"psnr_db_mean_capped100\":%.2f,"
            "\"fails\":%d}\n",
-           S, cb.K, K0, threads, n, t_cold, t_warm, n / t_cold, n / t_warm, n / c_warm, (unsigned long long)hits,
-           (unsigned long long)misses, entries, nnc, nnc ? nnc / t_nc : 0.0, c_nc > 0 ? nnc / c_nc : 0.0,
-           nnc ? 2.0 * nnc * G * G * cb.K * cb.D / t_nc / 1e9 : 0.0, same ? "true" : "false", pg, pw, sum / n,
-           jc.fails + jn.fails);
+           S, cb.K, K0, threads, n, t_cold, t_warm, n / t_cold, n / t_warm, n / c_warm,
+           (unsigned long long)hits, (unsigned long long)misses, entries, nnc,
+           nnc ? nnc / t_nc : 0.0, c_nc > 0 ? nnc / c_nc : 0.0,
+           nnc ? 2.0 * nnc * G * G * cb.K * cb.D / t_nc / 1e9 : 0.0, same ? "true" : "false", pg,
+           pw, sum / n, jc.fails + jn.fails);
     return 0;
 }

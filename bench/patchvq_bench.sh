@@ -25,15 +25,15 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 # also reports the reconstruction PSNR of its codebook.
 . "$src/bench/lib.sh"
 pvq_pair_frames() { bench_size 8 100; }
+pvq_compile() { # OUTPUT BUILD
+    bench_cc "$1" "$src/bench/patchvq_bench.c" "$2" tokenize/libmvot_tokenize.a \
+        codebook/libmvot_codebook.a gen/libmvot_gen.a core/libmvot_core.a
+}
 pair_prepare() {
-    local b=$1 w=$2 libs
+    local b=$1 w=$2
     rm -rf "$w"
     mkdir -p "$w"
-    libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-    cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" \
-        $(pkg-config --cflags openblas) -o "$w/patchvq_bench" "$src/bench/patchvq_bench.c" \
-        "$b/tokenize/libmvot_tokenize.a" "$b/codebook/libmvot_codebook.a" \
-        "$b/gen/libmvot_gen.a" "$b/core/libmvot_core.a" $libs -lm -lpthread
+    pvq_compile "$w/patchvq_bench" "$b"
     "$b/tools/mvot" gen --episodes "$(bench_size 3 40)" --seed 0 --out "$w/train" --quiet --threads 2
     "$b/tools/mvot" gen --episodes "$(bench_size 1 5)" --seed 1 --out "$w/heldout" --quiet --threads 2
     "$b/tools/mvot" codebook train --episodes "$w/train/episodes.tar.zst" --out "$w/cb.safetensors" \
@@ -63,11 +63,7 @@ th=${2:-2}
 bin=$build/tools/mvot
 out=$build/bench-patchvq
 mkdir -p "$out"
-libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" \
-    $(pkg-config --cflags openblas) -o "$out/patchvq_bench" "$src/bench/patchvq_bench.c" \
-    "$build/tokenize/libmvot_tokenize.a" "$build/codebook/libmvot_codebook.a" \
-    "$build/gen/libmvot_gen.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+pvq_compile "$out/patchvq_bench" "$build"
 
 timed() { # label, command...: prints {"label":..,"wall_s":..,"cpu_s":..}
     local label=$1; shift

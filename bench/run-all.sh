@@ -16,7 +16,11 @@
 # --out DIR writes them to DIR instead.
 # BUILD (default build-bench) is configured and built here (targets mvot, mvot_eval) unless it
 # exists. BENCH_CPUS (default 0,1) is the CPU set of 2-thread rows; 1-thread rows use its
-# first CPU. Run it on an idle machine: about 10 minutes on 2 idle cores (printed at start).
+# first CPU. The bpe table needs the HF tokenizers npm packages, found like the HF test finds
+# them: MVOT_NODE_CACHE (a folder holding node_modules) or else BUILD/hf-node (tests/hf/setup.sh).
+# A table that cannot be prepared, or a row that fails, is reported and the run goes on; the
+# exit status is 1 if any failed. Run it on an idle machine: about 11 minutes on 2 idle cores
+# (the estimate is printed at the start).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 reps=5 quick=0 only=all build=$src/build-bench resdir=
@@ -89,22 +93,33 @@ pair() {
     local table=$1 variant=$2 name=$3 th=$4 cpus=$5 ol=$6 pl=$7 w=$work/$1
     shift 7
     local s="bash $src/bench/${table}_bench.sh --pair"
+    # A failing row is reported and the run goes on: one broken peer must not cost the others.
     /usr/bin/python3 "$src/bench/alternate.py" --name "$name" --reps "$reps" --threads "$th" \
         --cpus "$cpus" --ours-label "$ol" --peer-label "$pl" --json "$rows" --md "$md" \
-        --ours "$s ours $build $w $variant" --peer "$s peer $build $w $variant" "$@" >/dev/null
+        --ours "$s ours $build $w $variant" --peer "$s peer $build $w $variant" "$@" >/dev/null ||
+        fail "$name"
+}
+failed=()
+fail() { # NAME [paragraph]: a failed row (a table row) or a failed preparation (a paragraph)
+    echo "run-all: FAILED: $1 (see the messages above)" >&2
+    if [ -n "${2:-}" ]; then printf '\n**%s: FAILED**\n' "$1" >>"$md"; else echo "| $1 | FAILED | | | |" >>"$md"; fi
+    failed+=("$1")
 }
 header() {
     printf '\n### %s\n\n%s\n\n' "$1" "$2" >>"$md"
     echo '| measurement | ours: median s [min–max] | peer: median s [min–max] | wall ratio (peer / ours) | CPU-s ours / peer |' >>"$md"
     echo '|---|---|---|---|---|' >>"$md"
 }
-prepare() { echo "== $1: prepare"; bash "$src/bench/${1}_bench.sh" --pair prepare "$build" "$work/$1" "${2:-}"; }
+prepare() {
+    echo "== $1: prepare"
+    bash "$src/bench/${1}_bench.sh" --pair prepare "$build" "$work/$1" || { fail "$1: prepare" paragraph; return 1; }
+}
 
 for n in $only; do
     t0=$(date +%s)
     case $n in
     gen)
-        prepare gen
+        prepare gen || continue
         header "gen" "Whole processes, 1 thread, CPU $cpu1: \`mvot gen\` (render, PNG, records, archive) vs the Python peer drawing the same episodes (imports included)."
         for t in maze frozenlake; do
             echo "== gen: $t"
@@ -113,10 +128,7 @@ for n in $only; do
         done
         ;;
     bpe)
-        if ! prepare bpe; then
-            echo "== bpe: skipped (no HF tokenizers; set MVOT_NODE_CACHE)" >&2
-            continue
-        fi
+        prepare bpe || continue
         header "Text tokenizer" "Whole processes on the same JSONL file ($(wc -c <"$work/bpe/corpus.jsonl") bytes): \`mvot bpe encode --jsonl\` vs HF tokenizers (Node binding, encodeBatch) reading and writing the same JSONL; RAYON_NUM_THREADS and --threads as given."
         for tk in llama3 llama2; do
             for th in 1 2; do
@@ -132,14 +144,14 @@ for n in $only; do
         { echo; sort -u "$work/bpe/notes.txt"; } >>"$md"
         ;;
     vqgan)
-        prepare vqgan
+        prepare vqgan || continue
         header "VQGAN (CPU)" "One encode (encoder + quant_conv + code search) of the same image with the same full-width weights, after a warm-up encode, in-process wall time; 2 threads (torch.set_num_threads(2)), CPUs $cpus2."
         echo "== vqgan"
         pair vqgan "" "VQGAN encode, $([ "$quick" = 1 ] && echo 64 || echo 512) px" 2 "$cpus2" "mvot" "PyTorch" \
             --key-ours seconds --key-peer seconds
         ;;
     patchvq)
-        prepare patchvq
+        prepare patchvq || continue
         header "Patch VQ" "Encode of the same held-out frames, K = 8192, in-process wall time (frame loading excluded), 2 threads, CPUs $cpus2: our cached encoder starting with an empty cache (its first pass) vs numpy with np.unique over the frames first (a user-side cache, also built from scratch)."
         echo "== patchvq"
         pair patchvq "" "patch VQ, $([ "$quick" = 1 ] && echo 8 || echo 100) frames" 2 "$cpus2" "mvot (cache cold)" \
@@ -149,7 +161,7 @@ for n in $only; do
             "mvot codebook train" "scipy kmeans2" --before "rm -f $work/patchvq/kmeans.safetensors"
         ;;
     shards)
-        prepare shards
+        prepare shards || continue
         header "Shards" "The writer alone (tar + seekable zstd -3, in-process, 1 thread) vs the \`zstd -3 -T1\` CLI on the same tar bytes (whole process), CPU $cpu1."
         echo "== shards"
         pair shards "" "write $(stat -c %s "$work/shards/all.tar") tar bytes" 1 "$cpu1" "shard writer" "zstd -3 -T1" \
@@ -157,7 +169,7 @@ for n in $only; do
         { echo; sed 's/^/    /' "$work/shards/notes.txt"; } >>"$md"
         ;;
     eval)
-        prepare eval
+        prepare eval || continue
         header "Eval" "Whole processes scoring the same predictions: \`mvot eval\` vs the official-style red-pixel evaluator in Python (one process)."
         echo "== eval: 2 threads"
         pair eval "" "eval, mvot 2 threads, CPUs $cpus2" 2 "$cpus2" "mvot eval" "Python peer"
@@ -189,3 +201,7 @@ cat "$md"
 echo
 for n in $only; do [ -n "${took[$n]:-}" ] && echo "run-all: $n took ${took[$n]} s"; done
 echo "run-all: total $(($(date +%s) - t_all)) s; results: ${json#"$src"/} and ${md#"$src"/}"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "run-all: ${#failed[@]} failed: ${failed[*]}" >&2
+    exit 1
+fi

@@ -141,9 +141,9 @@ int main(int argc, char **argv)
     uint32_t S = 512;
     int threads = 2, iters = 3, decode = 0, blas = 0, no_peak = 0, c;
     static const struct option opts[] = {
-        {"weights", 1, 0, 'w'}, {"size", 1, 0, 's'},   {"threads", 1, 0, 't'}, {"iters", 1, 0, 'i'},
-        {"ref", 1, 0, 'r'},     {"decode", 0, 0, 'd'}, {"blas", 0, 0, 'b'},    {"no-peak", 0, 0, 'n'},
-        {0, 0, 0, 0}};
+        {"weights", 1, 0, 'w'}, {"size", 1, 0, 's'},    {"threads", 1, 0, 't'},
+        {"iters", 1, 0, 'i'},   {"ref", 1, 0, 'r'},     {"decode", 0, 0, 'd'},
+        {"blas", 0, 0, 'b'},    {"no-peak", 0, 0, 'n'}, {0, 0, 0, 0}};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'w': weights = optarg; break;
@@ -183,9 +183,8 @@ int main(int argc, char **argv)
     /* Wall rates suffer when the machine is shared; rates per CPU-second do not (much). */
     double peak_core = 0, peak_ours_core = 0;
     double peak = no_peak ? 0.0 : sgemm_peak(pool, threads, 0, &peak_core);
-    double peak_ours = !no_peak && mvot_vqgan_have_avx512()
-                           ? sgemm_peak(pool, threads, 1, &peak_ours_core)
-                           : 0.0;
+    double peak_ours =
+        !no_peak && mvot_vqgan_have_avx512() ? sgemm_peak(pool, threads, 1, &peak_ours_core) : 0.0;
     if (mvot_vqgan_encode(m, px, S, codes, lat, &err) != MVOT_OK) { /* warm-up */
         fprintf(stderr, "vqgan_bench: %s\n", err.msg);
         return 1;
