@@ -16,6 +16,7 @@
 #include "core/pool.h"
 #include "gen/episode.h"
 #include "gen/gen.h"
+#include "shards/card.h"
 #include "shards/inspect.h"
 #include "shards/pack.h"
 #include "shards/reader.h"
@@ -33,8 +34,9 @@ static const char HELP[] =
     "The main job: generates maze, frozenlake and minibehavior episodes, trains the patch\n"
     "codebook and the BPE tokenizer on them (or uses the given files), packs training shards\n"
     "(mvot mode by default) and verifies them. Writes OUT/episodes/, OUT/codebook.safetensors,\n"
-    "OUT/tokenizer.json, OUT/shards/, OUT/preview.png and OUT/build-config.json (the\n"
-    "effective config: pass it to --config to reproduce the run).\n"
+    "OUT/tokenizer.json, OUT/shards/ (with a dataset card, OUT/shards/README.md),\n"
+    "OUT/preview.png and OUT/build-config.json (the effective config: pass it to --config to\n"
+    "reproduce the run).\n"
     "\n"
     "Options:\n"
     "  --config FILE   JSON with any of the sections gen, codebook, tokenizer, pack\n"
@@ -349,6 +351,9 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     if (st != MVOT_OK)
         goto fail;
     t_ver = now_s();
+    st = mvot_dataset_card_write(sh_dir, &err);
+    if (st != MVOT_OK)
+        goto fail;
     json_t *pr = json_object_get(ver, "problems");
     for (size_t i = 0; i < json_array_size(pr); i++)
         fprintf(stderr, "%s: verify: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));
