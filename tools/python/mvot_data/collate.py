@@ -70,8 +70,8 @@ def _mvot_row(s, pad_id):
 def collate(batch, pad_id=1, *, preset=None, max_length=None, pad_to_max_length=False,
             padding_side="right", overlong="error", return_tensors="pt"):
     """Stacks samples (dicts with int input_ids and labels, as the datasets yield) into
-    {"input_ids", "attention_mask", "labels", "key", and "position" when the samples carry
-    it}. pad_id: the tokenizer's pad id (the manifest's tokenizer.special.pad; 1 in the
+    {"input_ids", "attention_mask", "labels", "key" (of the rows), and "position" (of every
+    sample given, dropped ones included) when the samples carry it}. pad_id: the tokenizer's pad id (the manifest's tokenizer.special.pad; 1 in the
     Chameleon vocabulary). return_tensors="pt" gives int64 torch tensors, "np" numpy arrays."""
     if overlong not in OVERLONG_POLICIES:
         raise ValueError("overlong must be one of %s" % (OVERLONG_POLICIES,))
@@ -127,8 +127,9 @@ def collate(batch, pad_id=1, *, preset=None, max_length=None, pad_to_max_length=
     elif return_tensors != "np":
         raise ValueError("return_tensors must be pt or np")
     out["key"] = [s.get("key") for s in kept]
-    if kept and "position" in kept[0]:
-        out["position"] = [s["position"] for s in kept]
+    # every sample of the batch was consumed, dropped or not: resume after the last of them
+    if batch and "position" in batch[0]:
+        out["position"] = [s["position"] for s in batch]
     return out
 
 
