@@ -58,7 +58,7 @@ struct split_out {
     const char *name;
     uint64_t expected; /* samples of this split in the source manifest */
     uint64_t samples, tokens, supervised, max_tokens;
-    json_t *fit; /* over_mvot_* counters */
+    json_t *fit;                    /* over_mvot_* counters */
     struct outf data, labels, text; /* megatron .bin pair, or the jsonl file */
     struct outf tar;
     uint32_t tar_no, in_tar;
@@ -66,7 +66,8 @@ struct split_out {
     size_t cap;
 };
 
-struct export {
+struct export
+{
     const struct mvot_export_opts *o;
     const char *out_dir;
     struct split_out sp[N_SPLITS];
@@ -164,8 +165,8 @@ static void split_names(const struct export *e, const struct split_out *s, json_
         json_array_append_new(names, json_sprintf("%s_labels.idx", s->name));
         break;
     case MVOT_EXPORT_JSONL:
-        json_array_append_new(names, json_sprintf(e->o->prompts ? "%s-prompts.jsonl" : "%s.jsonl",
-                                                  s->name));
+        json_array_append_new(
+            names, json_sprintf(e->o->prompts ? "%s-prompts.jsonl" : "%s.jsonl", s->name));
         break;
     case MVOT_EXPORT_TAR:
         for (uint32_t n = 0; n < tar_count(e, s); n++)
@@ -224,8 +225,8 @@ static enum mvot_status write_u64(struct outf *f, uint64_t v, struct mvot_error 
 
 /* A Megatron .idx for sequences of the given lengths, int32 items, one document each
  * (docs/export-format.md §1). */
-static enum mvot_status write_idx(struct export *e, const char *name, const int32_t *len,
-                                  size_t n, struct mvot_error *err)
+static enum mvot_status write_idx(struct export *e, const char *name, const int32_t *len, size_t n,
+                                  struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct outf f = {0};
@@ -250,8 +251,7 @@ cleanup:
     return st;
 }
 
-static enum mvot_status jsonl_ids(struct mvot_buf *b, const char *name, const int32_t *v,
-                                  size_t n)
+static enum mvot_status jsonl_ids(struct mvot_buf *b, const char *name, const int32_t *v, size_t n)
 {
     enum mvot_status st = mvot_buf_printf(b, ",\"%s\":[", name);
     for (size_t i = 0; i < n && st == MVOT_OK; i++)
@@ -304,8 +304,8 @@ static enum mvot_status add_sample(struct export *e, struct split_out *s,
         MVOT_TRY(mvot_buf_printf(b, "{\"key\":\"%s\"", smp->key));
         if (!e->o->prompts) {
             const char *task = json_string_value(json_object_get(smp->meta, "task"));
-            MVOT_TRY(mvot_buf_printf(b, ",\"split\":\"%s\",\"task\":\"%s\"", s->name,
-                                     task ? task : ""));
+            MVOT_TRY(
+                mvot_buf_printf(b, ",\"split\":\"%s\",\"task\":\"%s\"", s->name, task ? task : ""));
         }
         MVOT_TRY(jsonl_ids(b, "input_ids", ids, e->o->prompts ? fit.input : n));
         if (!e->o->prompts)
@@ -344,8 +344,7 @@ cleanup:
     return st;
 }
 
-static enum mvot_status finish_split(struct export *e, struct split_out *s,
-                                     struct mvot_error *err)
+static enum mvot_status finish_split(struct export *e, struct split_out *s, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     char name[64];
@@ -390,9 +389,8 @@ static json_t *split_record(const struct split_out *s)
 }
 
 enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
-                                 const struct mvot_export_opts *o,
-                                 const struct mvot_progress *prog, json_t **summary,
-                                 struct mvot_error *err)
+                                 const struct mvot_export_opts *o, const struct mvot_progress *prog,
+                                 json_t **summary, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct export e;
@@ -428,8 +426,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
         if (s->expected)
             split_names(&e, s, names);
     }
-    MVOT_FAIL_IF(o->split && !any, err, MVOT_ERR_INVALID, shards, "holds no %s samples",
-                 o->split);
+    MVOT_FAIL_IF(o->split && !any, err, MVOT_ERR_INVALID, shards, "holds no %s samples", o->split);
     MVOT_FAIL_IF(!any, err, MVOT_ERR_INVALID, shards, "holds no samples");
     /* every name is checked before the first byte is written */
     MVOT_TRY(mvot_io_mkdirs(out_dir, err));
@@ -504,11 +501,11 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     json_object_set_new(manifest, "format", json_string(MVOT_EXPORT_FORMAT_NAME));
     json_object_set_new(manifest, "version", json_integer(MVOT_EXPORT_VERSION));
     json_object_set_new(manifest, "tool", json_string("mvot-data " MVOT_VERSION));
-    json_object_set_new(
-        manifest, "export",
-        json_pack("{s:s,s:o,s:b,s:I}", "format", mvot_export_format_name(o->format), "split",
-                  o->split ? json_string(o->split) : json_null(), "prompts", o->prompts,
-                  "tar_samples", (json_int_t)o->tar_samples));
+    json_object_set_new(manifest, "export",
+                        json_pack("{s:s,s:o,s:b,s:I}", "format", mvot_export_format_name(o->format),
+                                  "split", o->split ? json_string(o->split) : json_null(),
+                                  "prompts", o->prompts, "tar_samples",
+                                  (json_int_t)o->tar_samples));
     json_object_set_new(manifest, "source",
                         json_pack("{s:O,s:O,s:O,s:s,s:I}", "format", json_object_get(sm, "format"),
                                   "version", json_object_get(sm, "version"), "config_xxh3",

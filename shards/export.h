@@ -38,8 +38,7 @@ void mvot_export_opts_default(struct mvot_export_opts *o);
  * the split holds no sample. prog may be NULL. *summary (may be NULL) receives the manifest
  * written (new reference). */
 enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
-                                 const struct mvot_export_opts *o,
-                                 const struct mvot_progress *prog, json_t **summary,
-                                 struct mvot_error *err);
+                                 const struct mvot_export_opts *o, const struct mvot_progress *prog,
+                                 json_t **summary, struct mvot_error *err);
 
 #endif

@@ -17,7 +17,7 @@
 #define MVOT_TRAINER_LABEL_BLOCK (MVOT_TRAINER_TARGET_LENGTH - 1u)
 
 struct mvot_trainer_fit {
-    size_t input, label;         /* tokens of the input and label parts */
+    size_t input, label;          /* tokens of the input and label parts */
     int over_source, over_target; /* 1 when a part exceeds its block */
 };
 

@@ -10,14 +10,14 @@
 
 static json_t *manifest(int with_split)
 {
-    json_t *m = json_pack("{s:s,s:s,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i},s:{s:i,s:s},s:{s:s,s:i},"
-                          "s:{s:{s:{s:i,s:i},s:{s:i}}}}",
-                          "tool", "mvot-data 9.9", "mode", "mvot", "image_seq_length", 1024,
-                          "totals", "samples", 1500, "tokens", 99, "supervised_tokens", 9,
-                          "shards", 3, "max_sample_tokens", 3000, "over_mvot_lengths", 4,
-                          "tokenizer", "vocab_size", 65536, "token_dtype", "uint16", "codebook",
-                          "kind", "vqgan", "K", 8192, "stats", "tasks", "maze", "train", 1000,
-                          "test", 400, "frozenlake", "test", 100);
+    json_t *m =
+        json_pack("{s:s,s:s,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i},s:{s:i,s:s},s:{s:s,s:i},"
+                  "s:{s:{s:{s:i,s:i},s:{s:i}}}}",
+                  "tool", "mvot-data 9.9", "mode", "mvot", "image_seq_length", 1024, "totals",
+                  "samples", 1500, "tokens", 99, "supervised_tokens", 9, "shards", 3,
+                  "max_sample_tokens", 3000, "over_mvot_lengths", 4, "tokenizer", "vocab_size",
+                  65536, "token_dtype", "uint16", "codebook", "kind", "vqgan", "K", 8192, "stats",
+                  "tasks", "maze", "train", 1000, "test", 400, "frozenlake", "test", 100);
     json_t *sh = json_array();
     const char *files[3][2] = {{"train/shard-00000-000000.tar.zst", "train"},
                                {"test/shard-00000-000000.tar.zst", "test"},

@@ -89,7 +89,8 @@ int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli)
     json_t *r;
     json_object_foreach(json_object_get(m, "splits"), split, r)
     {
-        mvot_cli_note(cli, "export: %s: %lld samples, %lld tokens as %s in %s (%lld over the "
+        mvot_cli_note(cli,
+                      "export: %s: %lld samples, %lld tokens as %s in %s (%lld over the "
                       "official MVoT lengths)\n",
                       split, (long long)json_integer_value(json_object_get(r, "samples")),
                       (long long)json_integer_value(json_object_get(r, "tokens")),
