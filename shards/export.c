@@ -259,6 +259,20 @@ static enum mvot_status jsonl_ids(struct mvot_buf *b, const char *name, const in
     return st == MVOT_OK ? mvot_buf_printf(b, "]") : st;
 }
 
+/* Ends the open tar with its two zero blocks and commits it. */
+static enum mvot_status close_tar(struct export *e, struct split_out *s, struct mvot_error *err)
+{
+    struct mvot_buf end;
+    mvot_buf_init(&end, 0);
+    enum mvot_status st = mvot_tar_append_end(&end);
+    if (st == MVOT_OK)
+        st = outf_write(&s->tar, end.data, end.len, err);
+    else
+        mvot_error_set(err, st, s->tar.name, "out of memory");
+    mvot_buf_free(&end);
+    return st == MVOT_OK ? outf_commit(e, &s->tar, err) : st;
+}
+
 static enum mvot_status add_sample(struct export *e, struct split_out *s,
                                    const struct mvot_sample *smp, struct mvot_error *err)
 {
@@ -323,15 +337,7 @@ static enum mvot_status add_sample(struct export *e, struct split_out *s,
         MVOT_TRY(sample_members(e, smp, &ps, err));
         MVOT_TRY(outf_write(&s->tar, ps.raw.data, ps.raw.len, err));
         if (++s->in_tar == e->o->tar_samples) {
-            struct mvot_buf end;
-            mvot_buf_init(&end, 0);
-            st = mvot_tar_append_end(&end);
-            if (st == MVOT_OK)
-                st = outf_write(&s->tar, end.data, end.len, err);
-            mvot_buf_free(&end);
-            if (st != MVOT_OK)
-                goto cleanup;
-            MVOT_TRY(outf_commit(e, &s->tar, err));
+            MVOT_TRY(close_tar(e, s, err));
             s->tar_no++;
             s->in_tar = 0;
         }
@@ -362,17 +368,8 @@ static enum mvot_status finish_split(struct export *e, struct split_out *s, stru
         break;
     case MVOT_EXPORT_JSONL: MVOT_TRY(outf_commit(e, &s->text, err)); break;
     case MVOT_EXPORT_TAR:
-        if (s->tar.open) {
-            struct mvot_buf end;
-            mvot_buf_init(&end, 0);
-            st = mvot_tar_append_end(&end);
-            if (st == MVOT_OK)
-                st = outf_write(&s->tar, end.data, end.len, err);
-            mvot_buf_free(&end);
-            if (st != MVOT_OK)
-                goto cleanup;
-            MVOT_TRY(outf_commit(e, &s->tar, err));
-        }
+        if (s->tar.open)
+            MVOT_TRY(close_tar(e, s, err));
         break;
     }
 cleanup:
