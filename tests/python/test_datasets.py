@@ -50,6 +50,14 @@ ds = StreamingDataset(root, **kw)
 ds.set_epoch(1)
 assert keys(ds) != seq and sorted(keys(ds)) == all_train
 
+# Samples are read shard after shard, front to back, whatever order they come out in.
+ds = StreamingDataset(root, **kw)
+reads, get = [], ds.source.get
+ds.source.get = lambda k, i: reads.append((k, i)) or get(k, i)
+assert keys(ds) == seq
+stream = [(int(k), int(i)) for k, i, _ in sorted(ds.order().tolist(), key=lambda r: r[2])]
+assert reads == stream and reads != [(int(k), int(i)) for k, i, _ in ds.order()]
+
 # Resume: a state taken after m samples gives exactly the remaining sequence, also after a
 # JSON round trip, in a new object.
 for m in (0, 1, 7, len(seq) - 1, len(seq)):

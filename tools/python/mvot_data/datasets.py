@@ -9,8 +9,8 @@ Order of the streaming dataset (docs/training.md, "Streaming order"), a pure fun
      `shuffle_buffer` positions driven by default_rng([seed, epoch, rank, 1]);
   3. with equal_ranks (default) every rank's sequence is cut to the shortest one, so
      distributed ranks run the same number of steps.
-The buffer shuffles sample *positions*, not decoded samples, so the whole rank sequence is
-known up front: DataLoader worker w of n yields the batches w, w + n, ... of it (batch_size
+The buffer shuffles sample *positions*, so the whole rank sequence is known up front (samples
+are still read in stream order and held until their turn): DataLoader worker w of n yields the batches w, w + n, ... of it (batch_size
 must equal the DataLoader's), which the DataLoader's round robin puts back in sequence order,
 and resuming is a single number, the count of samples consumed.
 """
@@ -111,7 +111,8 @@ class StreamingDataset(_IterableBase):
         return np.random.default_rng([self.seed, self.epoch]).permutation(n)
 
     def order(self):
-        """This rank's sequence for the current epoch: an (n, 2) array of (shard, sample)."""
+        """This rank's sequence for the current epoch: an (n, 3) array of (shard, sample,
+        reading position), the last being the row's place in the rank's unshuffled stream."""
         sizes = self.source.shard_sizes()
         dealt = self._shard_order()
         mine = dealt[self.rank :: self.world_size]
@@ -120,6 +121,7 @@ class StreamingDataset(_IterableBase):
         if self.equal_ranks and self.world_size > 1:
             items = items[: min(sum(sizes[k] for k in dealt[r :: self.world_size])
                                 for r in range(self.world_size))]
+        items = np.concatenate([items, np.arange(len(items))[:, None]], axis=1)
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, 1])
         return _buffer_shuffle(items, self.shuffle_buffer, rng)
 
@@ -131,11 +133,24 @@ class StreamingDataset(_IterableBase):
         workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
         order = self.order()
         start = self._start
-        for p in range(start, len(order)):
-            if ((p - start) // self.batch_size) % workers != worker:
-                continue
-            k, i = order[p]
-            rec = sample_record(self.source.get(int(k), int(i)))
+        mine = [p for p in range(start, len(order))
+                if ((p - start) // self.batch_size) % workers == worker]
+        # Samples are read in stream order (shard after shard) and held until their turn, so
+        # each shard is read front to back (a zstd frame shared by an episode's samples is
+        # decompressed once) while they come out shuffled; at most about shuffle_buffer /
+        # workers samples wait at a time.
+        need = np.zeros(len(order), dtype=bool)
+        need[order[mine, 2]] = True
+        stream = order[np.argsort(order[:, 2])] if len(order) else order
+        held, cursor = {}, 0
+        for p in mine:
+            q = int(order[p, 2])
+            while cursor <= q:
+                if need[cursor]:
+                    k, i, _ = stream[cursor]
+                    held[cursor] = self.source.get(int(k), int(i))
+                cursor += 1
+            rec = sample_record(held.pop(q))
             rec["position"] = p
             if info is None:
                 self._position = p + 1
