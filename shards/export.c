@@ -175,6 +175,21 @@ static void split_names(const struct export *e, const struct split_out *s, json_
     }
 }
 
+/* Opens the set for reading. With a split asked and a set that has a folder per split
+ * (format version 2), the split's folder is opened so that only its shards are read;
+ * otherwise the whole set, whose samples are then sorted by the split in their json. */
+static enum mvot_status open_set(const char *shards, const char *split, struct mvot_shard_set **set,
+                                 struct mvot_error *err)
+{
+    char *sub = split ? mvot_io_join(shards, split) : NULL;
+    char *man = sub ? mvot_io_join(shards, "manifest.json") : NULL;
+    int use_sub = sub && man && mvot_io_exists(man) && mvot_io_exists(sub);
+    enum mvot_status st = mvot_shard_set_open(use_sub ? sub : shards, set, err);
+    free(sub);
+    free(man);
+    return st;
+}
+
 /* The sample's tar members exactly as a shard stores them (docs/shard-format.md §1), built by
  * the shard writer's own code so the two cannot drift. */
 static enum mvot_status sample_members(struct export *e, const struct mvot_sample *s,
@@ -405,7 +420,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     MVOT_FAIL_IF(!names || !splits || !e.files, err, MVOT_ERR_NOMEM, "export", "out of memory");
     MVOT_FAIL_IF(o->tar_samples == 0, err, MVOT_ERR_INVALID, "export",
                  "samples per tar must be at least 1");
-    MVOT_TRY(mvot_shard_set_open(shards, &set, err));
+    MVOT_TRY(open_set(shards, o->split, &set, err));
     const json_t *sm = mvot_shard_set_manifest(set);
     const char *dtype =
         json_string_value(json_object_get(json_object_get(sm, "tokenizer"), "token_dtype"));
@@ -488,7 +503,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
             json_object_set_new(splits, e.sp[i].name, split_record(&e.sp[i]));
         }
 
-    src_manifest = mvot_io_join(shards, "manifest.json");
+    src_manifest = mvot_io_join(mvot_shard_set_dir(set), "manifest.json");
     uint64_t mh = 0;
     char mhex[17] = "";
     if (src_manifest && mvot_io_exists(src_manifest) &&
