@@ -1,8 +1,9 @@
 #!/bin/bash
 # mvot export: megatron, jsonl (+ --prompts) and tar against `mvot cat --json`, Megatron-Core's
 # own reader (from the reference folder, with stubs for its unrelated imports; the script
-# exits 77 after the other checks when that folder is absent) and Python's tarfile; the
-# usage errors; an export never replaces a file and is byte-identical when repeated.
+# exits 77 after the other checks when that folder is absent) and Python's tarfile; --prompts
+# as the input of a generation run that mvot eval scores; the usage errors; an export never
+# replaces a file and is byte-identical when repeated.
 set -uo pipefail
 source "$(dirname "$0")/lib.bash"
 PY=/usr/bin/python3
@@ -38,6 +39,23 @@ case "$err" in *"train.jsonl: exists"*) ;; *) fail "error does not name the file
 # a missing set: runtime failure, exit 1
 "$MVOT_BIN" export "$T/none" --format jsonl --out "$T/y" 2>/dev/null
 expect_eq "$?" 1 "missing shard set"
+
+# --prompts feeds a generation run scored by key: a "model" that returns each prompt followed
+# by the truth's label ids (as HF generate returns prompt + continuation) scores perfectly
+$PY - "$E/prompts/test-prompts.jsonl" "$T/cat.jsonl" "$T/pred.jsonl" <<'P'
+import json, sys
+truth = {c["key"]: c for c in map(json.loads, open(sys.argv[2]))}
+with open(sys.argv[3], "w") as out:
+    for p in map(json.loads, open(sys.argv[1])):
+        c = truth[p["key"]]
+        label = [t for t, l in zip(c["input_ids"], c["labels"]) if l != -100]
+        out.write(json.dumps({"key": p["key"], "output_ids": p["input_ids"] + label}) + "\n")
+P
+got=$("$MVOT_BIN" eval --truth "$S" --pred "$T/pred.jsonl" --json --quiet | $PY -c '
+import json, sys
+s = json.load(sys.stdin)
+print(s["lines"] > 0 and s["scored"] == s["lines"], s["accuracy"], s["code_match"])')
+expect_eq "$got" "True 1.0 1.0" "eval of the prompts' perfect continuations"
 
 REF="${MVOT_REFERENCE:-${MVOT_SRC:?}/../shared/reference}/megatron"
 [ -f "$REF/megatron/core/datasets/indexed_dataset.py" ] && $PY -c 'import torch' 2>/dev/null || REF=""
