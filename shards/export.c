@@ -266,12 +266,35 @@ cleanup:
     return st;
 }
 
+/* `,"name":[v0,v1,...]`. Digits are written by hand: a printf per token made the jsonl
+ * export four times slower than the others. */
 static enum mvot_status jsonl_ids(struct mvot_buf *b, const char *name, const int32_t *v, size_t n)
 {
     enum mvot_status st = mvot_buf_printf(b, ",\"%s\":[", name);
-    for (size_t i = 0; i < n && st == MVOT_OK; i++)
-        st = mvot_buf_printf(b, i ? ",%d" : "%d", (int)v[i]);
-    return st == MVOT_OK ? mvot_buf_printf(b, "]") : st;
+    if (st == MVOT_OK)
+        st = mvot_buf_reserve(b, n * 12 + 2); /* "-2147483648," at most per id */
+    if (st != MVOT_OK)
+        return st;
+    char *out = (char *)b->data + b->len;
+    for (size_t i = 0; i < n; i++) {
+        char tmp[12];
+        int k = 0;
+        int64_t x = v[i];
+        if (i)
+            *out++ = ',';
+        if (x < 0) {
+            *out++ = '-';
+            x = -x;
+        }
+        do {
+            tmp[k++] = (char)('0' + x % 10);
+            x /= 10;
+        } while (x);
+        while (k)
+            *out++ = tmp[--k];
+    }
+    b->len = (size_t)(out - (char *)b->data);
+    return mvot_buf_printf(b, "]");
 }
 
 /* Ends the open tar with its two zero blocks and commits it. */
