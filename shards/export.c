@@ -66,8 +66,7 @@ struct split_out {
     size_t cap;
 };
 
-struct export
-{
+struct exporter {
     const struct mvot_export_opts *o;
     const char *out_dir;
     struct split_out sp[N_SPLITS];
@@ -77,7 +76,7 @@ struct export
     int wide;
 };
 
-static enum mvot_status outf_open(struct export *e, struct outf *f, const char *name,
+static enum mvot_status outf_open(struct exporter *e, struct outf *f, const char *name,
                                   struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
@@ -87,7 +86,7 @@ static enum mvot_status outf_open(struct export *e, struct outf *f, const char *
     MVOT_FAIL_IF(!f->name || !path, err, MVOT_ERR_NOMEM, "export", "out of memory");
     MVOT_FAIL_IF(mvot_io_exists(path), err, MVOT_ERR_INVALID, path,
                  "exists; export never replaces a file (choose an empty --out)");
-    MVOT_TRY(mvot_hasher_init(&f->h));
+    MVOT_FAIL_IF(mvot_hasher_init(&f->h) != MVOT_OK, err, MVOT_ERR_NOMEM, path, "out of memory");
     st = mvot_atomic_open(&f->af, path, err);
     if (st != MVOT_OK) {
         mvot_hasher_free(&f->h);
@@ -108,7 +107,7 @@ static enum mvot_status outf_write(struct outf *f, const void *data, size_t len,
     return mvot_io_write_all(f->af.fp, data, len, f->af.final_path, err);
 }
 
-static enum mvot_status outf_commit(struct export *e, struct outf *f, struct mvot_error *err)
+static enum mvot_status outf_commit(struct exporter *e, struct outf *f, struct mvot_error *err)
 {
     char hex[17];
     mvot_hash_hex(mvot_hasher_digest(&f->h), hex);
@@ -149,13 +148,13 @@ static void split_counts(const json_t *manifest, uint64_t counts[N_SPLITS])
     }
 }
 
-static uint32_t tar_count(const struct export *e, const struct split_out *s)
+static uint32_t tar_count(const struct exporter *e, const struct split_out *s)
 {
     return (uint32_t)((s->expected + e->o->tar_samples - 1) / e->o->tar_samples);
 }
 
 /* The names a split's export writes, in order (tars: every one it will write). */
-static void split_names(const struct export *e, const struct split_out *s, json_t *names)
+static void split_names(const struct exporter *e, const struct split_out *s, json_t *names)
 {
     switch (e->o->format) {
     case MVOT_EXPORT_MEGATRON:
@@ -192,7 +191,7 @@ static enum mvot_status open_set(const char *shards, const char *split, struct m
 
 /* The sample's tar members exactly as a shard stores them (docs/shard-format.md §1), built by
  * the shard writer's own code so the two cannot drift. */
-static enum mvot_status sample_members(struct export *e, const struct mvot_sample *s,
+static enum mvot_status sample_members(struct exporter *e, const struct mvot_sample *s,
                                        struct mvot_packed_sample *ps, struct mvot_error *err)
 {
     char *json = mvot_json_dumps(s->meta);
@@ -240,8 +239,8 @@ static enum mvot_status write_u64(struct outf *f, uint64_t v, struct mvot_error 
 
 /* A Megatron .idx for sequences of the given lengths, int32 items, one document each
  * (docs/export-format.md §1). */
-static enum mvot_status write_idx(struct export *e, const char *name, const int32_t *len, size_t n,
-                                  struct mvot_error *err)
+static enum mvot_status write_idx(struct exporter *e, const char *name, const int32_t *len,
+                                  size_t n, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct outf f = {0};
@@ -298,7 +297,7 @@ static enum mvot_status jsonl_ids(struct mvot_buf *b, const char *name, const in
 }
 
 /* Ends the open tar with its two zero blocks and commits it. */
-static enum mvot_status close_tar(struct export *e, struct split_out *s, struct mvot_error *err)
+static enum mvot_status close_tar(struct exporter *e, struct split_out *s, struct mvot_error *err)
 {
     struct mvot_buf end;
     mvot_buf_init(&end, 0);
@@ -311,7 +310,7 @@ static enum mvot_status close_tar(struct export *e, struct split_out *s, struct 
     return st == MVOT_OK ? outf_commit(e, &s->tar, err) : st;
 }
 
-static enum mvot_status add_sample(struct export *e, struct split_out *s,
+static enum mvot_status add_sample(struct exporter *e, struct split_out *s,
                                    const struct mvot_sample *smp, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
@@ -388,7 +387,8 @@ cleanup:
     return st;
 }
 
-static enum mvot_status finish_split(struct export *e, struct split_out *s, struct mvot_error *err)
+static enum mvot_status finish_split(struct exporter *e, struct split_out *s,
+                                     struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     char name[64];
@@ -428,7 +428,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
                                  json_t **summary, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    struct export e;
+    struct exporter e;
     struct mvot_shard_set *set = NULL;
     struct mvot_sample smp = {0};
     json_t *names = json_array(), *manifest = NULL, *splits = json_object();
