@@ -36,6 +36,22 @@ void mvot_gen_task_grid_range(enum mvot_task t, uint32_t *lo, uint32_t *hi)
     *hi = t == MVOT_TASK_MINIBEHAVIOR ? 10 : 6;
 }
 
+const char *mvot_gen_style_name(enum mvot_gen_style s)
+{
+    return s == MVOT_GEN_STYLE_OFFICIAL ? "official" : "grid";
+}
+
+int mvot_gen_style_parse(const char *s, enum mvot_gen_style *out)
+{
+    if (strcmp(s, "grid") == 0)
+        *out = MVOT_GEN_STYLE_GRID;
+    else if (strcmp(s, "official") == 0)
+        *out = MVOT_GEN_STYLE_OFFICIAL;
+    else
+        return -1;
+    return 0;
+}
+
 void mvot_gen_config_default(struct mvot_gen_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -81,6 +97,14 @@ enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struc
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "png level must be -1..9");
     if (c->zstd_level < 1 || c->zstd_level > 19)
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "zstd level must be 1..19");
+    if (c->style != MVOT_GEN_STYLE_GRID && c->style != MVOT_GEN_STYLE_OFFICIAL)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "unknown style %d", (int)c->style);
+    if (memchr(c->sprites, 0, sizeof c->sprites) == NULL)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sprites path is too long");
+    /* The sprites replace our art inside the official geometry only: the grid style keeps its
+     * own art so that its patch codebook stays exact. */
+    if (c->sprites[0] && c->style != MVOT_GEN_STYLE_OFFICIAL)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sprites need the official style");
     for (int t = 0; t < MVOT_TASK_COUNT; t++) {
         uint32_t lo, hi;
         mvot_gen_task_grid_range((enum mvot_task)t, &lo, &hi);
@@ -210,6 +234,9 @@ json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c)
     json_object_set_new(o, "max_steps", json_integer(c->max_steps));
     json_object_set_new(o, "png_level", json_integer(c->png_level));
     json_object_set_new(o, "zstd_level", json_integer(c->zstd_level));
+    json_object_set_new(o, "style", json_string(mvot_gen_style_name(c->style)));
+    if (c->sprites[0])
+        json_object_set_new(o, "sprites", json_string(c->sprites));
     return o;
 fail:
     json_decref(o);
@@ -276,6 +303,15 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
                              "split.%s: want a number", names[k]);
                 c->split_frac[k] = json_number_value(x);
             }
+        } else if (strcmp(key, "style") == 0) {
+            MVOT_FAIL_IF(!json_is_string(v) ||
+                             mvot_gen_style_parse(json_string_value(v), &c->style) != 0,
+                         err, MVOT_ERR_INVALID, ctx, "style: want \"grid\" or \"official\"");
+        } else if (strcmp(key, "sprites") == 0) {
+            MVOT_FAIL_IF(!json_is_string(v) || json_string_length(v) == 0 ||
+                             json_string_length(v) >= sizeof c->sprites,
+                         err, MVOT_ERR_INVALID, ctx, "sprites: want a folder path");
+            memcpy(c->sprites, json_string_value(v), json_string_length(v) + 1);
         } else {
             MVOT_FAIL_IF(!json_is_integer(v), err, MVOT_ERR_INVALID, ctx, "%s: want an integer",
                          key);
@@ -422,7 +458,7 @@ enum mvot_status mvot_gen_encode_draft(const struct mvot_draft *d, const struct 
     MVOT_TRY(mvot_record_build(d, t, m, rec, err));
     MVOT_FAIL_IF(mvot_image_init(&img, m->image_size, m->image_size, 3) != MVOT_OK, err,
                  MVOT_ERR_NOMEM, "gen", "out of memory");
-    mvot_board_layout(d->task, d->n, m->image_size, &b);
+    mvot_board_layout(d->task, d->n, m->image_size, m->style, &b);
     for (uint32_t k = 0; k < t->n_frames; k++) {
         mvot_render_frame(d, t, k, &b, &img);
         if (encode) {
@@ -443,11 +479,27 @@ cleanup:
     return st;
 }
 
-/* Builds the record and renders + encodes every frame. */
-static enum mvot_status finish(const struct mvot_gen_config *c, struct ep_result *r, int encode,
-                               struct mvot_error *err)
+/* The frame style of a config, with its sprites loaded into *sp when it names a folder
+ * (*sp is zeroed either way, for mvot_sprites_free). */
+static enum mvot_status style_open(const struct mvot_gen_config *c, struct mvot_sprites *sp,
+                                   struct mvot_style *out, struct mvot_error *err)
 {
-    struct mvot_record_meta m = {r->key, c->image_size, r->seed, r->split};
+    memset(sp, 0, sizeof *sp);
+    out->kind = c->style;
+    out->sprites = NULL;
+    if (!c->sprites[0])
+        return MVOT_OK;
+    enum mvot_status st = mvot_sprites_load(c->sprites, sp, err);
+    if (st == MVOT_OK)
+        out->sprites = sp;
+    return st;
+}
+
+/* Builds the record and renders + encodes every frame. */
+static enum mvot_status finish(const struct mvot_gen_config *c, const struct mvot_style *style,
+                               struct ep_result *r, int encode, struct mvot_error *err)
+{
+    struct mvot_record_meta m = {r->key, c->image_size, r->seed, r->split, style};
     enum mvot_status st = mvot_gen_encode_draft(&r->d, &r->t, &m, c->png_level, encode, &r->rec,
                                                 r->png, r->png_len, err);
     if (st == MVOT_OK && encode)
@@ -496,6 +548,8 @@ static size_t set_slot(const struct u64_set *s, uint64_t key)
 
 struct run_ctx {
     const struct mvot_gen_config *cfg;
+    struct mvot_style style;
+    struct mvot_sprites sprites;
     uint32_t task_list[MVOT_TASK_COUNT], n_tasks;
     struct mvot_tarz_writer *tar;
     const struct mvot_progress *prog;
@@ -519,7 +573,7 @@ static enum mvot_status work(void *vctx, size_t i, int worker, void **result,
     set_key(r);
     enum mvot_status st = make_draft(ctx->cfg, r, 0, err);
     if (st == MVOT_OK)
-        st = finish(ctx->cfg, r, 1, err);
+        st = finish(ctx->cfg, &ctx->style, r, 1, err);
     if (st != MVOT_OK) {
         result_free(r);
         return st;
@@ -559,7 +613,7 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
         MVOT_TRY(make_draft(ctx->cfg, r, attempt, err));
         slot = set_slot(&ctx->dedup, r->dedup);
         if (!ctx->dedup.vals[slot])
-            MVOT_TRY(finish(ctx->cfg, r, 1, err));
+            MVOT_TRY(finish(ctx->cfg, &ctx->style, r, 1, err));
     }
     ctx->dedup.keys[slot] = r->dedup;
     ctx->dedup.vals[slot] = 0x80;
@@ -669,6 +723,7 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
     if (summary)
         *summary = NULL;
     MVOT_TRY(mvot_gen_config_validate(cfg, err));
+    MVOT_TRY(style_open(cfg, &ctx.sprites, &ctx.style, err));
     ctx.cfg = cfg;
     ctx.prog = prog;
     for (uint32_t t = 0; t < MVOT_TASK_COUNT; t++)
@@ -715,6 +770,7 @@ cleanup:
     mvot_tarz_writer_abort(ctx.tar);
     set_free(&ctx.dedup);
     set_free(&ctx.layouts);
+    mvot_sprites_free(&ctx.sprites);
     json_decref(manifest);
     free(tar_path);
     free(man_path);
@@ -728,18 +784,26 @@ static enum mvot_status one(const struct mvot_gen_config *cfg, enum mvot_task ta
 {
     enum mvot_status st = mvot_gen_config_validate(cfg, err);
     struct ep_result *r = NULL;
+    struct mvot_sprites sp;
+    struct mvot_style style;
     *out = NULL;
     if (st != MVOT_OK)
         return st;
+    st = style_open(cfg, &sp, &style, err);
+    if (st != MVOT_OK)
+        return st;
     r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r) {
+        mvot_sprites_free(&sp);
         return mvot_error_set(err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    }
     r->task = task;
     r->index = index;
     set_key(r);
     st = make_draft(cfg, r, 0, err);
     if (st == MVOT_OK)
-        st = finish(cfg, r, encode, err);
+        st = finish(cfg, &style, r, encode, err);
+    mvot_sprites_free(&sp);
     if (st != MVOT_OK) {
         result_free(r);
         return st;

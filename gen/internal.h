@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "gen/episode.h"
+#include "gen/gen.h"
 
 #define MVOT_GEN_MAX_N 10
 #define MVOT_GEN_MAX_CELLS (MVOT_GEN_MAX_N * MVOT_GEN_MAX_N)
@@ -107,13 +108,48 @@ enum mvot_status mvot_draft_simulate(const struct mvot_draft *d, struct mvot_tra
 int mvot_maze_can_move(const struct mvot_draft *d, uint32_t r, uint32_t c, int dir);
 uint32_t mvot_maze_path(const struct mvot_draft *d, uint32_t from, uint32_t to, uint8_t *path);
 
-/* Geometry of the board in a frame. */
-struct mvot_board {
-    uint32_t n, cell, x0, y0; /* cell size in px and the board's top-left pixel */
+/* FrozenLake sprites read from a user's folder under Gymnasium's file names (we ship none),
+ * decoded to RGB or RGBA; elf images in direction-code order (left, down, right, up). */
+enum {
+    MVOT_SPRITE_ICE,
+    MVOT_SPRITE_HOLE,
+    MVOT_SPRITE_CRACKED_HOLE,
+    MVOT_SPRITE_GOAL,
+    MVOT_SPRITE_STOOL,
+    MVOT_SPRITE_ELF, /* + direction code */
+    MVOT_SPRITE_COUNT = MVOT_SPRITE_ELF + 4
 };
-void mvot_board_layout(enum mvot_task task, uint32_t n, uint32_t image_size, struct mvot_board *b);
+struct mvot_sprites {
+    struct mvot_image img[MVOT_SPRITE_COUNT];
+};
+/* Loads every sprite from dir; an absent or unreadable file is an error naming it. */
+enum mvot_status mvot_sprites_load(const char *dir, struct mvot_sprites *s, struct mvot_error *err);
+void mvot_sprites_free(struct mvot_sprites *s); /* NULL is a no-op */
 
-/* Renders frame k of a draft into img (image_size x image_size RGB, already allocated). */
+/* How frames are drawn: the style and, for FrozenLake, optional sprites (borrowed). */
+struct mvot_style {
+    enum mvot_gen_style kind;
+    const struct mvot_sprites *sprites; /* NULL: our own art */
+};
+
+/* Geometry of the board in a frame: cell (r, c) covers [xs[c], xs[c+1]) x [ys[r], ys[r+1]).
+ * The grid style has square cells of one size; the official maze does not. */
+struct mvot_board {
+    uint32_t n;
+    uint32_t xs[MVOT_GEN_MAX_N + 1], ys[MVOT_GEN_MAX_N + 1];
+    const struct mvot_style *style; /* borrowed; NULL = grid style */
+};
+/* style may be NULL (grid style); the board keeps the pointer. */
+void mvot_board_layout(enum mvot_task task, uint32_t n, uint32_t image_size,
+                       const struct mvot_style *style, struct mvot_board *b);
+
+/* The official maze canvas (docs/tasks.md, "Styles"): an official-style maze frame of this size
+ * is the official picture itself; any other size gets it scaled per axis. */
+#define MVOT_OFFICIAL_MAZE_W 640
+#define MVOT_OFFICIAL_MAZE_H 480
+
+/* Renders frame k of a draft into img (RGB, already allocated): image_size x image_size, or
+ * for the official maze any size (the 640x480 canvas scaled to it). */
 void mvot_render_frame(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
                        const struct mvot_board *b, struct mvot_image *img);
 

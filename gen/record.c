@@ -323,6 +323,9 @@ enum mvot_status mvot_record_build(const struct mvot_draft *d, const struct mvot
     SET("task", json_string(mvot_task_name(d->task)));
     SET("grid", json_integer(n));
     SET("image_size", json_integer(m->image_size));
+    /* Only the official style is named: grid-style records stay as they were. */
+    if (m->style && m->style->kind != MVOT_GEN_STYLE_GRID)
+        SET("style", json_string(mvot_gen_style_name(m->style->kind)));
     mvot_hash_hex(m->seed, hex);
     SET("seed", json_string(hex));
     SET("split", json_string(mvot_split_name(m->split)));
@@ -407,7 +410,7 @@ enum mvot_status mvot_record_build(const struct mvot_draft *d, const struct mvot
 
     /* Frames, cell boxes and per-frame cell states. */
     struct mvot_board b;
-    mvot_board_layout(d->task, n, m->image_size, &b);
+    mvot_board_layout(d->task, n, m->image_size, m->style, &b);
     json_t *frames = json_array(), *boxes = json_array(), *cst = json_array();
     SET("n_frames", json_integer(L + 1));
     SET("frames", frames);
@@ -421,9 +424,9 @@ enum mvot_status mvot_record_build(const struct mvot_draft *d, const struct mvot
         s = NULL;
     }
     for (uint32_t i = 0; i < cells; i++) {
-        uint32_t x0 = b.x0 + (i % n) * b.cell, y0 = b.y0 + (i / n) * b.cell;
-        MVOT_TRY(jappend(boxes, json_pack("[iiii]", (json_int_t)x0, (json_int_t)y0,
-                                          (json_int_t)(x0 + b.cell), (json_int_t)(y0 + b.cell))));
+        uint32_t r = i / n, c = i % n;
+        MVOT_TRY(jappend(boxes, json_pack("[iiii]", (json_int_t)b.xs[c], (json_int_t)b.ys[r],
+                                          (json_int_t)b.xs[c + 1], (json_int_t)b.ys[r + 1])));
     }
     for (uint32_t k = 0; k <= L; k++) {
         uint8_t cs[MVOT_GEN_MAX_CELLS];

@@ -319,9 +319,12 @@ static void test_spec_matches_records(void)
     mvot_gen_config_default(&cfg);
     cfg.image_size = 128;
     json_t *seen = json_object();
-    for (int t = 0; t < MVOT_TASK_COUNT; t++) {
+    /* every task in the default style, then one episode in the official style ("style") */
+    for (int t = 0; t <= MVOT_TASK_COUNT; t++) {
         struct mvot_episode ep;
-        ASSERT_OK(mvot_gen_one(&cfg, (enum mvot_task)t, 1, &ep, &err), &err);
+        if (t == MVOT_TASK_COUNT)
+            cfg.style = MVOT_GEN_STYLE_OFFICIAL;
+        ASSERT_OK(mvot_gen_one(&cfg, (enum mvot_task)(t % MVOT_TASK_COUNT), 1, &ep, &err), &err);
         const char *key;
         json_t *v;
         json_object_foreach(ep.record, key, v)

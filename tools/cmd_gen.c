@@ -30,6 +30,10 @@ static const char HELP[] =
     "  --split T,D,E     train/dev/test fractions by layout hash (default 0.8,0.1,0.1)\n"
     "  --png-level L     zlib level for frames, 0..9 (default: the measured default)\n"
     "  --zstd-level L    archive zstd level, 1..19 (default 3)\n"
+    "  --style S         grid (default: cells on the 16-px token grid) or official (the\n"
+    "                    geometry the official MVoT evaluator reads; see docs/tasks.md)\n"
+    "  --sprites DIR     FrozenLake sprites from your Gymnasium installation\n"
+    "                    (gymnasium/envs/toy_text/img); needs --style official\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 enum {
@@ -43,7 +47,9 @@ enum {
     OPT_MAX_STEPS,
     OPT_SPLIT,
     OPT_PNG_LEVEL,
-    OPT_ZSTD_LEVEL
+    OPT_ZSTD_LEVEL,
+    OPT_STYLE,
+    OPT_SPRITES
 };
 
 static int parse_split(struct mvot_cli *cli, const char *arg, double frac[3])
@@ -86,6 +92,8 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                                          {"split", required_argument, 0, OPT_SPLIT},
                                          {"png-level", required_argument, 0, OPT_PNG_LEVEL},
                                          {"zstd-level", required_argument, 0, OPT_ZSTD_LEVEL},
+                                         {"style", required_argument, 0, OPT_STYLE},
+                                         {"sprites", required_argument, 0, OPT_SPRITES},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_gen_config cfg;
@@ -150,6 +158,15 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
             if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
                 return MVOT_EXIT_USAGE;
             cfg.zstd_level = (int)v;
+            break;
+        case OPT_STYLE:
+            if (mvot_gen_style_parse(optarg, &cfg.style) != 0)
+                return mvot_cli_usage(cli, "--style: expected grid or official, got '%s'", optarg);
+            break;
+        case OPT_SPRITES:
+            if (optarg[0] == 0 || strlen(optarg) >= sizeof cfg.sprites)
+                return mvot_cli_usage(cli, "--sprites: expected a folder path");
+            memcpy(cfg.sprites, optarg, strlen(optarg) + 1);
             break;
         default: {
             int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
