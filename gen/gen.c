@@ -26,6 +26,7 @@
 #define DOM_EPISODE 0x67656e2d65700000ull /* + task */
 #define DOM_BALANCE 0x67656e2d62610000ull /* + task */
 #define DOM_ATTEMPT 0x67656e2d61740000ull
+#define DOM_FLMAP 0x67656e2d666d0000ull /* FROZENLAKE map shared by a block of episodes */
 #define MAX_ATTEMPTS 256
 
 static const uint32_t N_OPTIONS[MVOT_TASK_COUNT] = {4, 3, 4};
@@ -59,13 +60,14 @@ void mvot_gen_config_default(struct mvot_gen_config *c)
     c->episodes = 100;
     c->seed = 0;
     c->image_size = 512;
-    c->min_steps = 1;
+    c->min_steps = 2;
     c->max_steps = 32;
     c->split_frac[0] = 0.8;
     c->split_frac[1] = 0.1;
     c->split_frac[2] = 0.1;
     c->png_level = -1;
     c->zstd_level = 3;
+    c->frozenlake_per_map = 1;
 }
 
 enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struct mvot_error *err)
@@ -97,6 +99,9 @@ enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struc
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "png level must be -1..9");
     if (c->zstd_level < 1 || c->zstd_level > 19)
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "zstd level must be 1..19");
+    if (c->frozenlake_per_map < 1 || c->frozenlake_per_map > 64)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sequences per map must be 1..64, got %u",
+                              c->frozenlake_per_map);
     if (c->style != MVOT_GEN_STYLE_GRID && c->style != MVOT_GEN_STYLE_OFFICIAL)
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "unknown style %d", (int)c->style);
     if (memchr(c->sprites, 0, sizeof c->sprites) == NULL)
@@ -237,6 +242,9 @@ json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c)
     json_object_set_new(o, "style", json_string(mvot_gen_style_name(c->style)));
     if (c->sprites[0])
         json_object_set_new(o, "sprites", json_string(c->sprites));
+    json_object_set_new(o, "frozenlake_border_walks", json_integer(c->frozenlake_border_walks));
+    json_object_set_new(o, "minibehavior_random_table", json_integer(c->minibehavior_random_table));
+    json_object_set_new(o, "frozenlake_per_map", json_integer(c->frozenlake_per_map));
     return o;
 fail:
     json_decref(o);
@@ -330,6 +338,12 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
                 c->png_level = (int)iv;
             else if (strcmp(key, "zstd_level") == 0 && iv >= 1 && iv <= 19)
                 c->zstd_level = (int)iv;
+            else if (strcmp(key, "frozenlake_border_walks") == 0 && (iv == 0 || iv == 1))
+                c->frozenlake_border_walks = (int)iv;
+            else if (strcmp(key, "minibehavior_random_table") == 0 && (iv == 0 || iv == 1))
+                c->minibehavior_random_table = (int)iv;
+            else if (strcmp(key, "frozenlake_per_map") == 0 && iv >= 1 && iv <= 64)
+                c->frozenlake_per_map = (uint32_t)iv;
             else
                 MVOT_FAIL_IF(1, err, MVOT_ERR_INVALID, ctx, "%s: unknown key or bad value", key);
         }
@@ -383,7 +397,7 @@ struct ep_result {
     uint64_t index;
     struct mvot_draft d;
     struct mvot_trace t;
-    uint64_t seed, dedup, layout;
+    uint64_t seed, dedup, layout, path; /* path: MAZE only, else 0 */
     enum mvot_split split;
     char key[48];
     json_t *rec;
@@ -417,10 +431,24 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
         st = mvot_maze_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
         break;
     case MVOT_TASK_FROZENLAKE:
-        st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
+        if (c->frozenlake_per_map > 1) {
+            /* The block's map (and grid size) comes from the block's own generator, so every
+             * episode of the block, on any attempt, sees the same map. */
+            struct mvot_rng brng;
+            mvot_rng_derive(&brng, c->seed, DOM_FLMAP, r->index / c->frozenlake_per_map);
+            n = pick_size(c, r->task, &brng);
+            mvot_frozenlake_map(&brng, n, c->min_steps, c->max_steps, c->frozenlake_border_walks,
+                                c->frozenlake_per_map, &r->d);
+            st = mvot_frozenlake_on_map(&rng, target, c->min_steps, c->max_steps,
+                                        c->frozenlake_border_walks, &r->d, err);
+        } else {
+            st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                       c->frozenlake_border_walks, &r->d, err);
+        }
         break;
     default:
-        st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
+        st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                     c->minibehavior_random_table, &r->d, err);
         break;
     }
     if (st != MVOT_OK) {
@@ -436,6 +464,17 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
                               target);
     r->seed = s;
     r->dedup = mvot_record_dedup_hash(&r->d);
+    r->path = 0;
+    if (r->task == MVOT_TASK_MAZE) {
+        /* The official loader's remove_duplicates drops a maze whose path (start and cells
+         * visited) another maze of its grid size already has, whatever the walls. */
+        uint8_t key[3 + MVOT_GEN_MAX_STEPS];
+        key[0] = (uint8_t)r->d.n;
+        key[1] = r->d.start_r;
+        key[2] = r->d.start_c;
+        memcpy(key + 3, r->d.actions, r->d.n_actions);
+        r->path = mvot_hash64(key, 3 + (size_t)r->d.n_actions) | 1;
+    }
     r->layout = mvot_record_layout_hash(&r->d);
     r->split = mvot_gen_split_of(c->split_frac, r->layout);
     return MVOT_OK;
@@ -554,7 +593,7 @@ struct run_ctx {
     struct mvot_tarz_writer *tar;
     const struct mvot_progress *prog;
     uint64_t total, done;
-    struct u64_set dedup, layouts;
+    struct u64_set dedup, layouts, paths;
     uint64_t counts[MVOT_TASK_COUNT][3], answers[MVOT_TASK_COUNT][4];
     uint64_t grids[MVOT_TASK_COUNT][MVOT_GEN_GRID_MAX + 1], frames[MVOT_TASK_COUNT];
     uint64_t steps[MVOT_TASK_COUNT], dup_rejected, leakage, n_layouts;
@@ -588,6 +627,11 @@ static void discard(void *vctx, void *result)
     result_free(result);
 }
 
+static int path_taken(const struct run_ctx *ctx, const struct ep_result *r)
+{
+    return r->path && ctx->paths.vals[set_slot(&ctx->paths, r->path)];
+}
+
 static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_error *err)
 {
     struct run_ctx *ctx = vctx;
@@ -596,7 +640,7 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
     char *name = NULL, *json = NULL;
     (void)i;
     size_t slot = set_slot(&ctx->dedup, r->dedup);
-    for (uint32_t attempt = 1; ctx->dedup.vals[slot]; attempt++) {
+    for (uint32_t attempt = 1; ctx->dedup.vals[slot] || path_taken(ctx, r); attempt++) {
         /* A duplicate: regenerate here, in order, so the outcome is thread-independent. */
         ctx->dup_rejected++;
         MVOT_FAIL_IF(attempt >= MAX_ATTEMPTS, err, MVOT_ERR_INVALID, "gen",
@@ -612,11 +656,16 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
         r->n_frames = 0;
         MVOT_TRY(make_draft(ctx->cfg, r, attempt, err));
         slot = set_slot(&ctx->dedup, r->dedup);
-        if (!ctx->dedup.vals[slot])
+        if (!ctx->dedup.vals[slot] && !path_taken(ctx, r))
             MVOT_TRY(finish(ctx->cfg, &ctx->style, r, 1, err));
     }
     ctx->dedup.keys[slot] = r->dedup;
     ctx->dedup.vals[slot] = 0x80;
+    if (r->path) {
+        size_t ps = set_slot(&ctx->paths, r->path);
+        ctx->paths.keys[ps] = r->path;
+        ctx->paths.vals[ps] = 0x80;
+    }
     size_t ls = set_slot(&ctx->layouts, r->layout);
     if (!ctx->layouts.vals[ls]) {
         ctx->layouts.keys[ls] = r->layout;
@@ -730,7 +779,8 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
         if (cfg->tasks & (1u << t))
             ctx.task_list[ctx.n_tasks++] = t;
     ctx.total = cfg->episodes * ctx.n_tasks;
-    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0,
+    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0 ||
+                     set_init(&ctx.paths, ctx.total) != 0,
                  err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
                  (unsigned long long)ctx.total);
     MVOT_TRY(mvot_io_mkdirs(out_dir, err));
@@ -770,6 +820,7 @@ cleanup:
     mvot_tarz_writer_abort(ctx.tar);
     set_free(&ctx.dedup);
     set_free(&ctx.layouts);
+    set_free(&ctx.paths);
     mvot_sprites_free(&ctx.sprites);
     json_decref(manifest);
     free(tar_path);

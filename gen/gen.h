@@ -1,4 +1,4 @@
-/* The episode generator (CONTRACTS.md, "gen"): configuration and the run that writes
+/* The episode generator (docs/architecture.md): configuration and the run that writes
  * DIR/episodes.tar.zst plus DIR/manifest.json (docs/episode-format.md).
  *
  * Determinism: every episode draws from its own generator, mvot_rng_derive(seed, task domain,
@@ -43,10 +43,16 @@ struct mvot_gen_config {
     /* FrozenLake sprites: a folder with Gymnasium's sprite file names (hole.png, ice.png, ...),
      * drawn instead of our own art; "" = our own. Only with the official style. */
     char sprites[MVOT_GEN_SPRITES_MAX];
+    /* Sampling options (docs/tasks.md); 0 is the default. */
+    int frozenlake_border_walks;   /* FROZENLAKE walks may bump into the border */
+    int minibehavior_random_table; /* w x h table at random instead of the fixed 3x2 */
+    uint32_t frozenlake_per_map;   /* sequences sharing one map, 1..64 (1: a map per episode) */
 };
 
 /* Defaults: all three tasks, 100 episodes per task, seed 0, 512 px, uniform sizes, steps
- * 1..32, splits 0.8/0.1/0.1, default PNG options, zstd level 3, grid style, no sprites. */
+ * 2..32 (the official samples have at least 2), splits 0.8/0.1/0.1, default PNG options, zstd
+ * level 3, grid style, no sprites, no border walks, the fixed 3x2 table, one FROZENLAKE map
+ * per episode. */
 void mvot_gen_config_default(struct mvot_gen_config *c);
 
 /* Checks every field; MVOT_ERR_INVALID with a one-line message naming the field. */

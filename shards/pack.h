@@ -1,7 +1,7 @@
 /* Packing episodes into training shards (docs/shard-format.md, docs/manifest.md).
  *
  * mvot_pack_run reads an episode archive, assembles token sequences in one of the modes of
- * DESIGN.md §5 (shards/assemble.h), encodes every image once per episode, and writes
+ * docs/shard-format.md §4.1 (shards/assemble.h), encodes every image once per episode, and writes
  * seekable .tar.zst shards plus manifest.json. Output bytes depend only on the inputs and
  * the options, never on the thread count; an interrupted run resumes from its last complete
  * shard and ends byte-identical to an uninterrupted one. mvot_pack_retokenize rebuilds a

@@ -5,13 +5,14 @@
 # MINIBEHAVIOR on the records directly (it has no official loader). Both must score overall visualization accuracy 1 and redundancy 0. The official
 # samples' own frames go through the same harness first as a calibration of the harness: they
 # must score what they are known to score (29 examples, 0.979885, redundancy 0).
-# Skipped (77) without the reference folder or without torch, numpy and PIL.
+# Skipped (77) without the reference data (MVOT_REFERENCE_DIR) or without torch, numpy and PIL.
 set -u
 BIN=${MVOT_BIN:?}
-REF=${MVOT_REFERENCE:-${MVOT_SRC:?}/../shared/reference}
+REF=${MVOT_REFERENCE_DIR:-}
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ -f "$REF/mvot-official/utils/evaluator.py" ] || { echo "skip: no reference folder at $REF"; exit 77; }
+[ -n "$REF" ] && [ -f "$REF/mvot-official/utils/evaluator.py" ] ||
+    { echo "skip: no official evaluator in the reference data (MVOT_REFERENCE_DIR='$REF')"; exit 77; }
 "$PY" -c "import torch, numpy, PIL" 2>/dev/null || { echo "skip: no python3 torch/numpy/PIL"; exit 77; }
 . "$HERE/lib.bash"
 T=$(t_tmp)
