@@ -48,7 +48,7 @@ static json_int_t split_samples(const json_t *m, const char *split)
 }
 
 /* The shard files of a split, from the records' "split" field (format version 2). */
-static void config(struct mvot_buf *b, const json_t *shards, const char *split)
+static void config(struct mvot_buf *b, const json_t *shards, const char *prefix, const char *split)
 {
     mvot_buf_printf(b, "- config_name: %s\n  data_files:\n  - split: %s\n    path:\n", split,
                     split);
@@ -56,12 +56,15 @@ static void config(struct mvot_buf *b, const json_t *shards, const char *split)
         const json_t *r = json_array_get(shards, i);
         const char *s = json_string_value(json_object_get(r, "split"));
         if (!strcmp(split, "all") || (s && !strcmp(s, split)))
-            mvot_buf_printf(b, "    - %s\n", json_string_value(json_object_get(r, "file")));
+            mvot_buf_printf(b, "    - %s%s\n", prefix,
+                            json_string_value(json_object_get(r, "file")));
     }
 }
 
-enum mvot_status mvot_dataset_card(const json_t *m, char **out, struct mvot_error *err)
+enum mvot_status mvot_dataset_card(const json_t *m, const char *prefix, char **out,
+                                   struct mvot_error *err)
 {
+    prefix = prefix ? prefix : "";
     struct mvot_buf b;
     mvot_buf_init(&b, 0);
     *out = NULL;
@@ -82,9 +85,9 @@ enum mvot_status mvot_dataset_card(const json_t *m, char **out, struct mvot_erro
     if (by_split) {
         for (int i = 0; i < 3; i++)
             if (split_samples(m, SPLITS[i]) > 0)
-                config(&b, shards, SPLITS[i]);
+                config(&b, shards, prefix, SPLITS[i]);
     } else {
-        config(&b, shards, "all");
+        config(&b, shards, prefix, "all");
     }
     mvot_buf_printf(&b,
                     "dataset_info:\n  features:\n  - name: __key__\n    dtype: string\n"
@@ -181,20 +184,19 @@ enum mvot_status mvot_dataset_card(const json_t *m, char **out, struct mvot_erro
     return MVOT_OK;
 }
 
-enum mvot_status mvot_dataset_card_write(const char *dir, struct mvot_error *err)
+enum mvot_status mvot_dataset_card_write(const char *shards_dir, const char *card_path,
+                                         const char *prefix, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     json_t *m = NULL;
-    char *text = NULL, *mp = mvot_io_join(dir, "manifest.json"),
-         *rp = mvot_io_join(dir, "README.md");
-    MVOT_FAIL_IF(!mp || !rp, err, MVOT_ERR_NOMEM, dir, "out of memory");
+    char *text = NULL, *mp = mvot_io_join(shards_dir, "manifest.json");
+    MVOT_FAIL_IF(!mp, err, MVOT_ERR_NOMEM, shards_dir, "out of memory");
     MVOT_TRY(mvot_json_load_file(mp, &m, err));
-    MVOT_TRY(mvot_dataset_card(m, &text, err));
-    MVOT_TRY(mvot_io_write_file(rp, text, strlen(text), err));
+    MVOT_TRY(mvot_dataset_card(m, prefix, &text, err));
+    MVOT_TRY(mvot_io_write_file(card_path, text, strlen(text), err));
 cleanup:
     json_decref(m);
     free(text);
     free(mp);
-    free(rp);
     return st;
 }

@@ -10,10 +10,15 @@
 
 /* The card text for a manifest (NUL-terminated, caller frees). Front matter: license
  * (cc-by-4.0), tags, size category, one config per split listing that split's shard files
- * (sets of format version 1 mix splits in every shard: one config "all"), features. */
-enum mvot_status mvot_dataset_card(const json_t *manifest, char **out, struct mvot_error *err);
+ * (sets of format version 1 mix splits in every shard: one config "all"), features. prefix
+ * (may be NULL) goes before every shard path: the shard set's folder as seen from the
+ * card's, e.g. "shards/". */
+enum mvot_status mvot_dataset_card(const json_t *manifest, const char *prefix, char **out,
+                                   struct mvot_error *err);
 
-/* Writes dir/README.md (atomically) from dir/manifest.json. */
-enum mvot_status mvot_dataset_card_write(const char *dir, struct mvot_error *err);
+/* Writes the card of the shard set in shards_dir (its manifest.json) to card_path,
+ * atomically, with prefix as above. */
+enum mvot_status mvot_dataset_card_write(const char *shards_dir, const char *card_path,
+                                         const char *prefix, struct mvot_error *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "shards/export.h"
 #include "shards/format.h"
 #include "shards/manifest.h"
@@ -430,6 +431,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     enum mvot_status st = MVOT_OK;
     struct exporter e;
     struct mvot_shard_set *set = NULL;
+    struct mvot_outdir_lock *lock = NULL;
     struct mvot_sample smp = {0};
     json_t *names = json_array(), *manifest = NULL, *splits = json_object();
     char *mpath = NULL, *src_manifest = NULL;
@@ -463,8 +465,11 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     }
     MVOT_FAIL_IF(o->split && !any, err, MVOT_ERR_INVALID, shards, "holds no %s samples", o->split);
     MVOT_FAIL_IF(!any, err, MVOT_ERR_INVALID, shards, "holds no samples");
-    /* every name is checked before the first byte is written */
-    MVOT_TRY(mvot_io_mkdirs(out_dir, err));
+    /* not into the set itself; one writer per folder; every name is checked before the
+     * first byte is written (docs/cli.md, "Output folders") */
+    const char *inputs[1] = {shards};
+    MVOT_TRY(mvot_outdir_check_overlap(out_dir, inputs, 1, err));
+    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot export", &lock, err));
     json_array_append_new(names, json_string("manifest.json"));
     for (size_t i = 0; i < json_array_size(names); i++) {
         char *p = mvot_io_join(out_dir, json_string_value(json_array_get(names, i)));
@@ -566,6 +571,7 @@ cleanup:
     }
     mvot_sample_free(&smp);
     mvot_shard_set_close(set);
+    mvot_outdir_unlock(lock);
     ZSTD_freeCCtx(e.cctx);
     mvot_buf_free(&e.line);
     json_decref(e.files);

@@ -39,15 +39,15 @@ static void t_card_by_split(void)
     json_t *m = manifest(1);
     char *c = NULL;
     struct mvot_error err = {0};
-    ASSERT_OK(mvot_dataset_card(m, &c, &err), &err);
+    ASSERT_OK(mvot_dataset_card(m, "shards/", &c, &err), &err);
     if (!c)
         return;
     ASSERT_TRUE(strncmp(c, "---\nlicense: cc-by-4.0\n", 23) == 0);
     ASSERT_CONTAINS(c, "- config_name: train\n  data_files:\n  - split: train\n    path:\n"
-                       "    - train/shard-00000-000000.tar.zst\n- config_name: test\n");
+                       "    - shards/train/shard-00000-000000.tar.zst\n- config_name: test\n");
     ASSERT_CONTAINS(c, "- config_name: test\n  data_files:\n  - split: test\n    path:\n"
-                       "    - test/shard-00000-000000.tar.zst\n"
-                       "    - test/shard-00000-000001.tar.zst\ndataset_info:");
+                       "    - shards/test/shard-00000-000000.tar.zst\n"
+                       "    - shards/test/shard-00000-000001.tar.zst\ndataset_info:");
     ASSERT_TRUE(strstr(c, "config_name: dev") == NULL && strstr(c, "config_name: all") == NULL);
     ASSERT_CONTAINS(c, "- 1K<n<10K\n");
     ASSERT_CONTAINS(c, "    sequence: uint16\n");
@@ -67,7 +67,7 @@ static void t_card_v1(void)
     json_object_set_new(json_object_get(m, "codebook"), "kind", json_string("patch"));
     char *c = NULL;
     struct mvot_error err = {0};
-    ASSERT_OK(mvot_dataset_card(m, &c, &err), &err);
+    ASSERT_OK(mvot_dataset_card(m, NULL, &c, &err), &err);
     if (!c)
         return;
     ASSERT_CONTAINS(c, "- config_name: all\n  data_files:\n  - split: all\n    path:\n"

@@ -32,7 +32,9 @@ static const char *fixture(void)
     o.shard_samples = 7;
     struct mvot_error err = {0};
     char *tp = mvot_io_join(g_dir, "tokenizer.json"), *cp = mvot_io_join(g_dir, "cb.safetensors");
-    char *out = mvot_io_join(g_dir, "shards");
+    char *top = t_tmpdir(); /* not inside g_dir: pack refuses an output inside its input */
+    char *out = mvot_io_join(top, "shards");
+    free(top);
     if (mvot_pack_run(g_dir, tp, cp, out, &o, NULL, NULL, NULL, &err) == MVOT_OK)
         g_set = out;
     else

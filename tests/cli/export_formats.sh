@@ -36,6 +36,9 @@ expect_usage_error "$MVOT_BIN" export "$S" --format jsonl --out "$E/jsonl"
 expect_eq "$(sha256sum "$E/jsonl/train.jsonl")" "$before" "existing output untouched"
 err=$("$MVOT_BIN" export "$S" --format jsonl --out "$E/jsonl" 2>&1)
 case "$err" in *"train.jsonl: exists"*) ;; *) fail "error does not name the file: $err" ;; esac
+# not into the shard set it reads
+expect_usage_error "$MVOT_BIN" export "$S" --format jsonl --out "$S/x"
+[ -e "$S/x" ] && fail "export made a folder inside its input"
 # a missing set: runtime failure, exit 1
 "$MVOT_BIN" export "$T/none" --format jsonl --out "$T/y" 2>/dev/null
 expect_eq "$?" 1 "missing shard set"
