@@ -17,6 +17,7 @@
 #include "core/pool.h"
 #include "gen/episode.h"
 #include "gen/gen.h"
+#include "shards/card.h"
 #include "shards/inspect.h"
 #include "shards/pack.h"
 #include "shards/reader.h"
@@ -34,8 +35,8 @@ static const char HELP[] =
     "The main job: generates maze, frozenlake and minibehavior episodes, trains the patch\n"
     "codebook and the BPE tokenizer on them (or uses the given files), packs training shards\n"
     "(mvot mode by default) and verifies them. Writes OUT/episodes/, OUT/codebook.safetensors,\n"
-    "OUT/tokenizer.json, OUT/shards/, OUT/preview.png and OUT/build-config.json (the\n"
-    "effective config: pass it to --config to reproduce the run).\n"
+    "OUT/tokenizer.json, OUT/shards/, OUT/preview.png, OUT/README.md (a dataset card) and\n"
+    "OUT/build-config.json (the effective config: pass it to --config to reproduce the run).\n"
     "\n"
     "Options:\n"
     "  --config FILE   JSON with any of the sections gen, codebook, tokenizer, pack\n"
@@ -168,15 +169,16 @@ cleanup:
 static enum mvot_status claim_out_dir(const char *out, const struct mvot_outdir_lock *lock,
                                       const char *cfg_out, struct mvot_error *err)
 {
-    static const char *const files[] = {"build-config.json", "preview.png", "codebook.safetensors",
-                                        "tokenizer.json",    "episodes",    "shards"};
+    static const char *const files[] = {
+        "build-config.json", "preview.png", "codebook.safetensors", "tokenizer.json", "README.md",
+        "episodes",          "shards"};
     json_t *prev = NULL;
     int ours = mvot_io_exists(cfg_out) && mvot_json_load_file(cfg_out, &prev, NULL) == MVOT_OK &&
                json_is_object(json_object_get(prev, "gen")) &&
                json_is_object(json_object_get(prev, "pack"));
     json_decref(prev);
-    mvot_outdir_clean_stale(lock, files, 4); /* a killed build's temp files */
-    return mvot_outdir_check_foreign(out, files, ours ? 6 : 0, "a build", err);
+    mvot_outdir_clean_stale(lock, files, 5); /* a killed build's temp files */
+    return mvot_outdir_check_foreign(out, files, ours ? 7 : 0, "a build", err);
 }
 
 int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
@@ -378,6 +380,15 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     if (st != MVOT_OK)
         goto fail;
     t_ver = now_s();
+    {
+        /* OUT is the dataset: its card names the shards by their path from OUT */
+        char *card = mvot_io_join(out, "README.md");
+        st = card ? mvot_dataset_card_write(sh_dir, card, "shards/", &err)
+                  : mvot_error_set(&err, MVOT_ERR_NOMEM, "build", "out of memory");
+        free(card);
+    }
+    if (st != MVOT_OK)
+        goto fail;
     json_t *pr = json_object_get(ver, "problems");
     for (size_t i = 0; i < json_array_size(pr); i++)
         fprintf(stderr, "%s: verify: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));

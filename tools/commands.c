@@ -15,6 +15,7 @@ const struct mvot_command mvot_commands[] = {
     {"verify", "check shards against their manifest", mvot_cmd_verify},
     {"cat", "print a sample from shards", mvot_cmd_cat},
     {"inspect", "render a sample's images from its codes", mvot_cmd_inspect},
+    {"export", "write shards as Megatron, JSON lines or plain WebDataset tars", mvot_cmd_export},
     {"retokenize", "rebuild shards with a new codebook or tokenizer", mvot_cmd_retokenize},
     {"eval", "score model predictions against the ground truth", mvot_cmd_eval},
     {"gpucheck", "recompute image codes on the GPU and compare", mvot_cmd_gpucheck},

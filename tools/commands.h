@@ -30,6 +30,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli);
+int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli);
