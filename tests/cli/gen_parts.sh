@@ -20,6 +20,13 @@ for n in 1 2 4; do
     cmp -s "$T/m$n/episodes.tar.zst" "$T/one/episodes.tar.zst" || fail "N=$n: merged archive differs"
     cmp -s "$T/m$n/manifest.json" "$T/one/manifest.json" || fail "N=$n: merged manifest differs"
 done
+# the part manifest's own fields are in its spec (docs/episode-format.md)
+SPEC=${MVOT_SRC:-$(dirname "$0")/../..}/docs/episode-format.md
+for k in $(/usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["format"], *m["part"])' \
+    "$T/p2/part-00001-of-00002/manifest.json"); do
+    T_CHECKS=$((T_CHECKS + 1))
+    grep -q "\`\"\?$k\"\?\`" "$SPEC" || fail "part manifest field $k is not in docs/episode-format.md"
+done
 # parts given in any order merge the same
 "$BIN" merge --quiet "$T/p4/part-00003-of-00004" "$T/p4/part-00001-of-00004" \
     "$T/p4/part-00000-of-00004" "$T/p4/part-00002-of-00004" --out "$T/m4r" || fail "reordered merge"
