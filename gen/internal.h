@@ -179,4 +179,16 @@ void mvot_render_frame(const struct mvot_draft *d, const struct mvot_trace *t, u
 void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
                       uint8_t *out);
 
+/* Written before the archive, removed after the manifest: marks a folder as gen's while a
+ * run (or a merge) is in progress or after it was killed. */
+#define MVOT_GEN_STATE_FILE ".gen-state.json"
+
+struct mvot_outdir_lock;
+/* Makes sure out_dir (locked by the caller) holds nothing but an earlier gen run's, part's or
+ * merge's files (docs/cli.md, "Output folders"), removes a killed run's temp files, and
+ * writes the state file at state_path. Shared by mvot_gen_run_part and mvot_gen_merge. */
+enum mvot_status mvot_gen_claim_out_dir(const char *out_dir, const struct mvot_outdir_lock *lock,
+                                        const char *man_path, const char *state_path,
+                                        struct mvot_error *err);
+
 #endif

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "gen/gen.h"
+#include "gen/internal.h"
 #include "gen/tarz.h"
 
 /* Caps what a manifest may claim before anything is allocated from it. */
@@ -150,7 +153,8 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     struct mvot_tarz_writer *w = NULL;
     struct mvot_gen_config cfg;
     json_t *manifest = NULL;
-    char *tar_path = NULL, *man_path = NULL;
+    char *tar_path = NULL, *man_path = NULL, *state_path = NULL;
+    struct mvot_outdir_lock *lock = NULL;
     int64_t count = 0, next = 0, total = 0;
     if (summary)
         *summary = NULL;
@@ -196,10 +200,14 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     for (int64_t i = 0; i < count; i++)
         MVOT_TRY(check_archive(slot[i], err));
 
-    MVOT_TRY(mvot_io_mkdirs(out_dir, err));
+    /* The same output-folder contract as mvot gen: the merged folder is an episode set. */
+    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot merge", &lock, err));
     tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
     man_path = mvot_io_join(out_dir, "manifest.json");
-    MVOT_FAIL_IF(!tar_path || !man_path, err, MVOT_ERR_NOMEM, "merge", "out of memory");
+    state_path = mvot_io_join(out_dir, MVOT_GEN_STATE_FILE);
+    MVOT_FAIL_IF(!tar_path || !man_path || !state_path, err, MVOT_ERR_NOMEM, "merge",
+                 "out of memory");
+    MVOT_TRY(mvot_gen_claim_out_dir(out_dir, lock, man_path, state_path, err));
     MVOT_TRY(mvot_tarz_writer_open(tar_path, cfg.zstd_level, &w, err));
     for (int64_t i = 0; i < count; i++) {
         int64_t got;
@@ -228,6 +236,7 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
             err, MVOT_ERR_NOMEM, "merge", "out of memory");
     }
     MVOT_TRY(mvot_json_write_file(man_path, manifest, err));
+    unlink(state_path);
     if (summary) {
         *summary = manifest;
         manifest = NULL;
@@ -244,5 +253,7 @@ cleanup:
     json_decref(manifest);
     free(tar_path);
     free(man_path);
+    free(state_path);
+    mvot_outdir_unlock(lock);
     return st;
 }

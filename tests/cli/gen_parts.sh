@@ -38,6 +38,13 @@ for f in episodes.tar.zst manifest.json; do
     expect_eq "$(cmp -s "$T/rerun/part-00002-of-00004/$f" "$T/p4/part-00002-of-00004/$f" && echo same)" same "re-run part 2/4 $f"
 done
 
+# a re-queued task re-runs into its own earlier folder, a merge re-runs over its earlier output
+cp "$T/p4/part-00002-of-00004/episodes.tar.zst" "$T/before.tar.zst"
+"$BIN" "${args[@]}" --part 2/4 --out "$T/p4" || fail "re-run into the same part folder"
+expect_eq "$(cmp -s "$T/p4/part-00002-of-00004/episodes.tar.zst" "$T/before.tar.zst" && echo same)" same "re-run in place"
+"$BIN" merge --quiet "$T/p4"/part-* --out "$T/m4" || fail "merge re-run over its output"
+expect_eq "$(cmp -s "$T/m4/episodes.tar.zst" "$T/one/episodes.tar.zst" && echo same)" same "merge re-run"
+
 # refusals: missing, duplicated, foreign (another seed), corrupt archive
 expect_refused() { # expect_refused WHAT PATTERN ARGS...: exit 2 or 1, one line matching PATTERN
     local what=$1 pat=$2 err rc
