@@ -855,9 +855,9 @@ static const char *const gen_files[] = {"episodes.tar.zst", "manifest.json", MVO
  * folders"): a gen manifest, or the state file a killed run wrote before its archive; temp
  * files of a killed run are removed. Then records this run in the state file, so a kill
  * before the manifest still leaves files the rerun knows as its own. */
-enum mvot_status mvot_gen_claim_out_dir(const char *out_dir, const struct mvot_outdir_lock *lock,
-                                        const char *man_path, const char *state_path,
-                                        struct mvot_error *err)
+static enum mvot_status claim_out_dir(const char *out_dir, const struct mvot_outdir_lock *lock,
+                                      const char *man_path, const char *state_path,
+                                      struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     json_t *m = NULL, *state = NULL;
@@ -886,6 +886,31 @@ cleanup:
     return st;
 }
 
+enum mvot_status mvot_gen_out_open(const char *out_dir, const char *command, struct mvot_gen_out *o,
+                                   struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    memset(o, 0, sizeof *o);
+    MVOT_TRY(mvot_outdir_lock(out_dir, command, &o->lock, err));
+    o->tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
+    o->man_path = mvot_io_join(out_dir, "manifest.json");
+    o->state_path = mvot_io_join(out_dir, MVOT_GEN_STATE_FILE);
+    MVOT_FAIL_IF(!o->tar_path || !o->man_path || !o->state_path, err, MVOT_ERR_NOMEM, out_dir,
+                 "out of memory");
+    MVOT_TRY(claim_out_dir(out_dir, o->lock, o->man_path, o->state_path, err));
+cleanup:
+    return st;
+}
+
+void mvot_gen_out_free(struct mvot_gen_out *o)
+{
+    free(o->tar_path);
+    free(o->man_path);
+    free(o->state_path);
+    mvot_outdir_unlock(o->lock);
+    memset(o, 0, sizeof *o);
+}
+
 enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err)
@@ -900,9 +925,8 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
 {
     enum mvot_status st = MVOT_OK;
     struct run_ctx ctx;
-    char *tar_path = NULL, *man_path = NULL, *state_path = NULL;
+    struct mvot_gen_out out = {0};
     json_t *manifest = NULL;
-    struct mvot_outdir_lock *lock = NULL;
     memset(&ctx, 0, sizeof ctx);
     if (summary)
         *summary = NULL;
@@ -932,14 +956,8 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
                                    err));
     MVOT_FAIL_IF(ctx.leakage != 0, err, MVOT_ERR_INTERNAL, "gen",
                  "%llu layouts appear in more than one split", (unsigned long long)ctx.leakage);
-    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot gen", &lock, err));
-    tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
-    man_path = mvot_io_join(out_dir, "manifest.json");
-    state_path = mvot_io_join(out_dir, MVOT_GEN_STATE_FILE);
-    MVOT_FAIL_IF(!tar_path || !man_path || !state_path, err, MVOT_ERR_NOMEM, "gen",
-                 "out of memory");
-    MVOT_TRY(mvot_gen_claim_out_dir(out_dir, lock, man_path, state_path, err));
-    MVOT_TRY(mvot_tarz_writer_open(tar_path, cfg->zstd_level, &ctx.tar, err));
+    MVOT_TRY(mvot_gen_out_open(out_dir, "mvot gen", &out, err));
+    MVOT_TRY(mvot_tarz_writer_open(out.tar_path, cfg->zstd_level, &ctx.tar, err));
     mvot_progress_report(prog, "gen", 0, ctx.count);
     MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)ctx.count, 0, render_work, render_emit, discard,
                                    &ctx, err));
@@ -948,13 +966,13 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
     if (st != MVOT_OK)
         goto cleanup;
     uint64_t h, sz;
-    MVOT_TRY(mvot_gen_archive_identity(tar_path, &h, &sz, err));
+    MVOT_TRY(mvot_gen_archive_identity(out.tar_path, &h, &sz, err));
     manifest = build_manifest(&ctx, h, sz);
     MVOT_FAIL_IF(!manifest, err, MVOT_ERR_NOMEM, "gen", "out of memory");
     if (part)
         MVOT_TRY(mark_part(manifest, &ctx, part, err));
-    MVOT_TRY(mvot_json_write_file(man_path, manifest, err));
-    unlink(state_path);
+    MVOT_TRY(mvot_json_write_file(out.man_path, manifest, err));
+    unlink(out.state_path);
     if (summary) {
         *summary = manifest;
         manifest = NULL;
@@ -968,10 +986,7 @@ cleanup:
     set_free(&ctx.paths);
     mvot_sprites_free(&ctx.sprites);
     json_decref(manifest);
-    free(tar_path);
-    free(man_path);
-    free(state_path);
-    mvot_outdir_unlock(lock);
+    mvot_gen_out_free(&out);
     return st;
 }
 

@@ -183,12 +183,18 @@ void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, ui
  * run (or a merge) is in progress or after it was killed. */
 #define MVOT_GEN_STATE_FILE ".gen-state.json"
 
-struct mvot_outdir_lock;
-/* Makes sure out_dir (locked by the caller) holds nothing but an earlier gen run's, part's or
- * merge's files (docs/cli.md, "Output folders"), removes a killed run's temp files, and
- * writes the state file at state_path. Shared by mvot_gen_run_part and mvot_gen_merge. */
-enum mvot_status mvot_gen_claim_out_dir(const char *out_dir, const struct mvot_outdir_lock *lock,
-                                        const char *man_path, const char *state_path,
-                                        struct mvot_error *err);
+/* An episode-set folder opened for writing: locked and claimed (docs/cli.md, "Output
+ * folders"), with the paths of its files. */
+struct mvot_gen_out {
+    struct mvot_outdir_lock *lock;
+    char *tar_path, *man_path, *state_path;
+};
+/* Locks out_dir (for `command`, named in lock errors), makes sure it holds nothing but an
+ * earlier gen run's, part's or merge's files, removes a killed run's temp files, and writes
+ * the state file. Shared by mvot_gen_run_part and mvot_gen_merge. Free o with
+ * mvot_gen_out_free in every case. */
+enum mvot_status mvot_gen_out_open(const char *out_dir, const char *command, struct mvot_gen_out *o,
+                                   struct mvot_error *err);
+void mvot_gen_out_free(struct mvot_gen_out *o); /* frees the paths, releases the lock */
 
 #endif

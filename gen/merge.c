@@ -12,7 +12,6 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
-#include "core/outdir.h"
 #include "gen/gen.h"
 #include "gen/internal.h"
 #include "gen/tarz.h"
@@ -153,8 +152,7 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     struct mvot_tarz_writer *w = NULL;
     struct mvot_gen_config cfg;
     json_t *manifest = NULL;
-    char *tar_path = NULL, *man_path = NULL, *state_path = NULL;
-    struct mvot_outdir_lock *lock = NULL;
+    struct mvot_gen_out out = {0};
     int64_t count = 0, next = 0, total = 0;
     if (summary)
         *summary = NULL;
@@ -201,14 +199,8 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
         MVOT_TRY(check_archive(slot[i], err));
 
     /* The same output-folder contract as mvot gen: the merged folder is an episode set. */
-    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot merge", &lock, err));
-    tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
-    man_path = mvot_io_join(out_dir, "manifest.json");
-    state_path = mvot_io_join(out_dir, MVOT_GEN_STATE_FILE);
-    MVOT_FAIL_IF(!tar_path || !man_path || !state_path, err, MVOT_ERR_NOMEM, "merge",
-                 "out of memory");
-    MVOT_TRY(mvot_gen_claim_out_dir(out_dir, lock, man_path, state_path, err));
-    MVOT_TRY(mvot_tarz_writer_open(tar_path, cfg.zstd_level, &w, err));
+    MVOT_TRY(mvot_gen_out_open(out_dir, "mvot merge", &out, err));
+    MVOT_TRY(mvot_tarz_writer_open(out.tar_path, cfg.zstd_level, &w, err));
     for (int64_t i = 0; i < count; i++) {
         int64_t got;
         MVOT_TRY(copy_part(slot[i], w, &got, err));
@@ -224,7 +216,7 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     {
         uint64_t h, bytes;
         char hex[17];
-        MVOT_TRY(mvot_gen_archive_identity(tar_path, &h, &bytes, err));
+        MVOT_TRY(mvot_gen_archive_identity(out.tar_path, &h, &bytes, err));
         mvot_hash_hex(h, hex);
         manifest = json_deep_copy(in[0].ident);
         MVOT_FAIL_IF(
@@ -235,8 +227,8 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
                     0,
             err, MVOT_ERR_NOMEM, "merge", "out of memory");
     }
-    MVOT_TRY(mvot_json_write_file(man_path, manifest, err));
-    unlink(state_path);
+    MVOT_TRY(mvot_json_write_file(out.man_path, manifest, err));
+    unlink(out.state_path);
     if (summary) {
         *summary = manifest;
         manifest = NULL;
@@ -251,9 +243,6 @@ cleanup:
     free(in);
     free(slot);
     json_decref(manifest);
-    free(tar_path);
-    free(man_path);
-    free(state_path);
-    mvot_outdir_unlock(lock);
+    mvot_gen_out_free(&out);
     return st;
 }
