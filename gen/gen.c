@@ -2,10 +2,13 @@
  * deduplication, layout-hash splits with a leakage count, frame rendering and PNG encoding in
  * the pool, and the ordered write of the archive and manifest.
  *
- * Determinism: work items are pure functions of (config, task, index, attempt). Deduplication
- * happens in `emit`, which runs in episode order on the calling thread; a duplicate is
- * regenerated there with the next attempt number. So the archive bytes do not depend on the
- * thread count. */
+ * Two passes. The plan drafts every episode as text (no frames) and deduplicates in
+ * `plan_emit`, which runs in episode order on the calling thread; a duplicate is redrawn there
+ * with the next attempt number, and only the final attempt number is kept. The render pass
+ * redraws the chosen attempt of each episode in the range being written (all of them, or one
+ * part's: docs/cluster.md) and renders and encodes it in the pool. Work items are pure
+ * functions of (config, task, index, attempt), so the bytes depend on neither the thread
+ * count nor the number of parts. */
 #include "gen/gen.h"
 
 #include <math.h>
