@@ -2,10 +2,13 @@
  * deduplication, layout-hash splits with a leakage count, frame rendering and PNG encoding in
  * the pool, and the ordered write of the archive and manifest.
  *
- * Determinism: work items are pure functions of (config, task, index, attempt). Deduplication
- * happens in `emit`, which runs in episode order on the calling thread; a duplicate is
- * regenerated there with the next attempt number. So the archive bytes do not depend on the
- * thread count. */
+ * Two passes. The plan drafts every episode as text (no frames) and deduplicates in
+ * `plan_emit`, which runs in episode order on the calling thread; a duplicate is redrawn there
+ * with the next attempt number, and only the final attempt number is kept. The render pass
+ * redraws the chosen attempt of each episode in the range being written (all of them, or one
+ * part's: docs/cluster.md) and renders and encodes it in the pool. Work items are pure
+ * functions of (config, task, index, attempt), so the bytes depend on neither the thread
+ * count nor the number of parts. */
 #include "gen/gen.h"
 
 #include <math.h>
@@ -31,9 +34,6 @@
 #define DOM_FLMAP 0x67656e2d666d0000ull /* FROZENLAKE map shared by a block of episodes */
 #define MAX_ATTEMPTS 256
 #define GEN_MANIFEST_FORMAT "mvot-gen-manifest"
-/* written before the archive, removed after the manifest: marks the folder as gen's while a
- * run is in progress or after it was killed */
-#define GEN_STATE_FILE ".gen-state.json"
 #define GEN_STATE_FORMAT "mvot-gen-state"
 
 static const uint32_t N_OPTIONS[MVOT_TASK_COUNT] = {4, 3, 4};
@@ -592,6 +592,11 @@ static size_t set_slot(const struct u64_set *s, uint64_t key)
     return i;
 }
 
+/* The plan is text only: every episode is drafted (layout, actions, answer, split) and
+ * deduplicated in episode order, and only its final attempt number is kept (a byte per
+ * episode), with the set's statistics and a hash of the outcome. Rendering then redraws the
+ * chosen attempt of each episode in the range being written. Every part of a split run
+ * (docs/cluster.md) computes the same plan, so a part needs no other part's output. */
 struct run_ctx {
     const struct mvot_gen_config *cfg;
     struct mvot_style style;
@@ -599,27 +604,36 @@ struct run_ctx {
     uint32_t task_list[MVOT_TASK_COUNT], n_tasks;
     struct mvot_tarz_writer *tar;
     const struct mvot_progress *prog;
-    uint64_t total, done;
+    uint64_t total, planned, first, count, written; /* written: of [first, first + count) */
+    uint8_t *attempt;                               /* [total]: < MAX_ATTEMPTS */
+    struct mvot_hasher plan_hash;
     struct u64_set dedup, layouts, paths;
     uint64_t counts[MVOT_TASK_COUNT][3], answers[MVOT_TASK_COUNT][4];
     uint64_t grids[MVOT_TASK_COUNT][MVOT_GEN_GRID_MAX + 1], frames[MVOT_TASK_COUNT];
     uint64_t steps[MVOT_TASK_COUNT], dup_rejected, leakage, n_layouts;
 };
 
-static enum mvot_status work(void *vctx, size_t i, int worker, void **result,
-                             struct mvot_error *err)
+/* Episode g of the global order: tasks in enum order, then index. */
+static struct ep_result *new_result(const struct run_ctx *ctx, uint64_t g)
+{
+    struct ep_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->task = (enum mvot_task)ctx->task_list[g / ctx->cfg->episodes];
+    r->index = g % ctx->cfg->episodes;
+    set_key(r);
+    return r;
+}
+
+static enum mvot_status plan_work(void *vctx, size_t i, int worker, void **result,
+                                  struct mvot_error *err)
 {
     struct run_ctx *ctx = vctx;
     (void)worker;
-    struct ep_result *r = calloc(1, sizeof *r);
+    struct ep_result *r = new_result(ctx, i);
     if (!r)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "gen", "out of memory");
-    r->task = (enum mvot_task)ctx->task_list[i / ctx->cfg->episodes];
-    r->index = i % ctx->cfg->episodes;
-    set_key(r);
     enum mvot_status st = make_draft(ctx->cfg, r, 0, err);
-    if (st == MVOT_OK)
-        st = finish(ctx->cfg, &ctx->style, r, 1, err);
     if (st != MVOT_OK) {
         result_free(r);
         return st;
@@ -639,33 +653,33 @@ static int path_taken(const struct run_ctx *ctx, const struct ep_result *r)
     return r->path && ctx->paths.vals[set_slot(&ctx->paths, r->path)];
 }
 
-static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_error *err)
+static void hash_u64(struct mvot_hasher *h, uint64_t v)
+{
+    uint8_t b[8];
+    for (int k = 0; k < 8; k++)
+        b[k] = (uint8_t)(v >> (8 * k)); /* little-endian whatever the host */
+    mvot_hasher_update(h, b, sizeof b);
+}
+
+static enum mvot_status plan_emit(void *vctx, size_t i, void *result, struct mvot_error *err)
 {
     struct run_ctx *ctx = vctx;
     struct ep_result *r = result;
     enum mvot_status st = MVOT_OK;
-    char *name = NULL, *json = NULL;
-    (void)i;
+    uint32_t used = 0;
     size_t slot = set_slot(&ctx->dedup, r->dedup);
     for (uint32_t attempt = 1; ctx->dedup.vals[slot] || path_taken(ctx, r); attempt++) {
-        /* A duplicate: regenerate here, in order, so the outcome is thread-independent. */
+        /* A duplicate: redraw here, in order, so the outcome is thread-independent. */
         ctx->dup_rejected++;
         MVOT_FAIL_IF(attempt >= MAX_ATTEMPTS, err, MVOT_ERR_INVALID, "gen",
                      "%s: no unique episode after %d attempts (too many episodes for the grid "
                      "sizes and step range?)",
                      r->key, MAX_ATTEMPTS);
-        json_decref(r->rec);
-        r->rec = NULL;
-        for (uint32_t k = 0; k < r->n_frames; k++) {
-            free(r->png[k]);
-            r->png[k] = NULL;
-        }
-        r->n_frames = 0;
         MVOT_TRY(make_draft(ctx->cfg, r, attempt, err));
+        used = attempt;
         slot = set_slot(&ctx->dedup, r->dedup);
-        if (!ctx->dedup.vals[slot] && !path_taken(ctx, r))
-            MVOT_TRY(finish(ctx->cfg, &ctx->style, r, 1, err));
     }
+    ctx->attempt[i] = (uint8_t)used;
     ctx->dedup.keys[slot] = r->dedup;
     ctx->dedup.vals[slot] = 0x80;
     if (r->path) {
@@ -682,7 +696,48 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
     if ((before & 0x07) && !(before & bit))
         ctx->leakage++; /* the layout was already seen in another split */
     ctx->layouts.vals[ls] = (uint8_t)(before | bit | 0x80);
+    /* The seed fixes the draft for a given config; the dedup hash guards the draft code. */
+    hash_u64(&ctx->plan_hash, r->seed);
+    hash_u64(&ctx->plan_hash, r->dedup);
+    ctx->counts[r->task][r->split]++;
+    ctx->answers[r->task][r->t.answer - 'A']++;
+    ctx->grids[r->task][r->d.n]++;
+    ctx->frames[r->task] += r->t.n_frames;
+    ctx->steps[r->task] += r->d.n_actions;
+    ctx->planned++;
+    mvot_progress_report(ctx->prog, "gen: plan", ctx->planned, ctx->total);
+cleanup:
+    result_free(r);
+    return st;
+}
 
+static enum mvot_status render_work(void *vctx, size_t i, int worker, void **result,
+                                    struct mvot_error *err)
+{
+    struct run_ctx *ctx = vctx;
+    (void)worker;
+    uint64_t g = ctx->first + i;
+    struct ep_result *r = new_result(ctx, g);
+    if (!r)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    enum mvot_status st = make_draft(ctx->cfg, r, ctx->attempt[g], err);
+    if (st == MVOT_OK)
+        st = finish(ctx->cfg, &ctx->style, r, 1, err);
+    if (st != MVOT_OK) {
+        result_free(r);
+        return st;
+    }
+    *result = r;
+    return MVOT_OK;
+}
+
+static enum mvot_status render_emit(void *vctx, size_t i, void *result, struct mvot_error *err)
+{
+    struct run_ctx *ctx = vctx;
+    struct ep_result *r = result;
+    enum mvot_status st = MVOT_OK;
+    char *name = NULL, *json = NULL;
+    (void)i;
     json = mvot_json_dumps(r->rec);
     name = mvot_strdupf("%s.json", r->key);
     MVOT_FAIL_IF(!json || !name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
@@ -693,13 +748,8 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
         MVOT_FAIL_IF(!name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
         MVOT_TRY(mvot_tarz_writer_add(ctx->tar, name, r->png[k], r->png_len[k], err));
     }
-    ctx->counts[r->task][r->split]++;
-    ctx->answers[r->task][r->t.answer - 'A']++;
-    ctx->grids[r->task][r->d.n]++;
-    ctx->frames[r->task] += r->n_frames;
-    ctx->steps[r->task] += r->d.n_actions;
-    ctx->done++;
-    mvot_progress_report(ctx->prog, "gen", ctx->done, ctx->total);
+    ctx->written++;
+    mvot_progress_report(ctx->prog, "gen", ctx->written, ctx->count);
 cleanup:
     free(name);
     free(json);
@@ -757,7 +807,7 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
     mvot_hash_hex(archive_hash, hex);
     json_object_set_new(m, "archive_xxh3", json_string(hex));
     json_object_set_new(m, "archive_bytes", json_integer((json_int_t)archive_bytes));
-    json_object_set_new(m, "episodes", json_integer((json_int_t)ctx->done));
+    json_object_set_new(m, "episodes", json_integer((json_int_t)ctx->planned));
     json_object_set_new(m, "frames", json_integer((json_int_t)frames));
     json_object_set_new(m, "tasks", tasks);
     json_object_set_new(m, "splits", split_obj(splits));
@@ -767,8 +817,42 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
     return m;
 }
 
+/* A part's manifest is the whole set's manifest (statistics from the plan) with its own
+ * archive's hash and size, format "mvot-gen-part" and a "part" object (docs/cluster.md). */
+static enum mvot_status mark_part(json_t *m, const struct run_ctx *ctx,
+                                  const struct mvot_gen_part *part, struct mvot_error *err)
+{
+    char hex[17];
+    mvot_hash_hex(mvot_hasher_digest(&ctx->plan_hash), hex);
+    json_t *p = json_pack("{s:I,s:I,s:I,s:I,s:s}", "index", (json_int_t)part->index, "count",
+                          (json_int_t)part->count, "first", (json_int_t)ctx->first, "episodes",
+                          (json_int_t)ctx->count, "plan_xxh3", hex);
+    if (!p || json_object_set_new(m, "part", p) != 0 ||
+        json_object_set_new(m, "format", json_string(MVOT_GEN_PART_FORMAT)) != 0)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    return MVOT_OK;
+}
+
+enum mvot_status mvot_gen_archive_identity(const char *path, uint64_t *hash, uint64_t *bytes,
+                                           struct mvot_error *err)
+{
+    enum mvot_status st = mvot_hash_file(path, hash, err);
+    if (st != MVOT_OK)
+        return st;
+    FILE *fp = fopen(path, "rb");
+    long sz = -1;
+    if (fp && fseek(fp, 0, SEEK_END) == 0)
+        sz = ftell(fp);
+    if (fp)
+        fclose(fp);
+    if (sz < 0)
+        return mvot_error_set(err, MVOT_ERR_IO, path, "cannot stat archive");
+    *bytes = (uint64_t)sz;
+    return MVOT_OK;
+}
+
 /* The files gen writes into its folder. */
-static const char *const gen_files[] = {"episodes.tar.zst", "manifest.json", GEN_STATE_FILE};
+static const char *const gen_files[] = {"episodes.tar.zst", "manifest.json", MVOT_GEN_STATE_FILE};
 
 /* Makes sure out_dir holds nothing but an earlier gen run's files (docs/cli.md, "Output
  * folders"): a gen manifest, or the state file a killed run wrote before its archive; temp
@@ -786,7 +870,9 @@ static enum mvot_status claim_out_dir(const char *out_dir, const struct mvot_out
     for (int i = 0; i < 2 && !ours; i++) {
         if (mvot_io_exists(paths[i]) && mvot_json_load_file(paths[i], &m, NULL) == MVOT_OK) {
             const char *f = json_string_value(json_object_get(m, "format"));
-            ours = f && strcmp(f, formats[i]) == 0;
+            /* a part folder (mvot gen --part) is gen's too */
+            ours = f &&
+                   (strcmp(f, formats[i]) == 0 || (i == 1 && strcmp(f, MVOT_GEN_PART_FORMAT) == 0));
         }
         json_decref(m);
         m = NULL;
@@ -803,78 +889,107 @@ cleanup:
     return st;
 }
 
+enum mvot_status mvot_gen_out_open(const char *out_dir, const char *command, struct mvot_gen_out *o,
+                                   struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    memset(o, 0, sizeof *o);
+    MVOT_TRY(mvot_outdir_lock(out_dir, command, &o->lock, err));
+    o->tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
+    o->man_path = mvot_io_join(out_dir, "manifest.json");
+    o->state_path = mvot_io_join(out_dir, MVOT_GEN_STATE_FILE);
+    MVOT_FAIL_IF(!o->tar_path || !o->man_path || !o->state_path, err, MVOT_ERR_NOMEM, out_dir,
+                 "out of memory");
+    MVOT_TRY(claim_out_dir(out_dir, o->lock, o->man_path, o->state_path, err));
+cleanup:
+    return st;
+}
+
+void mvot_gen_out_free(struct mvot_gen_out *o)
+{
+    free(o->tar_path);
+    free(o->man_path);
+    free(o->state_path);
+    mvot_outdir_unlock(o->lock);
+    memset(o, 0, sizeof *o);
+}
+
 enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err)
 {
+    return mvot_gen_run_part(cfg, NULL, out_dir, pool, prog, summary, err);
+}
+
+enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
+                                   const struct mvot_gen_part *part, const char *out_dir,
+                                   struct mvot_pool *pool, const struct mvot_progress *prog,
+                                   json_t **summary, struct mvot_error *err)
+{
     enum mvot_status st = MVOT_OK;
     struct run_ctx ctx;
-    char *tar_path = NULL, *man_path = NULL, *state_path = NULL;
+    struct mvot_gen_out out = {0};
     json_t *manifest = NULL;
-    struct mvot_outdir_lock *lock = NULL;
     memset(&ctx, 0, sizeof ctx);
     if (summary)
         *summary = NULL;
     MVOT_TRY(mvot_gen_config_validate(cfg, err));
+    MVOT_FAIL_IF(part && (part->count == 0 || part->index >= part->count), err, MVOT_ERR_INVALID,
+                 "gen", "part %u/%u is out of range", part->index, part->count);
     MVOT_TRY(style_open(cfg, &ctx.sprites, &ctx.style, err));
+    MVOT_FAIL_IF(mvot_hasher_init(&ctx.plan_hash) != MVOT_OK, err, MVOT_ERR_NOMEM, "gen",
+                 "out of memory");
     ctx.cfg = cfg;
     ctx.prog = prog;
     for (uint32_t t = 0; t < MVOT_TASK_COUNT; t++)
         if (cfg->tasks & (1u << t))
             ctx.task_list[ctx.n_tasks++] = t;
     ctx.total = cfg->episodes * ctx.n_tasks;
-    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0 ||
-                     set_init(&ctx.paths, ctx.total) != 0,
+    /* Part I of N writes episodes [total*I/N, total*(I+1)/N) of the global order: contiguous,
+     * so the parts' archives in part order hold the one-process member sequence. */
+    ctx.first = part ? ctx.total * part->index / part->count : 0;
+    ctx.count = part ? ctx.total * (part->index + 1) / part->count - ctx.first : ctx.total;
+    ctx.attempt = calloc((size_t)ctx.total, 1);
+    MVOT_FAIL_IF(!ctx.attempt || set_init(&ctx.dedup, ctx.total) != 0 ||
+                     set_init(&ctx.layouts, ctx.total) != 0 || set_init(&ctx.paths, ctx.total) != 0,
                  err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
                  (unsigned long long)ctx.total);
-    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot gen", &lock, err));
-    tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
-    man_path = mvot_io_join(out_dir, "manifest.json");
-    state_path = mvot_io_join(out_dir, GEN_STATE_FILE);
-    MVOT_FAIL_IF(!tar_path || !man_path || !state_path, err, MVOT_ERR_NOMEM, "gen",
-                 "out of memory");
-    MVOT_TRY(claim_out_dir(out_dir, lock, man_path, state_path, err));
-    MVOT_TRY(mvot_tarz_writer_open(tar_path, cfg->zstd_level, &ctx.tar, err));
-    mvot_progress_report(prog, "gen", 0, ctx.total);
-    st = mvot_pool_map_ordered(pool, (size_t)ctx.total, 0, work, emit, discard, &ctx, err);
-    if (st != MVOT_OK)
-        goto cleanup;
+    mvot_progress_report(prog, "gen: plan", 0, ctx.total);
+    MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)ctx.total, 0, plan_work, plan_emit, discard, &ctx,
+                                   err));
     MVOT_FAIL_IF(ctx.leakage != 0, err, MVOT_ERR_INTERNAL, "gen",
                  "%llu layouts appear in more than one split", (unsigned long long)ctx.leakage);
+    MVOT_TRY(mvot_gen_out_open(out_dir, "mvot gen", &out, err));
+    MVOT_TRY(mvot_tarz_writer_open(out.tar_path, cfg->zstd_level, &ctx.tar, err));
+    mvot_progress_report(prog, "gen", 0, ctx.count);
+    MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)ctx.count, 0, render_work, render_emit, discard,
+                                   &ctx, err));
     st = mvot_tarz_writer_commit(ctx.tar, err);
     ctx.tar = NULL;
     if (st != MVOT_OK)
         goto cleanup;
-    uint64_t h;
-    MVOT_TRY(mvot_hash_file(tar_path, &h, err));
-    {
-        FILE *fp = fopen(tar_path, "rb");
-        long sz = -1;
-        if (fp && fseek(fp, 0, SEEK_END) == 0)
-            sz = ftell(fp);
-        if (fp)
-            fclose(fp);
-        MVOT_FAIL_IF(sz < 0, err, MVOT_ERR_IO, tar_path, "cannot stat archive");
-        manifest = build_manifest(&ctx, h, (uint64_t)sz);
-    }
+    uint64_t h, sz;
+    MVOT_TRY(mvot_gen_archive_identity(out.tar_path, &h, &sz, err));
+    manifest = build_manifest(&ctx, h, sz);
     MVOT_FAIL_IF(!manifest, err, MVOT_ERR_NOMEM, "gen", "out of memory");
-    MVOT_TRY(mvot_json_write_file(man_path, manifest, err));
-    unlink(state_path);
+    if (part)
+        MVOT_TRY(mark_part(manifest, &ctx, part, err));
+    MVOT_TRY(mvot_json_write_file(out.man_path, manifest, err));
+    unlink(out.state_path);
     if (summary) {
         *summary = manifest;
         manifest = NULL;
     }
 cleanup:
     mvot_tarz_writer_abort(ctx.tar);
+    free(ctx.attempt);
+    mvot_hasher_free(&ctx.plan_hash);
     set_free(&ctx.dedup);
     set_free(&ctx.layouts);
     set_free(&ctx.paths);
     mvot_sprites_free(&ctx.sprites);
     json_decref(manifest);
-    free(tar_path);
-    free(man_path);
-    free(state_path);
-    mvot_outdir_unlock(lock);
+    mvot_gen_out_free(&out);
     return st;
 }
 

@@ -83,6 +83,36 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err);
 
+/* One slice of a split run (docs/cluster.md): part `index` of `count`, 0 <= index < count. */
+struct mvot_gen_part {
+    uint32_t index, count;
+};
+#define MVOT_GEN_PART_FORMAT "mvot-gen-part"
+
+/* As mvot_gen_run, but with part != NULL: plans the whole set (text only, the same in every
+ * part), then renders only the part's contiguous range of the global episode order into
+ * out_dir/episodes.tar.zst, and writes out_dir/manifest.json with format "mvot-gen-part", the
+ * whole set's statistics, the part's archive hash and size, and a "part" object (index, count,
+ * first, episodes, plan_xxh3). part == NULL is mvot_gen_run. */
+enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
+                                   const struct mvot_gen_part *part, const char *out_dir,
+                                   struct mvot_pool *pool, const struct mvot_progress *prog,
+                                   json_t **summary, struct mvot_error *err);
+
+/* Merges the part folders written by mvot_gen_run_part (any order) into out_dir: checks that
+ * every part has the same identity (tool version, config, seed, count, plan hash and set
+ * statistics), that parts 0..count-1 are each present exactly once, and that each archive
+ * matches its manifest; then writes out_dir/episodes.tar.zst and out_dir/manifest.json
+ * byte-identical to the one-process mvot_gen_run. MVOT_ERR_INVALID names a missing, duplicated
+ * or disagreeing part. On success *summary (if non-NULL) receives the manifest. */
+enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, const char *out_dir,
+                                const struct mvot_progress *prog, json_t **summary,
+                                struct mvot_error *err);
+
+/* xxh3 and size of an archive file, as a manifest records them. */
+enum mvot_status mvot_gen_archive_identity(const char *path, uint64_t *hash, uint64_t *bytes,
+                                           struct mvot_error *err);
+
 /* Generates episode `index` of `task` in memory (without deduplication against others), with
  * frames, exactly as mvot_gen_run would on a first attempt. For tests and benchmarks. The split
  * is computed from the layout. Caller frees with mvot_episode_free. */

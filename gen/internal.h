@@ -179,4 +179,22 @@ void mvot_render_frame(const struct mvot_draft *d, const struct mvot_trace *t, u
 void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
                       uint8_t *out);
 
+/* Written before the archive, removed after the manifest: marks a folder as gen's while a
+ * run (or a merge) is in progress or after it was killed. */
+#define MVOT_GEN_STATE_FILE ".gen-state.json"
+
+/* An episode-set folder opened for writing: locked and claimed (docs/cli.md, "Output
+ * folders"), with the paths of its files. */
+struct mvot_gen_out {
+    struct mvot_outdir_lock *lock;
+    char *tar_path, *man_path, *state_path;
+};
+/* Locks out_dir (for `command`, named in lock errors), makes sure it holds nothing but an
+ * earlier gen run's, part's or merge's files, removes a killed run's temp files, and writes
+ * the state file. Shared by mvot_gen_run_part and mvot_gen_merge. Free o with
+ * mvot_gen_out_free in every case. */
+enum mvot_status mvot_gen_out_open(const char *out_dir, const char *command, struct mvot_gen_out *o,
+                                   struct mvot_error *err);
+void mvot_gen_out_free(struct mvot_gen_out *o); /* frees the paths, releases the lock */
+
 #endif

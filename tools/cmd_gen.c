@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io.h"
 #include "core/json.h"
 #include "core/pool.h"
 #include "gen/gen.h"
 #include "tools/commands.h"
+#include "tools/part.h"
 
 static const char HELP[] =
     "usage: mvot gen --out DIR [options]\n"
@@ -58,7 +60,8 @@ enum {
     OPT_SPRITES,
     OPT_BORDER_WALKS,
     OPT_RANDOM_TABLE,
-    OPT_PER_MAP
+    OPT_PER_MAP,
+    OPT_PART
 };
 
 static int parse_split(struct mvot_cli *cli, const char *arg, double frac[3])
@@ -106,11 +109,14 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                                          {"border-walks", no_argument, 0, OPT_BORDER_WALKS},
                                          {"random-table", no_argument, 0, OPT_RANDOM_TABLE},
                                          {"sequences-per-map", required_argument, 0, OPT_PER_MAP},
+                                         {"part", required_argument, 0, OPT_PART},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_gen_config cfg;
     struct mvot_error err = {0};
     const char *out = NULL, *sizes = NULL;
+    struct mvot_part part = {0, 0}; /* count 0: the whole set */
+    char *part_dir = NULL;
     uint64_t v;
     int c;
     mvot_gen_config_default(&cfg);
@@ -187,6 +193,10 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                 return MVOT_EXIT_USAGE;
             cfg.frozenlake_per_map = (uint32_t)v;
             break;
+        case OPT_PART:
+            if (!mvot_cli_parse_part(cli, optarg, &part))
+                return MVOT_EXIT_USAGE;
+            break;
         default: {
             int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
             if (rc >= 0)
@@ -214,22 +224,46 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
         return MVOT_EXIT_FAIL;
     }
     json_t *summary = NULL;
-    enum mvot_status st = mvot_gen_run(&cfg, out, pool, &cli->hook, &summary, &err);
+    struct mvot_gen_part gp = {part.index, part.count};
+    if (part.count) {
+        /* One folder per part under the shared --out, so an array's tasks can all be given
+         * the same command line. */
+        part_dir = mvot_strdupf("%s/part-%05u-of-%05u", out, part.index, part.count);
+        if (!part_dir) {
+            mvot_pool_free(pool);
+            fprintf(stderr, "%s: out of memory\n", cli->cmd);
+            return MVOT_EXIT_FAIL;
+        }
+        out = part_dir;
+    }
+    enum mvot_status st =
+        mvot_gen_run_part(&cfg, part.count ? &gp : NULL, out, pool, &cli->hook, &summary, &err);
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
-    if (st != MVOT_OK)
-        return mvot_cli_fail(cli, &err);
-    json_t *splits = json_object_get(summary, "splits");
-    mvot_cli_note(cli,
-                  "wrote %lld episodes, %lld frames to %s (train %lld, dev %lld, test %lld; "
-                  "leakage %lld)\n",
-                  (long long)json_integer_value(json_object_get(summary, "episodes")),
-                  (long long)json_integer_value(json_object_get(summary, "frames")), out,
-                  (long long)json_integer_value(json_object_get(splits, "train")),
-                  (long long)json_integer_value(json_object_get(splits, "dev")),
-                  (long long)json_integer_value(json_object_get(splits, "test")),
-                  (long long)json_integer_value(json_object_get(summary, "leakage")));
+    if (st != MVOT_OK) {
+        int rc = mvot_cli_fail(cli, &err);
+        free(part_dir);
+        return rc;
+    }
+    json_t *splits = json_object_get(summary, "splits"), *pj = json_object_get(summary, "part");
+    if (pj)
+        mvot_cli_note(cli, "wrote part %u of %u: episodes %lld..%lld of %lld to %s\n", part.index,
+                      part.count, (long long)json_integer_value(json_object_get(pj, "first")),
+                      (long long)(json_integer_value(json_object_get(pj, "first")) +
+                                  json_integer_value(json_object_get(pj, "episodes")) - 1),
+                      (long long)json_integer_value(json_object_get(summary, "episodes")), out);
+    else
+        mvot_cli_note(cli,
+                      "wrote %lld episodes, %lld frames to %s (train %lld, dev %lld, test %lld; "
+                      "leakage %lld)\n",
+                      (long long)json_integer_value(json_object_get(summary, "episodes")),
+                      (long long)json_integer_value(json_object_get(summary, "frames")), out,
+                      (long long)json_integer_value(json_object_get(splits, "train")),
+                      (long long)json_integer_value(json_object_get(splits, "dev")),
+                      (long long)json_integer_value(json_object_get(splits, "test")),
+                      (long long)json_integer_value(json_object_get(summary, "leakage")));
     mvot_cli_print_json(cli, summary);
     json_decref(summary);
+    free(part_dir);
     return MVOT_EXIT_OK;
 }

@@ -19,6 +19,7 @@ extern const int mvot_command_count;
 
 int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli);
+int mvot_cmd_merge(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_export_mvot(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_import_mvot(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_show(int argc, char **argv, struct mvot_cli *cli);

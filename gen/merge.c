@@ -1,0 +1,248 @@
+/* Merging the parts of a split `mvot gen` run (gen/gen.h, docs/cluster.md). Every part holds
+ * the whole set's manifest plus its own archive; the merge checks that the parts agree and
+ * cover 0..N-1 once each, then copies their members in part order into one archive through
+ * the same writer calls a one-process run makes, so archive and manifest come out
+ * byte-identical to it. Recompressing costs a pass of zstd over the set; it buys one archive
+ * that every episode reader already accepts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "gen/gen.h"
+#include "gen/internal.h"
+#include "gen/tarz.h"
+
+/* Caps what a manifest may claim before anything is allocated from it. */
+#define MERGE_PARTS_MAX 1000000
+
+struct part_in {
+    const char *dir;
+    json_t *man;   /* the part's manifest */
+    json_t *ident; /* the manifest without the per-part fields */
+    int64_t index, count, first, episodes;
+    const char *plan;
+};
+
+/* The fields that differ between parts of one run; everything else must be equal. */
+static json_t *identity_of(const json_t *man)
+{
+    json_t *c = json_deep_copy(man);
+    if (c) {
+        json_object_del(c, "part");
+        json_object_del(c, "archive_xxh3");
+        json_object_del(c, "archive_bytes");
+    }
+    return c;
+}
+
+/* The first top-level key whose value differs (for the error message). */
+static const char *first_difference(const json_t *a, const json_t *b)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)a, key, v)
+    {
+        if (!json_equal(v, json_object_get(b, key)))
+            return key;
+    }
+    json_object_foreach((json_t *)b, key, v)
+    {
+        if (!json_object_get(a, key))
+            return key;
+    }
+    return "?";
+}
+
+static enum mvot_status load_part(const char *dir, struct part_in *p, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const char *fmt = NULL;
+    json_t *part = NULL;
+    char *path = mvot_io_join(dir, "manifest.json");
+    p->dir = dir;
+    MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, dir, "out of memory");
+    MVOT_TRY(mvot_json_load_file(path, &p->man, err));
+    MVOT_TRY(mvot_json_get_str(p->man, "format", path, &fmt, err));
+    MVOT_FAIL_IF(strcmp(fmt, MVOT_GEN_PART_FORMAT) != 0, err, MVOT_ERR_INVALID, path,
+                 "format \"%s\" is not a gen part (\"%s\"); only parts of `mvot gen --part` "
+                 "merge",
+                 fmt, MVOT_GEN_PART_FORMAT);
+    MVOT_TRY(mvot_json_get_object(p->man, "part", path, &part, err));
+    MVOT_TRY(mvot_json_get_int(part, "index", path, &p->index, err));
+    MVOT_TRY(mvot_json_get_int(part, "count", path, &p->count, err));
+    MVOT_TRY(mvot_json_get_int(part, "first", path, &p->first, err));
+    MVOT_TRY(mvot_json_get_int(part, "episodes", path, &p->episodes, err));
+    MVOT_TRY(mvot_json_get_str(part, "plan_xxh3", path, &p->plan, err));
+    MVOT_FAIL_IF(p->count < 1 || p->count > MERGE_PARTS_MAX || p->index < 0 ||
+                     p->index >= p->count || p->first < 0 || p->episodes < 0,
+                 err, MVOT_ERR_CORRUPT, path, "part %lld/%lld is out of range", (long long)p->index,
+                 (long long)p->count);
+    p->ident = identity_of(p->man);
+    MVOT_FAIL_IF(!p->ident, err, MVOT_ERR_NOMEM, path, "out of memory");
+cleanup:
+    free(path);
+    return st;
+}
+
+/* Checks the part's archive against its manifest (before anything is written). */
+static enum mvot_status check_archive(const struct part_in *p, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const char *want = NULL;
+    uint64_t h, bytes, want_h;
+    int64_t want_bytes;
+    char *path = mvot_io_join(p->dir, "episodes.tar.zst");
+    MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, p->dir, "out of memory");
+    MVOT_TRY(mvot_json_get_str(p->man, "archive_xxh3", p->dir, &want, err));
+    MVOT_TRY(mvot_json_get_int(p->man, "archive_bytes", p->dir, &want_bytes, err));
+    MVOT_TRY(mvot_gen_archive_identity(path, &h, &bytes, err));
+    MVOT_FAIL_IF(mvot_hash_parse_hex(want, &want_h) != 0 || want_h != h ||
+                     (int64_t)bytes != want_bytes,
+                 err, MVOT_ERR_CORRUPT, path,
+                 "archive does not match its manifest (xxh3 or size): re-run part %lld",
+                 (long long)p->index);
+cleanup:
+    free(path);
+    return st;
+}
+
+/* Appends the part's members to w; the number of episodes (.json members) in *episodes. */
+static enum mvot_status copy_part(const struct part_in *p, struct mvot_tarz_writer *w,
+                                  int64_t *episodes, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_tarz_reader *r = NULL;
+    char *path = mvot_io_join(p->dir, "episodes.tar.zst");
+    *episodes = 0;
+    MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, p->dir, "out of memory");
+    MVOT_TRY(mvot_tarz_reader_open(path, &r, err));
+    for (;;) {
+        const char *name;
+        uint8_t *data;
+        size_t len, nl;
+        int done;
+        MVOT_TRY(mvot_tarz_reader_next(r, &name, &data, &len, &done, err));
+        if (done)
+            break;
+        nl = strlen(name);
+        if (nl > 5 && strcmp(name + nl - 5, ".json") == 0)
+            (*episodes)++;
+        st = mvot_tarz_writer_add(w, name, data, len, err);
+        free(data);
+        if (st != MVOT_OK)
+            goto cleanup;
+    }
+cleanup:
+    mvot_tarz_reader_close(r);
+    free(path);
+    return st;
+}
+
+enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, const char *out_dir,
+                                const struct mvot_progress *prog, json_t **summary,
+                                struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct part_in *in = NULL;
+    struct part_in **slot = NULL; /* [count]: the part with that index */
+    struct mvot_tarz_writer *w = NULL;
+    struct mvot_gen_config cfg;
+    json_t *manifest = NULL;
+    struct mvot_gen_out out = {0};
+    int64_t count = 0, next = 0, total = 0;
+    if (summary)
+        *summary = NULL;
+    MVOT_FAIL_IF(n_parts == 0, err, MVOT_ERR_INVALID, "merge", "no part folders given");
+    in = calloc(n_parts, sizeof *in);
+    MVOT_FAIL_IF(!in, err, MVOT_ERR_NOMEM, "merge", "out of memory");
+    for (size_t k = 0; k < n_parts; k++)
+        MVOT_TRY(load_part(part_dirs[k], &in[k], err));
+    count = in[0].count;
+    for (size_t k = 1; k < n_parts; k++) {
+        MVOT_FAIL_IF(in[k].count != count, err, MVOT_ERR_INVALID, in[k].dir,
+                     "part of %lld, but %s is a part of %lld: not the same run",
+                     (long long)in[k].count, in[0].dir, (long long)count);
+        MVOT_FAIL_IF(strcmp(in[k].plan, in[0].plan) != 0 || !json_equal(in[k].ident, in[0].ident),
+                     err, MVOT_ERR_INVALID, in[k].dir,
+                     "not the same run as %s (field \"%s\" differs%s)", in[0].dir,
+                     first_difference(in[k].ident, in[0].ident),
+                     strcmp(in[k].plan, in[0].plan) != 0 ? ", and the plan hash" : "");
+    }
+    slot = calloc((size_t)count, sizeof *slot);
+    MVOT_FAIL_IF(!slot, err, MVOT_ERR_NOMEM, "merge", "out of memory");
+    for (size_t k = 0; k < n_parts; k++) {
+        struct part_in *p = &in[k];
+        MVOT_FAIL_IF(slot[p->index], err, MVOT_ERR_INVALID, p->dir,
+                     "part %lld/%lld is given twice (also %s)", (long long)p->index,
+                     (long long)count, slot[p->index]->dir);
+        slot[p->index] = p;
+    }
+    for (int64_t i = 0; i < count; i++)
+        MVOT_FAIL_IF(!slot[i], err, MVOT_ERR_INVALID, "merge",
+                     "part %lld/%lld is missing (%zu of %lld parts given)", (long long)i,
+                     (long long)count, n_parts, (long long)count);
+    MVOT_TRY(mvot_json_get_int(in[0].man, "episodes", in[0].dir, &total, err));
+    for (int64_t i = 0; i < count; i++) {
+        MVOT_FAIL_IF(slot[i]->first != next, err, MVOT_ERR_CORRUPT, slot[i]->dir,
+                     "part %lld starts at episode %lld, want %lld", (long long)i,
+                     (long long)slot[i]->first, (long long)next);
+        next += slot[i]->episodes;
+    }
+    MVOT_FAIL_IF(next != total, err, MVOT_ERR_CORRUPT, slot[count - 1]->dir,
+                 "parts hold %lld episodes, the set %lld", (long long)next, (long long)total);
+    MVOT_TRY(mvot_gen_config_from_json(json_object_get(in[0].man, "config"), &cfg, err));
+    for (int64_t i = 0; i < count; i++)
+        MVOT_TRY(check_archive(slot[i], err));
+
+    /* The same output-folder contract as mvot gen: the merged folder is an episode set. */
+    MVOT_TRY(mvot_gen_out_open(out_dir, "mvot merge", &out, err));
+    MVOT_TRY(mvot_tarz_writer_open(out.tar_path, cfg.zstd_level, &w, err));
+    for (int64_t i = 0; i < count; i++) {
+        int64_t got;
+        MVOT_TRY(copy_part(slot[i], w, &got, err));
+        MVOT_FAIL_IF(got != slot[i]->episodes, err, MVOT_ERR_CORRUPT, slot[i]->dir,
+                     "archive holds %lld episodes, its manifest %lld", (long long)got,
+                     (long long)slot[i]->episodes);
+        mvot_progress_report(prog, "merge", (uint64_t)i + 1, (uint64_t)count);
+    }
+    st = mvot_tarz_writer_commit(w, err);
+    w = NULL;
+    if (st != MVOT_OK)
+        goto cleanup;
+    {
+        uint64_t h, bytes;
+        char hex[17];
+        MVOT_TRY(mvot_gen_archive_identity(out.tar_path, &h, &bytes, err));
+        mvot_hash_hex(h, hex);
+        manifest = json_deep_copy(in[0].ident);
+        MVOT_FAIL_IF(
+            !manifest ||
+                json_object_set_new(manifest, "format", json_string("mvot-gen-manifest")) != 0 ||
+                json_object_set_new(manifest, "archive_xxh3", json_string(hex)) != 0 ||
+                json_object_set_new(manifest, "archive_bytes", json_integer((json_int_t)bytes)) !=
+                    0,
+            err, MVOT_ERR_NOMEM, "merge", "out of memory");
+    }
+    MVOT_TRY(mvot_json_write_file(out.man_path, manifest, err));
+    unlink(out.state_path);
+    if (summary) {
+        *summary = manifest;
+        manifest = NULL;
+    }
+cleanup:
+    mvot_tarz_writer_abort(w);
+    if (in)
+        for (size_t k = 0; k < n_parts; k++) {
+            json_decref(in[k].man);
+            json_decref(in[k].ident);
+        }
+    free(in);
+    free(slot);
+    json_decref(manifest);
+    mvot_gen_out_free(&out);
+    return st;
+}
