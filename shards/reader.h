@@ -35,7 +35,16 @@ void mvot_sample_free(struct mvot_sample *s);
 
 struct mvot_shard_set;
 
-enum mvot_status mvot_shard_set_open(const char *dir, struct mvot_shard_set **out,
+/* Where a set's manifest is: path itself, or (one split's folder, ROOT/train) its parent.
+ * Sets *root and *split (NULL for the whole set), new strings the caller frees. */
+enum mvot_status mvot_shards_locate(const char *path, char **root, char **split,
+                                    struct mvot_error *err);
+/* Opens a shard set: its root folder (holding manifest.json) or, for version 2, one split's
+ * folder (ROOT/train), which reads the root's manifest restricted to that split. Version 2
+ * manifests must match their manifest_xxh3 (MVOT_ERR_MISMATCH otherwise); every v2 shard is
+ * checked against its record (size, index_xxh3) before its first use, MVOT_ERR_MISMATCH
+ * naming the file on a difference. Version 1 sets open with a warning (see below). */
+enum mvot_status mvot_shard_set_open(const char *path, struct mvot_shard_set **out,
                                      struct mvot_error *err);
 void mvot_shard_set_close(struct mvot_shard_set *s);
 const json_t *mvot_shard_set_manifest(const struct mvot_shard_set *s); /* borrowed */
@@ -47,8 +56,16 @@ enum mvot_status mvot_shard_set_get(struct mvot_shard_set *s, size_t i, struct m
 enum mvot_status mvot_shard_set_find(struct mvot_shard_set *s, const char *key,
                                      struct mvot_sample *out, struct mvot_error *err);
 
-/* The shard directory given to mvot_shard_set_open (borrowed). */
+/* The set's root folder: manifest.json, tokenizer and codebook (borrowed). */
 const char *mvot_shard_set_dir(const struct mvot_shard_set *s);
+/* The split the set was opened at ("train"...), or NULL for the whole set (borrowed). */
+const char *mvot_shard_set_split(const struct mvot_shard_set *s);
+/* The format version of the set (1 or 2). */
+int mvot_shard_set_version(const struct mvot_shard_set *s);
+/* A one-line warning the caller should show (a v1 set carries no identity), or NULL. */
+const char *mvot_shard_set_warning(const struct mvot_shard_set *s);
+/* The position (0-based, in the opened view) of the shard holding sample i. */
+size_t mvot_shard_set_shard_of(const struct mvot_shard_set *s, size_t i);
 /* Global index of the sample with this key; MVOT_ERR_NOTFOUND if absent. */
 enum mvot_status mvot_shard_set_lookup(struct mvot_shard_set *s, const char *key, size_t *index,
                                        struct mvot_error *err);

@@ -84,6 +84,7 @@ int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
     enum mvot_status st = mvot_shard_set_open(dir, &set, &err);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
+    mvot_cli_warn(cli, mvot_shard_set_warning(set));
     int digits = *which != 0;
     for (const char *p = which; *p; p++)
         digits &= isdigit((unsigned char)*p) != 0;

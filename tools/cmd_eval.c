@@ -121,6 +121,7 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     pool = mvot_pool_create(cli->threads);
     MVOT_FAIL_IF(!pool, &err, MVOT_ERR_NOMEM, "eval", "cannot start threads");
     MVOT_TRY(mvot_eval_truth_open(truth, mvot_pool_threads(pool), pool, &tr, &err));
+    mvot_cli_warn(cli, mvot_eval_truth_warning(tr));
     MVOT_TRY(mvot_io_read_file(pred, (size_t)16 << 30, &data, &len, &err));
     const char *slash = strrchr(pred, '/');
     pdir = slash ? mvot_strdupf("%.*s", (int)(slash - pred), pred) : strdup(".");

@@ -235,6 +235,7 @@ static enum mvot_status run_shards(struct check *c, const char *dir, uint64_t ma
     json_int_t augment = 0;
     size_t per, n;
     MVOT_TRY(mvot_shard_set_open(dir, &set, err));
+    dir = mvot_shard_set_dir(set); /* the root (tokenizer, codebook), also for a split folder */
     man = mvot_shard_set_manifest(set);
     cbj = json_object_get(man, "codebook");
     cbfile = json_string_value(json_object_get(cbj, "file"));

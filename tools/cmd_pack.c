@@ -13,9 +13,11 @@ static const char HELP[] =
     "usage: mvot pack --episodes DIR|FILE --tokenizer tokenizer.json --codebook FILE --out DIR\n"
     "                 [options]\n"
     "\n"
-    "Assembles training sequences from a gen episode archive and writes seekable .tar.zst\n"
-    "shards plus manifest.json (docs/shard-format.md). An interrupted run resumes from its\n"
-    "last complete shard; the result is byte-identical for any --threads.\n"
+    "Assembles training sequences from a gen episode archive and writes one set of seekable\n"
+    "zstd shards per split, DIR/{split}/shard-{part}-{n}.tar.zst, plus DIR/manifest.json\n"
+    "(shard format 2, docs/shard-format.md). Episodes of all tasks are interleaved in a\n"
+    "seeded order (--seed). An interrupted run resumes from its last complete shard; the\n"
+    "result is byte-identical for any --threads.\n"
     "\n"
     "Options:\n"
     "  --episodes P          gen output dir (with episodes.tar.zst) or the archive itself\n"
@@ -27,7 +29,7 @@ static const char HELP[] =
     "  --shard-samples N     roll shards after N samples (default 4096; 0: no limit)\n"
     "  --shard-bytes N       roll shards after N raw bytes (default 268435456; 0: no limit)\n"
     "  --augment K           VQ round trips per input image, k ~ U{0..K} per example (default 0)\n"
-    "  --seed S              seed of the augmentation draws (default 0)\n"
+    "  --seed S              seed of the augmentation draws and episode order (default 0)\n"
     "  --max-length N        maximum tokens per sample (default 0: unlimited)\n"
     "  --length-policy P     drop (default) or truncate samples over --max-length\n"
     "  --zstd-level L        1..19 (default 3)\n"
@@ -127,11 +129,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
             o.max_length = (uint32_t)v;
             break;
         case O_POLICY:
-            if (strcmp(optarg, "drop") == 0)
-                o.length_policy = MVOT_LENGTH_DROP;
-            else if (strcmp(optarg, "truncate") == 0)
-                o.length_policy = MVOT_LENGTH_TRUNCATE;
-            else
+            if (mvot_length_policy_parse(optarg, &o.length_policy) != 0)
                 return mvot_cli_usage(cli, "--length-policy %s: want drop or truncate", optarg);
             break;
         case O_LEVEL:

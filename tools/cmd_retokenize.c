@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/pool.h"
 #include "shards/pack.h"
+#include "shards/reader.h"
 #include "core/io.h"
 #include "tools/commands.h"
 #include "tools/gpu_cli.h"
@@ -80,17 +81,23 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     if (gpu) {
         /* the encoder's image side is the old set's: its size, and its codebook unless a
          * new one is given */
-        char *mp = mvot_io_join(argv[optind], "manifest.json");
+        char *root = NULL, *split = NULL, *mp = NULL;
         json_t *m = NULL;
         struct mvot_error e0 = {0};
-        if (!mp || mvot_json_load_file(mp, &m, &e0) != MVOT_OK) {
+        if (mvot_shards_locate(argv[optind], &root, &split, &e0) != MVOT_OK ||
+            !(mp = mvot_io_join(root, "manifest.json")) ||
+            mvot_json_load_file(mp, &m, &e0) != MVOT_OK) {
             free(mp);
+            free(root);
+            free(split);
             return mvot_cli_fail(cli, &e0);
         }
         free(mp);
+        free(split);
         uint32_t S = (uint32_t)json_integer_value(json_object_get(m, "image_size"));
         const char *f = json_string_value(json_object_get(json_object_get(m, "codebook"), "file"));
-        char *old_cb = f ? mvot_io_join(argv[optind], f) : NULL;
+        char *old_cb = f ? mvot_io_join(root, f) : NULL;
+        free(root);
         int r = mvot_cli_gpu_encoder_open(cli, cb ? cb : old_cb ? old_cb : "", S, &enc);
         free(old_cb);
         json_decref(m);
@@ -108,6 +115,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     mvot_cli_gpu_encoder_close(&enc);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
+    mvot_cli_warn(cli, json_string_value(json_object_get(sum, "warning")));
     mvot_cli_print_json(cli, sum);
     mvot_cli_note(cli, "retokenized %lld samples into %lld shards, %lld tokens\n",
                   (long long)json_integer_value(json_object_get(sum, "samples")),

@@ -10,10 +10,13 @@
 static const char HELP[] =
     "usage: mvot verify SHARDS\n"
     "\n"
-    "Re-reads every shard of a shard directory: zstd frame checksums, the seek table and\n"
-    "index, manifest XXH3 of raw and compressed bytes, tar structure, token bounds against\n"
-    "the vocabulary, span consistency, BOI + N codes + EOI around every image, sample json.\n"
-    "Prints each problem with its shard and sample; exits 1 if there is any.\n"
+    "Re-reads every shard of a shard set (its root, or one split's folder: the whole set is\n"
+    "checked): zstd frame checksums, the seek table and index, manifest XXH3 of raw and\n"
+    "compressed bytes and of the index, the manifest's own hash, every manifest field against\n"
+    "the shards (statistics, totals, end ordinals, mode), tar structure, token bounds against\n"
+    "the vocabulary, span consistency, BOI + N codes + EOI around every image, sample json,\n"
+    "and shard-like files the manifest does not list. Version 1 sets are checked with a\n"
+    "warning. Prints each problem with its shard and sample; exits 1 if there is any.\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli)
@@ -32,6 +35,9 @@ int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli)
     mvot_pool_free(pool);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
+    json_t *wr = json_object_get(rep, "warnings");
+    for (size_t i = 0; i < json_array_size(wr); i++)
+        mvot_cli_warn(cli, json_string_value(json_array_get(wr, i)));
     json_t *pr = json_object_get(rep, "problems");
     for (size_t i = 0; i < json_array_size(pr); i++)
         fprintf(stderr, "%s: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));

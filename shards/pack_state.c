@@ -1,0 +1,434 @@
+/* Pack setup, identities, resume state and the manifest (shards/pack_internal.h,
+ * docs/manifest.md). Resume: each committed shard's record (with its statistics and the
+ * enumeration ordinal it ends at) is saved to .pack-state.json, so a rerun skips exactly the
+ * committed samples and sums the same records into the same manifest. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "shards/format.h"
+#include "shards/manifest.h"
+#include "shards/pack_internal.h"
+
+json_t *mvot__pack_hex_json(uint64_t h)
+{
+    char b[17];
+    mvot_hash_hex(h, b);
+    return json_string(b);
+}
+
+json_t *mvot__pack_options_json(const struct mvot_pack_opts *o)
+{
+    char *s = mvot_pack_opts_to_json(o);
+    json_t *j = NULL;
+    if (s)
+        mvot_json_load_buf(s, strlen(s), "options", &j, NULL);
+    free(s);
+    return j ? j : json_object();
+}
+
+static enum mvot_status copy_file(const char *src, const char *dst, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_atomic_file af = {0};
+    FILE *in = NULL;
+    uint8_t *buf = NULL;
+    uint64_t hs = 0, hd = 0;
+    if (mvot_io_exists(dst) && mvot_hash_file(src, &hs, NULL) == MVOT_OK &&
+        mvot_hash_file(dst, &hd, NULL) == MVOT_OK && hs == hd)
+        return MVOT_OK;
+    in = fopen(src, "rb");
+    MVOT_FAIL_IF(!in, err, MVOT_ERR_IO, src, "cannot open");
+    buf = malloc(1 << 20);
+    MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, src, "out of memory");
+    MVOT_TRY(mvot_atomic_open(&af, dst, err));
+    for (;;) {
+        size_t n = fread(buf, 1, 1 << 20, in);
+        if (n)
+            MVOT_TRY(mvot_io_write_all(af.fp, buf, n, dst, err));
+        if (n < (1 << 20)) {
+            MVOT_FAIL_IF(ferror(in), err, MVOT_ERR_IO, src, "read failed");
+            break;
+        }
+    }
+    MVOT_TRY(mvot_atomic_commit(&af, err));
+cleanup:
+    mvot_atomic_abort(&af);
+    if (in)
+        fclose(in);
+    free(buf);
+    return st;
+}
+
+enum mvot_status mvot__pack_setup(struct pack *p, const char *tokenizer_path,
+                                  const char *codebook_path, struct pack_ids *ids,
+                                  struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const struct mvot_pack_opts *o = p->o;
+    MVOT_TRY(mvot_pack_opts_validate(o, "pack", err));
+    p->N = o->image_seq_length;
+    p->S = p->N == 1024 ? 512 : p->N == 256 ? 256 : 128;
+    MVOT_TRY(mvot_bpe_load_file(tokenizer_path, &p->tok, err));
+    MVOT_TRY(mvot_layout_from_bpe(p->tok, &p->lay, err));
+    MVOT_TRY(mvot_assembler_init(&p->as, p->tok, &p->lay, p->N, err));
+    p->wide = mvot_bpe_vocab_size(p->tok) > 65536;
+    MVOT_TRY(mvot_imagetok_open(codebook_path, p->S, 1, &p->it, err));
+    mvot_imagetok_get_info(p->it, &p->info);
+    MVOT_FAIL_IF(p->info.grid * p->info.grid != p->N, err, MVOT_ERR_MISMATCH, codebook_path,
+                 "gives %u codes per image, want %u", p->info.grid * p->info.grid, p->N);
+    MVOT_FAIL_IF(p->info.K > p->lay.n_codes, err, MVOT_ERR_MISMATCH, codebook_path,
+                 "has %u codes but the tokenizer only %u image code tokens", p->info.K,
+                 p->lay.n_codes);
+    MVOT_TRY(mvot_io_mkdirs(p->out_dir, err));
+
+    ids->tokenizer = json_object();
+    json_object_set_new(ids->tokenizer, "file", json_string("tokenizer.json"));
+    json_object_set_new(ids->tokenizer, "xxh3", mvot__pack_hex_json(mvot_bpe_file_hash(p->tok)));
+    json_object_set_new(ids->tokenizer, "vocab_size", json_integer(mvot_bpe_vocab_size(p->tok)));
+    json_object_set_new(ids->tokenizer, "token_dtype", json_string(p->wide ? "uint32" : "uint16"));
+    json_t *sp = json_object();
+    json_object_set_new(sp, "bos", json_integer(p->lay.bos));
+    json_object_set_new(sp, "pad", json_integer(p->lay.pad));
+    json_object_set_new(sp, "eos", json_integer(p->lay.eos));
+    json_object_set_new(sp, "unk", json_integer(p->lay.unk));
+    json_object_set_new(sp, "boi", json_integer(p->lay.boi));
+    json_object_set_new(sp, "eoi", json_integer(p->lay.eoi));
+    json_object_set_new(sp, "sep", json_integer(p->lay.sep));
+    json_object_set_new(sp, "image", json_integer(p->lay.image));
+    json_object_set_new(ids->tokenizer, "special", sp);
+    json_object_set_new(ids->tokenizer, "image_codes", json_integer(p->lay.n_codes));
+    ids->codebook = json_object();
+    const char *cbname =
+        p->info.kind == MVOT_IMAGETOK_VQGAN ? "vqgan.safetensors" : "codebook.safetensors";
+    json_object_set_new(ids->codebook, "file", json_string(cbname));
+    json_object_set_new(ids->codebook, "xxh3", mvot__pack_hex_json(p->info.hash));
+    json_object_set_new(ids->codebook, "kind",
+                        json_string(p->info.kind == MVOT_IMAGETOK_VQGAN ? "vqgan" : "patch"));
+    json_object_set_new(ids->codebook, "K", json_integer(p->info.K));
+    json_object_set_new(ids->codebook, "D", json_integer(p->info.D));
+    json_object_set_new(ids->codebook, "image_size", json_integer(p->info.image_size));
+cleanup:
+    return st;
+}
+
+enum mvot_status mvot__pack_copy_identities(struct pack *p, const char *tokenizer_path,
+                                            const char *codebook_path, const struct pack_ids *ids,
+                                            struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    char *t = mvot_io_join(p->out_dir, "tokenizer.json");
+    char *c = mvot_io_join(p->out_dir, json_string_value(json_object_get(ids->codebook, "file")));
+    MVOT_FAIL_IF(!t || !c, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_TRY(copy_file(tokenizer_path, t, err));
+    MVOT_TRY(copy_file(codebook_path, c, err));
+cleanup:
+    free(t);
+    free(c);
+    return st;
+}
+
+enum mvot_status mvot__pack_save_state(struct pack *p, struct mvot_error *err)
+{
+    char *path = mvot_io_join(p->out_dir, MVOT_PACK_STATE_FILE);
+    if (!path)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    json_t *s = json_deep_copy(p->state_base);
+    json_object_set(s, "shards", p->records);
+    enum mvot_status st = mvot_json_write_file(path, s, err);
+    json_decref(s);
+    free(path);
+    return st;
+}
+
+static int listed(const json_t *records, const char *rel)
+{
+    for (size_t i = 0; i < json_array_size(records); i++) {
+        const char *f = json_string_value(json_object_get(json_array_get(records, i), "file"));
+        if (f && strcmp(f, rel) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Removes, in dir and its split folders, shard files of ours that the kept records do not
+ * list, and stale temp files of ours. */
+static void clean_dir(const char *dir, const json_t *keep)
+{
+    for (int sp = -1; sp < 3; sp++) {
+        const char *sub = sp < 0 ? NULL : mvot_split_name((enum mvot_split)sp);
+        char *d = sub ? mvot_io_join(dir, sub) : strdup(dir);
+        DIR *dd = d ? opendir(d) : NULL;
+        struct dirent *de;
+        while (dd && (de = readdir(dd))) {
+            const char *n = de->d_name;
+            int del = 0;
+            if (sub && strncmp(n, "shard-", 6) == 0 && strlen(n) == 6 + 5 + 1 + 6 + 8) {
+                char rel[64];
+                snprintf(rel, sizeof rel, "%s/%s", sub, n);
+                del = !listed(keep, rel);
+            } else if (!sub && strncmp(n, "shard-", 6) == 0 && strlen(n) == 6 + 6 + 8 &&
+                       strcmp(n + 12, ".tar.zst") == 0) {
+                del = 1; /* a version 1 shard of a previous pack into this folder */
+            } else if (n[0] == '.' && strstr(n, ".tmp.")) {
+                /* Any atomic writer's leftover (core/io.c names them ".<final>.tmp.<pid>.<n>"):
+                 * shards, manifest, state, and the tokenizer/codebook copies. */
+                del = 1;
+            }
+            if (del) {
+                char *path = mvot_io_join(d, n);
+                if (path)
+                    unlink(path);
+                free(path);
+            }
+        }
+        if (dd)
+            closedir(dd);
+        free(d);
+    }
+}
+
+/* Loads previous progress (state file, else a complete manifest) if it has our config
+ * hash, keeping the longest prefix of records whose shard files hash right. */
+static enum mvot_status load_progress(struct pack *p, const char *config_hex, int force,
+                                      struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    char *spath = mvot_io_join(p->out_dir, MVOT_PACK_STATE_FILE);
+    char *mpath = mvot_io_join(p->out_dir, "manifest.json");
+    json_t *prev = NULL;
+    uint32_t per_split[3] = {0, 0, 0};
+    MVOT_FAIL_IF(!spath || !mpath, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    if (mvot_io_exists(spath))
+        mvot_json_load_file(spath, &prev, NULL);
+    if (!prev && mvot_io_exists(mpath))
+        mvot_json_load_file(mpath, &prev, NULL);
+    if (prev) {
+        const char *h = json_string_value(json_object_get(prev, "config_xxh3"));
+        if (!h || strcmp(h, config_hex) != 0) {
+            MVOT_FAIL_IF(!force, err, MVOT_ERR_INVALID, p->out_dir,
+                         "holds a pack made with other inputs or options (config %s, now %s); "
+                         "use --force to replace it",
+                         h ? h : "?", config_hex);
+            json_decref(prev);
+            prev = NULL;
+        }
+    }
+    json_t *recs = prev ? json_object_get(prev, "shards") : NULL;
+    int last_split = -1;
+    for (size_t i = 0; i < json_array_size(recs); i++) {
+        json_t *r = json_array_get(recs, i);
+        const char *file = json_string_value(json_object_get(r, "file"));
+        const char *split = json_string_value(json_object_get(r, "split"));
+        int sp = -1;
+        for (int k = 0; split && k < 3; k++)
+            if (strcmp(split, mvot_split_name((enum mvot_split)k)) == 0)
+                sp = k;
+        char want[64];
+        uint64_t h = 0, got = 0;
+        if (!file || sp < 0 || sp < last_split ||
+            mvot_shard_file_name(want, sizeof want, split, p->o->part, per_split[sp]) < 0 ||
+            strcmp(file, want) != 0 || mvot_manifest_hash(r, "compressed_xxh3", &h) != 0)
+            break;
+        char *path = mvot_io_join(p->out_dir, file);
+        int ok = path && mvot_hash_file(path, &got, NULL) == MVOT_OK && got == h;
+        free(path);
+        if (!ok)
+            break;
+        last_split = sp;
+        per_split[sp]++;
+        json_array_append(p->records, r);
+    }
+    /* Save the kept records as state before the manifest goes, so a kill from here on still
+     * resumes; the manifest is rewritten last, and until then the dir is incomplete. */
+    if (json_array_size(p->records))
+        MVOT_TRY(mvot__pack_save_state(p, err));
+    else
+        unlink(spath);
+    unlink(mpath);
+    clean_dir(p->out_dir, p->records);
+cleanup:
+    json_decref(prev);
+    free(spath);
+    free(mpath);
+    return st;
+}
+
+/* Resume position from the kept records. */
+static void resume_point(struct pack *p, uint64_t *resume_ordinal)
+{
+    size_t n = json_array_size(p->records);
+    *resume_ordinal = 0;
+    p->samples_written = 0;
+    memset(p->split_shards, 0, sizeof p->split_shards);
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(p->records, i);
+        const char *split = json_string_value(json_object_get(r, "split"));
+        for (int k = 0; split && k < 3; k++)
+            if (strcmp(split, mvot_split_name((enum mvot_split)k)) == 0)
+                p->split_shards[k]++;
+        p->samples_written += (uint64_t)json_integer_value(json_object_get(r, "samples"));
+        *resume_ordinal = (uint64_t)json_integer_value(json_object_get(r, "end_ordinal"));
+    }
+}
+
+enum mvot_status mvot__pack_begin(struct pack *p, const json_t *config, char cfg_hex[17],
+                                  uint64_t *resume_ordinal, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    char *dump = mvot_json_dumps(config);
+    MVOT_FAIL_IF(!dump, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    mvot_hash_hex(mvot_hash64(dump, strlen(dump)), cfg_hex);
+    p->state_base = json_object();
+    json_object_set_new(p->state_base, "config_xxh3", json_string(cfg_hex));
+    MVOT_TRY(mvot_io_mkdirs(p->out_dir, err));
+    MVOT_TRY(load_progress(p, cfg_hex, p->o->force, err));
+    resume_point(p, resume_ordinal);
+cleanup:
+    free(dump);
+    return st;
+}
+
+/* Commits the last shard and writes the manifest. */
+/* The manifest fields pack and retokenize share: format, tool, mode, sizes, options, config
+ * hash, identities and which encoder made the image codes. New reference. */
+json_t *mvot__pack_manifest_base(const struct pack *p, const struct mvot_pack_opts *o,
+                                 const char *cfg_hex, const struct pack_ids *ids)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "format", json_string(MVOT_SHARD_FORMAT_NAME));
+    json_object_set_new(m, "version", json_integer(MVOT_SHARD_VERSION));
+    json_object_set_new(m, "tool", json_string("mvot-data " MVOT_VERSION));
+    json_object_set_new(m, "mode", json_string(mvot_pack_mode_name(o->mode)));
+    json_object_set_new(m, "image_seq_length", json_integer(p->N));
+    json_object_set_new(m, "image_size", json_integer(p->S));
+    json_object_set_new(m, "options", mvot__pack_options_json(o));
+    json_object_set_new(m, "config_xxh3", json_string(cfg_hex));
+    json_object_set(m, "tokenizer", ids->tokenizer);
+    json_object_set(m, "codebook", ids->codebook);
+    json_object_set_new(
+        m, "image_encoder",
+        json_string(o->encoder ? (o->encoder->name ? o->encoder->name : "external") : "cpu"));
+    return m;
+}
+
+/* Sums the records of each split (and the stats of each task) for the manifest's "splits"
+ * and "task_totals". */
+static json_t *split_totals(const json_t *records)
+{
+    json_t *splits = json_object();
+    for (size_t i = 0; i < json_array_size(records); i++) {
+        json_t *r = json_array_get(records, i);
+        const char *sp = json_string_value(json_object_get(r, "split"));
+        if (!sp)
+            continue;
+        json_t *t = json_object_get(splits, sp);
+        if (!t) {
+            t = mvot_stats_new();
+            json_object_set_new(t, "shards", json_integer(0));
+            json_object_set_new(t, "raw_bytes", json_integer(0));
+            json_object_set_new(t, "compressed_bytes", json_integer(0));
+            json_object_set_new(splits, sp, t);
+        }
+        mvot_stats_merge(t, json_object_get(r, "stats"));
+        mvot_stats_add(t, 1, (const char *const[]){"shards", NULL});
+        mvot_stats_add(t, json_integer_value(json_object_get(r, "raw_bytes")),
+                       (const char *const[]){"raw_bytes", NULL});
+        mvot_stats_add(t, json_integer_value(json_object_get(r, "compressed_bytes")),
+                       (const char *const[]){"compressed_bytes", NULL});
+    }
+    return splits;
+}
+
+static json_t *task_totals(const json_t *stats)
+{
+    json_t *out = json_object();
+    const char *task, *split, *ans;
+    json_t *v, *w, *x;
+    json_object_foreach(json_object_get(stats, "tasks"), task, v)
+    {
+        json_object_foreach(v, split, w)
+        {
+            mvot_stats_add(out, json_integer_value(w),
+                           (const char *const[]){task, "samples", NULL});
+        }
+    }
+    json_object_foreach(json_object_get(stats, "answers"), task, v)
+    {
+        json_object_foreach(v, split, w)
+        {
+            json_object_foreach(w, ans, x)
+            {
+                mvot_stats_add(out, json_integer_value(x),
+                               (const char *const[]){task, "episodes", NULL});
+            }
+        }
+    }
+    return out;
+}
+
+enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **summary,
+                                   uint64_t resumed, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    char *mpath = NULL, *spath = NULL;
+    if (p->stopped) {
+        if (summary) {
+            *summary = json_object();
+            json_object_set_new(*summary, "interrupted", json_true());
+            json_object_set_new(*summary, "shards",
+                                json_integer((json_int_t)json_array_size(p->records)));
+        }
+        return MVOT_OK;
+    }
+    if (p->w)
+        MVOT_TRY(mvot__pack_commit_shard(p, p->ordinal_total, err));
+    json_t *totals = mvot_stats_new(), *stats;
+    for (size_t i = 0; i < json_array_size(p->records); i++)
+        mvot_stats_merge(totals, json_object_get(json_array_get(p->records, i), "stats"));
+    mvot_stats_merge(totals, p->cur_stats); /* drops after the last shard (no shard at all) */
+    uint64_t raw = 0, comp = 0;
+    for (size_t i = 0; i < json_array_size(p->records); i++) {
+        json_t *r = json_array_get(p->records, i);
+        raw += (uint64_t)json_integer_value(json_object_get(r, "raw_bytes"));
+        comp += (uint64_t)json_integer_value(json_object_get(r, "compressed_bytes"));
+    }
+    stats = json_object();
+    json_object_set(stats, "kinds", json_object_get(totals, "kinds"));
+    json_object_set(stats, "tasks", json_object_get(totals, "tasks"));
+    json_object_set(stats, "answers", json_object_get(totals, "answers"));
+    json_object_del(totals, "kinds");
+    json_object_del(totals, "tasks");
+    json_object_del(totals, "answers");
+    json_object_set_new(totals, "raw_bytes", json_integer((json_int_t)raw));
+    json_object_set_new(totals, "compressed_bytes", json_integer((json_int_t)comp));
+    json_object_set_new(totals, "shards", json_integer((json_int_t)json_array_size(p->records)));
+    json_object_set_new(manifest, "totals", totals);
+    json_object_set_new(manifest, "splits", split_totals(p->records));
+    json_object_set_new(manifest, "task_totals", task_totals(stats));
+    json_object_set_new(manifest, "stats", stats);
+    json_object_set(manifest, "shards", p->records);
+    MVOT_FAIL_IF(mvot_manifest_seal(manifest) != MVOT_OK, err, MVOT_ERR_NOMEM, "pack",
+                 "out of memory");
+    mpath = mvot_io_join(p->out_dir, "manifest.json");
+    spath = mvot_io_join(p->out_dir, MVOT_PACK_STATE_FILE);
+    MVOT_FAIL_IF(!mpath || !spath, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_TRY(mvot_json_write_file(mpath, manifest, err));
+    unlink(spath);
+    if (summary) {
+        *summary = json_deep_copy(totals);
+        json_object_set(*summary, "splits", json_object_get(manifest, "splits"));
+        json_object_set_new(*summary, "interrupted", json_false());
+        json_object_set_new(*summary, "resumed_shards", json_integer((json_int_t)resumed));
+        json_object_set_new(*summary, "ratio", json_real(comp ? (double)raw / (double)comp : 0));
+    }
+cleanup:
+    free(mpath);
+    free(spath);
+    return st;
+}
