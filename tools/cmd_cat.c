@@ -14,6 +14,8 @@
 static const char HELP[] =
     "usage: mvot cat SHARDS KEY|INDEX\n"
     "\n"
+    "SHARDS is a shard set's root or one split's folder (ROOT/train; INDEX then counts\n"
+    "within that split). Every shard is checked against the manifest before use.\n"
     "Prints a sample: its json metadata, its spans (start, length, modality, loss) and the\n"
     "decoded token sequence, images shown as [image j: frame F, N codes]. With --json prints\n"
     "{key, index, input_ids, labels (-100 masked), spans, meta, text} on one line.\n"

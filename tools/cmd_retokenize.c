@@ -14,30 +14,30 @@
 static const char HELP[] =
     "usage: mvot retokenize SHARDS [--codebook FILE] [--tokenizer FILE] --out NEW_SHARDS\n"
     "\n"
-    "Re-encodes every sample of SHARDS from its stored source frames and texts with a new\n"
-    "image tokenizer and/or text tokenizer (at least one). Mode, image size, length policy\n"
-    "and augmentation come from the old manifest; with only a new codebook the text tokens\n"
-    "stay byte-identical. The new manifest records the old identities under\n"
-    "\"retokenized_from\". Resumable like pack.\n"
+    "Re-encodes every sample of SHARDS (a shard set's root or one split's folder, format 2\n"
+    "or 1) from its stored source frames and texts with a new image tokenizer and/or text\n"
+    "tokenizer (at least one), and writes format 2. Mode, image size, length policy and\n"
+    "augmentation come from the old manifest; the order and shard boundaries are the\n"
+    "source's (one new shard per source shard and split), which also migrates a format 1\n"
+    "set. With only a new codebook the text tokens stay byte-identical. The new manifest\n"
+    "records the old identities under \"retokenized_from\". Resumable like pack.\n"
     "\n"
     "Options:\n"
     "  --codebook F        new patch codebook or VQGAN file\n"
     "  --tokenizer F       new tokenizer.json\n"
-    "  --out DIR           new shard directory\n"
-    "  --shard-samples N   roll shards after N samples (default 4096)\n"
+    "  --out DIR           new shard set root\n"
     "  --zstd-level L      1..19 (default 3)\n"
     "  --force             replace a different pack already in --out\n"
     "  --gpu               encode images on the GPU (CUDA builds)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_SHARD_SAMPLES, O_LEVEL, O_FORCE, O_GPU };
+enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_LEVEL, O_FORCE, O_GPU };
 
 int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
 {
     static const struct option opts[] = {{"codebook", required_argument, 0, O_CODEBOOK},
                                          {"tokenizer", required_argument, 0, O_TOKENIZER},
                                          {"out", required_argument, 0, O_OUT},
-                                         {"shard-samples", required_argument, 0, O_SHARD_SAMPLES},
                                          {"zstd-level", required_argument, 0, O_LEVEL},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"gpu", no_argument, 0, O_GPU},
@@ -53,11 +53,6 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         case O_CODEBOOK: cb = optarg; break;
         case O_TOKENIZER: tk = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_SHARD_SAMPLES:
-            if (!mvot_cli_parse_u64(cli, "--shard-samples", optarg, 0, UINT32_MAX, &v))
-                return MVOT_EXIT_USAGE;
-            o.shard_samples = (uint32_t)v;
-            break;
         case O_LEVEL:
             if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
                 return MVOT_EXIT_USAGE;
