@@ -269,9 +269,9 @@ struct slot {
     struct mvot_episode ep;
     int live;        /* ep still owned here (not moved into a unit nor freed) */
     uint64_t h;      /* XXH3(key, seed) */
-    uint32_t rank;   /* position among its task's episodes of its split */
-    uint32_t n_task; /* episodes of its task in its split */
-    uint32_t off;    /* the task's seeded phase, a fraction of 2^32 */
+    uint32_t rank;  /* position among its task's episodes of its split */
+    uint64_t mid2;  /* 2 x (samples of the task's episodes before it) + its own samples */
+    uint64_t mass2; /* 2 x samples of its task in its split */
 };
 
 struct episodes {
@@ -300,17 +300,16 @@ static int cmp_hash(const void *a, const void *b)
     return strcmp(x->ep.key, y->ep.key);
 }
 
-/* Episode i of a task with n episodes sits at (i + off / 2^32) / n of its split: tasks
- * interleave in proportion, so every prefix of a split holds each task within one episode
- * of its share. Compared exactly, in integers. */
+/* An episode sits at the middle of its share of its task's samples in the split,
+ * mid2 / mass2: tasks interleave in proportion to their samples, so every prefix of a split
+ * holds each task's share within about one episode. Compared exactly, in integers. */
 static int cmp_position(const void *a, const void *b)
 {
     const struct slot *x = *(const struct slot *const *)a, *y = *(const struct slot *const *)b;
     if (x->ep.split != y->ep.split)
         return x->ep.split < y->ep.split ? -1 : 1;
     __extension__ typedef unsigned __int128 u128;
-    u128 lx = ((u128)x->rank << 32 | x->off) * y->n_task;
-    u128 ly = ((u128)y->rank << 32 | y->off) * x->n_task;
+    u128 lx = (u128)x->mid2 * y->mass2, ly = (u128)y->mid2 * x->mass2;
     if (lx != ly)
         return lx < ly ? -1 : 1;
     if (x->ep.task != y->ep.task)
@@ -319,8 +318,9 @@ static int cmp_position(const void *a, const void *b)
 }
 
 /* Reads every episode and returns them in output order (*order: pointers into e). */
-static enum mvot_status load_episodes(const char *arch, uint64_t seed, struct episodes *e,
-                                      struct slot ***order, struct mvot_error *err)
+static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot_pack_mode mode,
+                                      struct episodes *e, struct slot ***order,
+                                      struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_episode_reader *rd = NULL;
@@ -349,17 +349,19 @@ static enum mvot_status load_episodes(const char *arch, uint64_t seed, struct ep
     for (size_t i = 0; i < e->n; i++)
         (*order)[i] = &e->v[i];
     qsort(*order, e->n, sizeof **order, cmp_hash);
-    for (size_t i = 0, j; i < e->n; i = j) { /* ranks within each (split, task) run */
+    for (size_t i = 0, j; i < e->n; i = j) { /* ranks and sample mass per (split, task) */
+        uint64_t cum = 0;
         for (j = i; j < e->n && (*order)[j]->ep.split == (*order)[i]->ep.split &&
                     (*order)[j]->ep.task == (*order)[i]->ep.task;
-             j++)
+             j++) {
+            /* +1: an episode without samples still gets its own place */
+            uint64_t c = mvot_assemble_count(&(*order)[j]->ep, mode) + 1;
             (*order)[j]->rank = (uint32_t)(j - i);
-        const char *tn = mvot_task_name((*order)[i]->ep.task);
-        uint32_t off = (uint32_t)mvot_hash64_seed(tn, strlen(tn), seed ^ MVOT_PACK_DOMAIN_ORDER);
-        for (size_t k = i; k < j; k++) {
-            (*order)[k]->n_task = (uint32_t)(j - i);
-            (*order)[k]->off = off;
+            (*order)[j]->mid2 = 2 * cum + c;
+            cum += c;
         }
+        for (size_t k = i; k < j; k++)
+            (*order)[k]->mass2 = 2 * cum;
     }
     qsort(*order, e->n, sizeof **order, cmp_position);
 cleanup:
@@ -416,7 +418,7 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     uint64_t resumed = json_array_size(p.records);
 
-    MVOT_TRY(load_episodes(arch, o->seed, &eps, &order, err));
+    MVOT_TRY(load_episodes(arch, o->seed, o->mode, &eps, &order, err));
     for (size_t i = 0; i < eps.n; i++)
         p.total_hint += mvot_assemble_count(&eps.v[i].ep, o->mode);
     uint64_t ordinal = 0;
@@ -454,8 +456,8 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     manifest = mvot__pack_manifest_base(&p, o, cfg_hex, &ids);
     json_object_set_new(ids.episodes, "episodes", json_integer((json_int_t)eps.n));
     json_object_set_new(ids.episodes, "order",
-                        json_string("per split: tasks interleaved in proportion, each task by "
-                                    "XXH3(key, seed ^ 0x4f524452)"));
+                        json_string("per split: tasks interleaved in proportion to their "
+                                    "samples, each task by XXH3(key, seed ^ 0x4f524452)"));
     json_object_set(manifest, "episodes", ids.episodes);
     if (o->config)
         json_object_set(manifest, "build_config", (json_t *)o->config);

@@ -108,7 +108,7 @@ int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
     }
     const char *tf = json_string_value(
         json_object_get(json_object_get(mvot_shard_set_manifest(set), "tokenizer"), "file"));
-    char *tp = tf ? mvot_io_join(dir, tf) : NULL;
+    char *tp = tf ? mvot_io_join(mvot_shard_set_dir(set), tf) : NULL;
     if (!tp || mvot_bpe_load_file(tp, &tok, &err) != MVOT_OK) {
         free(tp);
         rc = mvot_cli_fail(cli, &err);
