@@ -111,9 +111,10 @@ enum mvot_status mvot_index_encode(const struct mvot_index *ix, struct mvot_buf 
  * *version. ents are the seek table's data frames (the trailer excluded, n_frames of them):
  * v1 entries must cover frames 0..n_frames contiguously; v2 entries must cover every
  * group's decompressed bytes contiguously, in order. */
-enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len, const struct mvot_seek_entry *ents,
-                                  uint32_t n_frames, const char *name, struct mvot_index *out,
-                                  uint32_t *version, struct mvot_error *err);
+enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len,
+                                  const struct mvot_seek_entry *ents, uint32_t n_frames,
+                                  const char *name, struct mvot_index *out, uint32_t *version,
+                                  struct mvot_error *err);
 
 /* Little-endian helpers. */
 static inline uint32_t mvot_rd32(const uint8_t *p)

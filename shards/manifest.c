@@ -79,9 +79,9 @@ static json_t *hex(uint64_t h)
     return json_string(b);
 }
 
-json_t *mvot_shard_record(const char *file, const char *split, uint32_t part,
-                          uint64_t first_sample, uint64_t end_ordinal,
-                          const struct mvot_shard_info *info, const json_t *stats)
+json_t *mvot_shard_record(const char *file, const char *split, uint32_t part, uint64_t first_sample,
+                          uint64_t end_ordinal, const struct mvot_shard_info *info,
+                          const json_t *stats)
 {
     json_t *r = json_object();
     json_object_set_new(r, "file", json_string(file));
@@ -116,8 +116,7 @@ int mvot_shard_file_name(char *buf, size_t cap, const char *split, uint32_t part
 int mvot_shard_file_like(const char *name)
 {
     size_t n = strlen(name);
-    return strncmp(name, "shard-", 6) == 0 ||
-           (n > 8 && strcmp(name + n - 8, ".tar.zst") == 0);
+    return strncmp(name, "shard-", 6) == 0 || (n > 8 && strcmp(name + n - 8, ".tar.zst") == 0);
 }
 
 enum mvot_status mvot_manifest_digest(const json_t *manifest, uint64_t *out)
@@ -162,4 +161,57 @@ enum mvot_status mvot_manifest_check(const json_t *manifest, const char *path,
                               a, b);
     }
     return MVOT_OK;
+}
+
+json_t *mvot_manifest_split_totals(const json_t *records)
+{
+    json_t *splits = json_object();
+    for (size_t i = 0; i < json_array_size(records); i++) {
+        json_t *r = json_array_get(records, i);
+        const char *sp = json_string_value(json_object_get(r, "split"));
+        if (!sp)
+            continue;
+        json_t *t = json_object_get(splits, sp);
+        if (!t) {
+            t = mvot_stats_new();
+            json_object_set_new(t, "shards", json_integer(0));
+            json_object_set_new(t, "raw_bytes", json_integer(0));
+            json_object_set_new(t, "compressed_bytes", json_integer(0));
+            json_object_set_new(splits, sp, t);
+        }
+        mvot_stats_merge(t, json_object_get(r, "stats"));
+        mvot_stats_add(t, 1, (const char *const[]){"shards", NULL});
+        mvot_stats_add(t, json_integer_value(json_object_get(r, "raw_bytes")),
+                       (const char *const[]){"raw_bytes", NULL});
+        mvot_stats_add(t, json_integer_value(json_object_get(r, "compressed_bytes")),
+                       (const char *const[]){"compressed_bytes", NULL});
+    }
+    return splits;
+}
+
+json_t *mvot_manifest_task_totals(const json_t *stats)
+{
+    json_t *out = json_object();
+    const char *task, *split, *ans;
+    json_t *v, *w, *x;
+    json_object_foreach(json_object_get(stats, "tasks"), task, v)
+    {
+        json_object_foreach(v, split, w)
+        {
+            mvot_stats_add(out, json_integer_value(w),
+                           (const char *const[]){task, "samples", NULL});
+        }
+    }
+    json_object_foreach(json_object_get(stats, "answers"), task, v)
+    {
+        json_object_foreach(v, split, w)
+        {
+            json_object_foreach(w, ans, x)
+            {
+                mvot_stats_add(out, json_integer_value(x),
+                               (const char *const[]){task, "episodes", NULL});
+            }
+        }
+    }
+    return out;
 }

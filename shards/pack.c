@@ -77,8 +77,7 @@ enum mvot_status mvot__pack_init(struct pack *p, const struct mvot_pack_opts *o,
     return p->records && p->cur_stats ? MVOT_OK : MVOT_ERR_NOMEM;
 }
 
-enum mvot_status mvot__pack_new_unit(struct pack *p, struct pack_unit **out,
-                                     struct mvot_error *err)
+enum mvot_status mvot__pack_new_unit(struct pack *p, struct pack_unit **out, struct mvot_error *err)
 {
     if (p->n_units == p->cap_units) {
         size_t nc = p->cap_units ? p->cap_units * 2 : 64;
@@ -104,9 +103,9 @@ enum mvot_status mvot__pack_commit_shard(struct pack *p, uint64_t end_ordinal,
     p->w = NULL;
     if (st != MVOT_OK)
         return st;
-    json_array_append_new(p->records, mvot_shard_record(file, split, p->o->part,
-                                                        p->shard_first_sample, end_ordinal, &info,
-                                                        p->cur_stats));
+    json_array_append_new(p->records,
+                          mvot_shard_record(file, split, p->o->part, p->shard_first_sample,
+                                            end_ordinal, &info, p->cur_stats));
     json_decref(p->cur_stats);
     p->cur_stats = mvot_stats_new();
     p->split_shards[p->w_split]++;
@@ -132,9 +131,9 @@ static enum mvot_status open_shard(struct pack *p, uint8_t split, int64_t src_sh
     char file[64];
     const char *sn = mvot_split_name((enum mvot_split)split);
     char *dir = mvot_io_join(p->out_dir, sn), *path = NULL;
-    MVOT_FAIL_IF(!dir || mvot_shard_file_name(file, sizeof file, sn, p->o->part,
-                                              p->split_shards[split]) < 0,
-                 err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_FAIL_IF(
+        !dir || mvot_shard_file_name(file, sizeof file, sn, p->o->part, p->split_shards[split]) < 0,
+        err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_TRY(mvot_io_mkdirs(dir, err));
     path = mvot_io_join(p->out_dir, file);
     MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, "pack", "out of memory");
@@ -267,8 +266,8 @@ static json_t *load_gen_manifest(const char *episodes_path)
 
 struct slot {
     struct mvot_episode ep;
-    int live;        /* ep still owned here (not moved into a unit nor freed) */
-    uint64_t h;      /* XXH3(key, seed) */
+    int live;       /* ep still owned here (not moved into a unit nor freed) */
+    uint64_t h;     /* XXH3(key, seed) */
     uint32_t rank;  /* position among its task's episodes of its split */
     uint64_t mid2;  /* 2 x (samples of the task's episodes before it) + its own samples */
     uint64_t mass2; /* 2 x samples of its task in its split */
@@ -404,17 +403,12 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     json_object_set_new(ids.episodes, "gen", load_gen_manifest(arch));
 
     config = json_object();
-    json_object_set_new(config, "options", mvot__pack_options_json(o));
-    json_object_set(config, "tokenizer", json_object_get(ids.tokenizer, "xxh3"));
-    json_object_set(config, "codebook", json_object_get(ids.codebook, "xxh3"));
     json_object_set(config, "episodes", json_object_get(ids.episodes, "xxh3"));
-    json_object_set_new(config, "tool", json_string("mvot-data " MVOT_VERSION));
-    json_object_set_new(config, "format_version", json_integer(MVOT_SHARD_VERSION));
     if (o->config)
         json_object_set(config, "build_config", (json_t *)o->config);
     char cfg_hex[17];
     uint64_t resume_ordinal = 0;
-    MVOT_TRY(mvot__pack_begin(&p, config, cfg_hex, &resume_ordinal, err));
+    MVOT_TRY(mvot__pack_begin(&p, &ids, config, cfg_hex, &resume_ordinal, err));
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     uint64_t resumed = json_array_size(p.records);
 

@@ -3,10 +3,11 @@
  * mvot_pack_run reads an episode archive, orders its episodes (per split, tasks interleaved
  * in proportion, seeded), assembles token sequences in one of the modes of
  * shards/assemble.h, encodes every image once per episode, and writes one set of seekable
- * .tar.zst shards per split (ROOT/{split}/) plus ROOT/manifest.json (format version 2). Output bytes depend only on the inputs and
- * the options, never on the thread count; an interrupted run resumes from its last complete
- * shard and ends byte-identical to an uninterrupted one. mvot_pack_retokenize rebuilds a
- * shard set from its stored frames and texts with a new tokenizer and/or codebook. */
+ * .tar.zst shards per split (ROOT/{split}/) plus ROOT/manifest.json (format version 2). Output
+ * bytes depend only on the inputs and the options, never on the thread count; an interrupted run
+ * resumes from its last complete shard and ends byte-identical to an uninterrupted one.
+ * mvot_pack_retokenize rebuilds a shard set from its stored frames and texts with a new tokenizer
+ * and/or codebook. */
 #ifndef MVOT_SHARDS_PACK_H
 #define MVOT_SHARDS_PACK_H
 

@@ -38,7 +38,8 @@ static enum mvot_status job_image(struct pack *p, const struct job *j, struct mv
     enum mvot_status st;
     memset(img, 0, sizeof *img);
     if (j->level > 0)
-        return mvot_imagetok_decode(p->it, mvot__pack_codes_at(p, u, j->level - 1, j->frame), img, err);
+        return mvot_imagetok_decode(p->it, mvot__pack_codes_at(p, u, j->level - 1, j->frame), img,
+                                    err);
     struct mvot_image raw = {0};
     char name[160];
     snprintf(name, sizeof name, "%s frame %u",
@@ -71,7 +72,8 @@ static void job_cpu(void *vc, size_t i, int worker)
     p->job_st[i] = job_image(p, j, &img, &p->job_err[i]);
     if (p->job_st[i] == MVOT_OK)
         p->job_st[i] = mvot_imagetok_encode(
-            p->it, &img, mvot__pack_codes_at(p, &p->units[j->unit], j->level, j->frame), &p->job_err[i]);
+            p->it, &img, mvot__pack_codes_at(p, &p->units[j->unit], j->level, j->frame),
+            &p->job_err[i]);
     mvot_image_free(&img);
 }
 

@@ -141,9 +141,12 @@ enum mvot_status mvot__pack_setup(struct pack *p, const char *tokenizer_path,
 enum mvot_status mvot__pack_copy_identities(struct pack *p, const char *tokenizer_path,
                                             const char *codebook_path, const struct pack_ids *ids,
                                             struct mvot_error *err);
-/* The config hash (hex, 17 bytes) of a config object; loads previous progress with it. */
-enum mvot_status mvot__pack_begin(struct pack *p, const json_t *config, char cfg_hex[17],
-                                  uint64_t *resume_ordinal, struct mvot_error *err);
+/* Completes config (the caller's own keys) with what every run hashes (options, tokenizer
+ * and codebook identities, tool, format version), sets cfg_hex (17 bytes) to its hash and
+ * loads previous progress made with that hash. */
+enum mvot_status mvot__pack_begin(struct pack *p, const struct pack_ids *ids, json_t *config,
+                                  char cfg_hex[17], uint64_t *resume_ordinal,
+                                  struct mvot_error *err);
 enum mvot_status mvot__pack_save_state(struct pack *p, struct mvot_error *err);
 json_t *mvot__pack_manifest_base(const struct pack *p, const struct mvot_pack_opts *o,
                                  const char *cfg_hex, const struct pack_ids *ids);

@@ -87,8 +87,8 @@ char *mvot_pack_opts_to_json(const struct mvot_pack_opts *o)
 static enum mvot_status get_u64(json_t *v, const char *key, uint64_t lo, uint64_t hi,
                                 const char *where, uint64_t *out, struct mvot_error *err)
 {
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) < lo || (uint64_t)json_integer_value(v) > hi)
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) < lo ||
+        (uint64_t)json_integer_value(v) > hi)
         return mvot_error_set(err, MVOT_ERR_INVALID, where,
                               "%s: want an integer in [%" PRIu64 ", %" PRIu64 "]", key, lo, hi);
     *out = (uint64_t)json_integer_value(v);
@@ -114,7 +114,8 @@ enum mvot_status mvot_pack_opts_from_json(const char *json, const char *where,
         } else if (strcmp(k, "length_policy") == 0) {
             MVOT_FAIL_IF(!json_is_string(v) ||
                              mvot_length_policy_parse(json_string_value(v), &o->length_policy),
-                         err, MVOT_ERR_INVALID, where, "length_policy: want \"drop\" or \"truncate\"");
+                         err, MVOT_ERR_INVALID, where,
+                         "length_policy: want \"drop\" or \"truncate\"");
         } else if (strcmp(k, "store_frames") == 0) {
             MVOT_FAIL_IF(!json_is_boolean(v), err, MVOT_ERR_INVALID, where,
                          "store_frames: want true or false");

@@ -39,8 +39,7 @@ static enum mvot_status sample_identity(const struct pack_unit *u, const char *k
     return MVOT_OK;
 }
 
-enum mvot_status mvot__pack_work(void *vc, size_t i, int worker, void **out,
-                                 struct mvot_error *err)
+enum mvot_status mvot__pack_work(void *vc, size_t i, int worker, void **out, struct mvot_error *err)
 {
     struct pack *p = vc;
     (void)worker;
@@ -162,9 +161,8 @@ enum mvot_status mvot__pack_work(void *vc, size_t i, int worker, void **out,
         pngs[k] = u->png[ex->images[k]];
         png_len[k] = u->png_len[ex->images[k]];
     }
-    struct mvot_sample_parts parts = {ex->key, 0,     0,       0,    tok32,      n,
-                                      p->wide, sp.v,  sp.n,    js,   strlen(js), n_png,
-                                      pngs,    png_len};
+    struct mvot_sample_parts parts = {ex->key, 0,    0,  0,          tok32, n,    p->wide,
+                                      sp.v,    sp.n, js, strlen(js), n_png, pngs, png_len};
     MVOT_TRY(sample_identity(u, ex->key, &parts, err));
     MVOT_TRY(mvot_packed_sample_build(&parts, &r->ps, err));
     *out = r;

@@ -277,10 +277,16 @@ static void resume_point(struct pack *p, uint64_t *resume_ordinal)
     }
 }
 
-enum mvot_status mvot__pack_begin(struct pack *p, const json_t *config, char cfg_hex[17],
-                                  uint64_t *resume_ordinal, struct mvot_error *err)
+enum mvot_status mvot__pack_begin(struct pack *p, const struct pack_ids *ids, json_t *config,
+                                  char cfg_hex[17], uint64_t *resume_ordinal,
+                                  struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
+    json_object_set_new(config, "options", mvot__pack_options_json(p->o));
+    json_object_set(config, "tokenizer", json_object_get(ids->tokenizer, "xxh3"));
+    json_object_set(config, "codebook", json_object_get(ids->codebook, "xxh3"));
+    json_object_set_new(config, "tool", json_string("mvot-data " MVOT_VERSION));
+    json_object_set_new(config, "format_version", json_integer(MVOT_SHARD_VERSION));
     char *dump = mvot_json_dumps(config);
     MVOT_FAIL_IF(!dump, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     mvot_hash_hex(mvot_hash64(dump, strlen(dump)), cfg_hex);
@@ -315,61 +321,6 @@ json_t *mvot__pack_manifest_base(const struct pack *p, const struct mvot_pack_op
         m, "image_encoder",
         json_string(o->encoder ? (o->encoder->name ? o->encoder->name : "external") : "cpu"));
     return m;
-}
-
-/* Sums the records of each split (and the stats of each task) for the manifest's "splits"
- * and "task_totals". */
-static json_t *split_totals(const json_t *records)
-{
-    json_t *splits = json_object();
-    for (size_t i = 0; i < json_array_size(records); i++) {
-        json_t *r = json_array_get(records, i);
-        const char *sp = json_string_value(json_object_get(r, "split"));
-        if (!sp)
-            continue;
-        json_t *t = json_object_get(splits, sp);
-        if (!t) {
-            t = mvot_stats_new();
-            json_object_set_new(t, "shards", json_integer(0));
-            json_object_set_new(t, "raw_bytes", json_integer(0));
-            json_object_set_new(t, "compressed_bytes", json_integer(0));
-            json_object_set_new(splits, sp, t);
-        }
-        mvot_stats_merge(t, json_object_get(r, "stats"));
-        mvot_stats_add(t, 1, (const char *const[]){"shards", NULL});
-        mvot_stats_add(t, json_integer_value(json_object_get(r, "raw_bytes")),
-                       (const char *const[]){"raw_bytes", NULL});
-        mvot_stats_add(t, json_integer_value(json_object_get(r, "compressed_bytes")),
-                       (const char *const[]){"compressed_bytes", NULL});
-    }
-    return splits;
-}
-
-static json_t *task_totals(const json_t *stats)
-{
-    json_t *out = json_object();
-    const char *task, *split, *ans;
-    json_t *v, *w, *x;
-    json_object_foreach(json_object_get(stats, "tasks"), task, v)
-    {
-        json_object_foreach(v, split, w)
-        {
-            mvot_stats_add(out, json_integer_value(w),
-                           (const char *const[]){task, "samples", NULL});
-        }
-    }
-    json_object_foreach(json_object_get(stats, "answers"), task, v)
-    {
-        json_object_foreach(v, split, w)
-        {
-            json_object_foreach(w, ans, x)
-            {
-                mvot_stats_add(out, json_integer_value(x),
-                               (const char *const[]){task, "episodes", NULL});
-            }
-        }
-    }
-    return out;
 }
 
 enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **summary,
@@ -409,8 +360,8 @@ enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **su
     json_object_set_new(totals, "compressed_bytes", json_integer((json_int_t)comp));
     json_object_set_new(totals, "shards", json_integer((json_int_t)json_array_size(p->records)));
     json_object_set_new(manifest, "totals", totals);
-    json_object_set_new(manifest, "splits", split_totals(p->records));
-    json_object_set_new(manifest, "task_totals", task_totals(stats));
+    json_object_set_new(manifest, "splits", mvot_manifest_split_totals(p->records));
+    json_object_set_new(manifest, "task_totals", mvot_manifest_task_totals(stats));
     json_object_set_new(manifest, "stats", stats);
     json_object_set(manifest, "shards", p->records);
     MVOT_FAIL_IF(mvot_manifest_seal(manifest) != MVOT_OK, err, MVOT_ERR_NOMEM, "pack",

@@ -141,8 +141,9 @@ enum mvot_status mvot_shard_set_open(const char *path, struct mvot_shard_set **o
     MVOT_FAIL_IF(strcmp(fmt, MVOT_SHARD_FORMAT_NAME) != 0, err, MVOT_ERR_CORRUPT, mpath,
                  "format \"%s\" is not %s", fmt, MVOT_SHARD_FORMAT_NAME);
     MVOT_FAIL_IF(ver < MVOT_SHARD_VERSION_MIN || ver > MVOT_SHARD_VERSION, err,
-                 MVOT_ERR_UNSUPPORTED, mpath, "shard format version %" PRId64 " (this build reads %d..%d)",
-                 ver, MVOT_SHARD_VERSION_MIN, MVOT_SHARD_VERSION);
+                 MVOT_ERR_UNSUPPORTED, mpath,
+                 "shard format version %" PRId64 " (this build reads %d..%d)", ver,
+                 MVOT_SHARD_VERSION_MIN, MVOT_SHARD_VERSION);
     s->version = (int)ver;
     if (ver >= 2) {
         MVOT_TRY(mvot_manifest_check(s->manifest, mpath, err));
@@ -169,7 +170,8 @@ enum mvot_status mvot_shard_set_open(const char *path, struct mvot_shard_set **o
         int bad = n < 0 || (uint64_t)first != all || strstr(file, "..") || file[0] == '/';
         if (ver >= 2) {
             MVOT_TRY(mvot_json_get_str(e, "split", "manifest.json: shards[]", &split, err));
-            MVOT_TRY(mvot_json_get_int(e, "compressed_bytes", "manifest.json: shards[]", &size, err));
+            MVOT_TRY(
+                mvot_json_get_int(e, "compressed_bytes", "manifest.json: shards[]", &size, err));
             size_t sl = strlen(split);
             bad = bad || strncmp(file, split, sl) != 0 || file[sl] != '/' ||
                   strchr(file + sl + 1, '/') || size <= 0 ||
@@ -276,8 +278,8 @@ static enum mvot_status shard_load(const struct mvot_shard_set *s, struct shard_
     MVOT_FAIL_IF(!tail, err, MVOT_ERR_NOMEM, m->path, "out of memory");
     MVOT_FAIL_IF(pread(m->fd, tail, (size_t)(ilen + table), (off_t)ioff) != (ssize_t)(ilen + table),
                  err, MVOT_ERR_IO, m->path, "cannot read the index frame");
-    MVOT_FAIL_IF(s->version >= 2 && mvot_hash64(tail, (size_t)(ilen + table)) != m->index_xxh3,
-                 err, MVOT_ERR_MISMATCH, m->path,
+    MVOT_FAIL_IF(s->version >= 2 && mvot_hash64(tail, (size_t)(ilen + table)) != m->index_xxh3, err,
+                 MVOT_ERR_MISMATCH, m->path,
                  "index/seek table XXH3 differs from the manifest: not the shard the manifest "
                  "lists (swapped, foreign or damaged)");
     MVOT_TRY(mvot_index_parse(tail, (size_t)ilen, m->ents.v, (uint32_t)m->ents.n - 1, m->path,
@@ -443,7 +445,8 @@ static enum mvot_status load_frames(struct mvot_shard_set *s, size_t k, uint32_t
                                        fe->csize);
         if (ZSTD_isError(r) || r != fe->dsize) {
             st = mvot_error_corrupt(err, m->path, (int64_t)(c0 + cpos), "sample %s: frame %u: %s",
-                                    key, f, ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size mismatch");
+                                    key, f,
+                                    ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size mismatch");
             goto cleanup;
         }
         cpos += fe->csize;

@@ -52,17 +52,12 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     ids.episodes = json_deep_copy(json_object_get(om, "episodes"));
 
     config = json_object();
-    json_object_set_new(config, "options", mvot__pack_options_json(&o));
-    json_object_set(config, "tokenizer", json_object_get(ids.tokenizer, "xxh3"));
-    json_object_set(config, "codebook", json_object_get(ids.codebook, "xxh3"));
     json_object_set(config, "retokenized_from", json_object_get(om, "config_xxh3"));
-    json_object_set_new(config, "tool", json_string("mvot-data " MVOT_VERSION));
-    json_object_set_new(config, "format_version", json_integer(MVOT_SHARD_VERSION));
     if (mvot_shard_set_split(set))
         json_object_set_new(config, "split", json_string(mvot_shard_set_split(set)));
     char cfg_hex[17];
     uint64_t resume_ordinal = 0;
-    MVOT_TRY(mvot__pack_begin(&p, config, cfg_hex, &resume_ordinal, err));
+    MVOT_TRY(mvot__pack_begin(&p, &ids, config, cfg_hex, &resume_ordinal, err));
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
     uint64_t resumed = json_array_size(p.records);
 

@@ -416,9 +416,10 @@ static int read_entry(const uint8_t *c, size_t cl, size_t *pos, uint32_t version
     return strlen(key) == kl ? 0 : -1;
 }
 
-enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len, const struct mvot_seek_entry *ents,
-                                  uint32_t n_frames, const char *name, struct mvot_index *out,
-                                  uint32_t *version, struct mvot_error *err)
+enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len,
+                                  const struct mvot_seek_entry *ents, uint32_t n_frames,
+                                  const char *name, struct mvot_index *out, uint32_t *version,
+                                  struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     memset(out, 0, sizeof *out);
@@ -435,8 +436,8 @@ enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len, const struct m
     *version = ver;
     uint32_t n = mvot_rd32(c + 8);
     size_t pos = 12;
-    uint32_t next = 0;  /* v1: next frame; v2: current group */
-    uint64_t at = 0;    /* v2: next offset in the current group */
+    uint32_t next = 0; /* v1: next frame; v2: current group */
+    uint64_t at = 0;   /* v2: next offset in the current group */
     if ((uint64_t)n * ENTRY_V1_FIXED > cl)
         return mvot_error_corrupt(err, name, -1, "index frame: %u samples exceed its size", n);
     for (uint32_t i = 0; i < n; i++) {
@@ -469,8 +470,7 @@ enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len, const struct m
                 ok = e.offset == at;
             }
             ok = ok && next < n_frames && e.length > 0 && e.length <= MVOT_SAMPLE_MAX_RAW &&
-                 (uint64_t)e.offset + e.length <= ents[next].dsize &&
-                 e.split <= 2 && e.task <= 2;
+                 (uint64_t)e.offset + e.length <= ents[next].dsize && e.split <= 2 && e.task <= 2;
             at = (uint64_t)e.offset + e.length;
         }
         if (!ok) {

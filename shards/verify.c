@@ -249,7 +249,8 @@ static void count_sample(json_t *st, const struct mvot_sample *s)
     /* an episode's first example: visualization step 0 in mvot mode, the only one else
      * (its count is a lower bound: pack counts the episodes of dropped samples too) */
     json_t *step = json_object_get(m, "step");
-    if (strcmp(kind, "reasoning") != 0 && (!json_is_integer(step) || json_integer_value(step) == 0)) {
+    if (strcmp(kind, "reasoning") != 0 &&
+        (!json_is_integer(step) || json_integer_value(step) == 0)) {
         mvot_stats_add(st, 1, (const char *const[]){"episodes", NULL});
         mvot_stats_add(st, 1,
                        (const char *const[]){"answers", task, split, answer ? answer : "?", NULL});
@@ -264,8 +265,8 @@ static int lower_bound_key(const char *path)
 }
 
 /* Compares statistics objects both ways: integers equal (lower-bound keys: got >= want). */
-static void stats_compare(const json_t *want, const json_t *got, const char *what,
-                          const char *path, json_t *pl)
+static void stats_compare(const json_t *want, const json_t *got, const char *what, const char *path,
+                          json_t *pl)
 {
     const char *k;
     json_t *v;
@@ -279,10 +280,11 @@ static void stats_compare(const json_t *want, const json_t *got, const char *wha
                 problem(pl, "%s: %s is missing", what, sub);
             else
                 stats_compare(v, g, what, sub, pl);
-        } else if (!json_is_integer(g) || (lower_bound_key(sub)
-                                                ? json_integer_value(g) < json_integer_value(v)
-                                                : json_integer_value(g) != json_integer_value(v))) {
-            problem(pl, "%s: %s is %" JSON_INTEGER_FORMAT ", the samples give %" JSON_INTEGER_FORMAT,
+        } else if (!json_is_integer(g) ||
+                   (lower_bound_key(sub) ? json_integer_value(g) < json_integer_value(v)
+                                         : json_integer_value(g) != json_integer_value(v))) {
+            problem(pl,
+                    "%s: %s is %" JSON_INTEGER_FORMAT ", the samples give %" JSON_INTEGER_FORMAT,
                     what, sub, json_integer_value(g), json_integer_value(v));
         }
     }
@@ -423,8 +425,8 @@ static void check_shard(void *vc, size_t si, int worker)
     if (!json_is_integer(jf) || (uint64_t)json_integer_value(jf) != nf)
         problem(pl, "%s: %u frames, manifest says %" JSON_INTEGER_FORMAT, file, nf,
                 json_integer_value(jf));
-    if (mvot_index_parse(buf + csum, (size_t)(len - tsize - csum), ents.v, nf - 1, file, &ix,
-                         &iver, &e) != MVOT_OK) {
+    if (mvot_index_parse(buf + csum, (size_t)(len - tsize - csum), ents.v, nf - 1, file, &ix, &iver,
+                         &e) != MVOT_OK) {
         problem(pl, "%s: %s", file, e.msg);
         goto done;
     }
@@ -613,7 +615,8 @@ static void check_unlisted(const struct vctx *c, json_t *pl)
             snprintf(rel, sizeof rel, "%s%s%s", sub ? sub : "", sub ? "/" : "", n);
             int found = 0;
             for (size_t i = 0; i < c->n_shards && !found; i++) {
-                const char *f = json_string_value(json_object_get(json_array_get(c->shards, i), "file"));
+                const char *f =
+                    json_string_value(json_object_get(json_array_get(c->shards, i), "file"));
                 found = f && strcmp(f, rel) == 0;
             }
             if (!found)
@@ -628,30 +631,17 @@ static void check_unlisted(const struct vctx *c, json_t *pl)
 /* totals, stats, splits and task_totals against the per-shard records. */
 static void check_totals(const struct vctx *c, json_t *pl)
 {
-    json_t *sum = mvot_stats_new(), *splits = json_object();
+    json_t *sum = mvot_stats_new();
     uint64_t raw = 0, comp = 0;
     for (size_t i = 0; i < c->n_shards; i++) {
         json_t *r = json_array_get(c->shards, i);
         mvot_stats_merge(sum, json_object_get(r, "stats"));
         raw += (uint64_t)json_integer_value(json_object_get(r, "raw_bytes"));
         comp += (uint64_t)json_integer_value(json_object_get(r, "compressed_bytes"));
-        const char *sp = json_string_value(json_object_get(r, "split"));
-        if (c->version < 2 || !sp)
-            continue;
-        json_t *t = json_object_get(splits, sp);
-        if (!t) {
-            t = mvot_stats_new();
-            json_object_set_new(splits, sp, t);
-        }
-        mvot_stats_merge(t, json_object_get(r, "stats"));
-        mvot_stats_add(t, 1, (const char *const[]){"shards", NULL});
-        mvot_stats_add(t, json_integer_value(json_object_get(r, "raw_bytes")),
-                       (const char *const[]){"raw_bytes", NULL});
-        mvot_stats_add(t, json_integer_value(json_object_get(r, "compressed_bytes")),
-                       (const char *const[]){"compressed_bytes", NULL});
     }
-    json_t *tot = json_object_get(c->manifest, "totals"), *gst = json_object_get(c->manifest, "stats");
-    json_t *want = json_deep_copy(sum), *got = json_deep_copy(tot);
+    json_t *tot = json_object_get(c->manifest, "totals"),
+           *gst = json_object_get(c->manifest, "stats");
+    json_t *want = json_deep_copy(sum);
     json_object_del(want, "kinds");
     json_object_del(want, "tasks");
     json_object_del(want, "answers");
@@ -661,53 +651,31 @@ static void check_totals(const struct vctx *c, json_t *pl)
     if (!json_is_object(tot))
         problem(pl, "manifest.json: no totals object");
     else
-        stats_compare(want, got, "manifest.json: totals", "", pl);
-    json_t *ws = json_object(), *gs = json_deep_copy(gst);
+        stats_compare(want, tot, "manifest.json: totals", "", pl);
+    json_t *ws = json_object();
     json_object_set(ws, "kinds", json_object_get(sum, "kinds"));
     json_object_set(ws, "tasks", json_object_get(sum, "tasks"));
     json_object_set(ws, "answers", json_object_get(sum, "answers"));
     if (!json_is_object(gst))
         problem(pl, "manifest.json: no stats object");
     else
-        stats_compare(ws, gs, "manifest.json: stats", "", pl);
+        stats_compare(ws, gst, "manifest.json: stats", "", pl);
     if (c->version >= 2) {
+        json_t *splits = mvot_manifest_split_totals(c->shards);
         json_t *ms = json_object_get(c->manifest, "splits");
         if (!json_is_object(ms))
             problem(pl, "manifest.json: no splits object");
         else
             stats_compare(splits, ms, "manifest.json: splits", "", pl);
-        json_t *tt = json_object(), *mt = json_object_get(c->manifest, "task_totals");
-        const char *task, *split, *ans;
-        json_t *v, *w, *x;
-        json_object_foreach(json_object_get(gst, "tasks"), task, v)
-        {
-            json_object_foreach(v, split, w)
-            {
-                mvot_stats_add(tt, json_integer_value(w),
-                               (const char *const[]){task, "samples", NULL});
-            }
-        }
-        json_object_foreach(json_object_get(gst, "answers"), task, v)
-        {
-            json_object_foreach(v, split, w)
-            {
-                json_object_foreach(w, ans, x)
-                {
-                    mvot_stats_add(tt, json_integer_value(x),
-                                   (const char *const[]){task, "episodes", NULL});
-                }
-            }
-        }
-        if (!json_equal(tt, mt))
+        json_t *tt = mvot_manifest_task_totals(gst);
+        if (!json_equal(tt, json_object_get(c->manifest, "task_totals")))
             problem(pl, "manifest.json: task_totals differ from the sums of stats");
         json_decref(tt);
+        json_decref(splits);
     }
     json_decref(ws);
-    json_decref(gs);
     json_decref(want);
-    json_decref(got);
     json_decref(sum);
-    json_decref(splits);
 }
 
 /* Top-level fields: format, version, manifest hash, options, mode, image size. Returns 0
@@ -747,7 +715,9 @@ static int check_head(struct vctx *c, const char *mpath, json_t *pl)
         problem(pl, "manifest.json: image_seq_length %u", c->N);
     else if (json_integer_value(json_object_get(opts, "image_seq_length")) != (json_int_t)c->N ||
              !json_is_integer(S) ||
-             json_integer_value(S) != (c->N == 1024 ? 512 : c->N == 256 ? 256 : 128))
+             json_integer_value(S) != (c->N == 1024  ? 512
+                                       : c->N == 256 ? 256
+                                                     : 128))
         problem(pl, "manifest.json: image_size/image_seq_length disagree with each other or "
                     "with options");
     if (c->version >= 2 && !json_is_integer(json_object_get(opts, "part")))

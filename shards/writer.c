@@ -216,11 +216,10 @@ enum mvot_status mvot_shard_writer_add(struct mvot_shard_writer *w,
     MVOT_FAIL_IF(p->raw.len > MVOT_SAMPLE_MAX_RAW, err, MVOT_ERR_INVALID, p->key,
                  "sample of %zu bytes exceeds the %u-byte cap", p->raw.len, MVOT_SAMPLE_MAX_RAW);
     if (w->group.len &&
-        (p->episode_len != w->group_ep_len ||
-         memcmp(p->key, w->group_key, p->episode_len) != 0 ||
+        (p->episode_len != w->group_ep_len || memcmp(p->key, w->group_key, p->episode_len) != 0 ||
          w->group.len + p->raw.len > MVOT_FRAME_MAX_RAW))
         MVOT_TRY(close_group(w, err));
-    struct mvot_index_entry e = {(uint32_t)w->frames.n, 1,      (uint32_t)w->group.len,
+    struct mvot_index_entry e = {(uint32_t)w->frames.n, 1,        (uint32_t)w->group.len,
                                  (uint32_t)p->raw.len,  p->split, p->task,
                                  p->episode_len,        p->key};
     MVOT_FAIL_IF(mvot_index_push(&w->index, &e) != MVOT_OK ||
