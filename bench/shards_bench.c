@@ -91,6 +91,13 @@ static uint64_t write_all(struct ctx *c, size_t n, struct mvot_pool *pool, const
     return info.compressed_bytes;
 }
 
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -185,7 +192,7 @@ int main(int argc, char **argv)
         if (mvot_shard_set_get(set, i, &s, NULL) == MVOT_OK)
             mvot_sample_free(&s);
     }
-    double sum = 0;
+    double sum = 0, cpu0 = cpu_s();
     for (int i = 0; i < R; i++) {
         size_t k = (size_t)mvot_rng_below(&r, n);
         struct mvot_sample s;
@@ -195,9 +202,11 @@ int main(int argc, char **argv)
         sum += lat[i];
         mvot_sample_free(&s);
     }
+    double cpu = (cpu_s() - cpu0) * 1e3 / R;
     qsort(lat, R, sizeof *lat, cmp_d);
-    printf("random read: %d samples, mean %.3f ms, p50 %.3f ms, p99 %.3f ms\n", R, sum / R,
-           lat[R / 2], lat[R * 99 / 100]);
+    printf("random read: %d samples, wall mean %.3f ms, p50 %.3f ms, p99 %.3f ms; thread CPU "
+           "mean %.3f ms\n",
+           R, sum / R, lat[R / 2], lat[R * 99 / 100], cpu);
     for (size_t i = 0; i < n; i++) {
         mvot_sample_free(&c.s[i]);
         free(c.json[i]);
