@@ -1,6 +1,8 @@
 /* Shards end to end on a small generated archive: golden official-loader layout, write ->
- * read -> compare against an independent assembly, verify, thread-count invariance, resume
- * after a stop, and 200 random byte flips that verify must flag without crashing. */
+ * read -> compare against an independent assembly (episodes whole and adjacent), verify,
+ * thread-count invariance, resume after a stop, 200 random byte flips in a shard that verify
+ * must flag without crashing, identity (a swapped shard and an edited manifest refused, a
+ * split's folder), and 60 random bit flips in manifest.json that verify must all flag. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
