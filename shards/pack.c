@@ -58,6 +58,9 @@ void mvot__pack_free(struct pack *p)
     json_decref(p->records);
     json_decref(p->cur_stats);
     json_decref(p->state_base);
+    json_decref(p->ids.tokenizer);
+    json_decref(p->ids.codebook);
+    json_decref(p->ids.episodes);
     pthread_mutex_destroy(&p->enc_mu);
 }
 
@@ -380,7 +383,6 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
 {
     enum mvot_status st = MVOT_OK;
     struct pack p;
-    struct pack_ids ids = {0};
     char *arch = NULL;
     json_t *manifest = NULL, *config = NULL;
     struct episodes eps = {0};
@@ -395,21 +397,21 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         free(arch);
         arch = strdup(episodes);
     }
-    MVOT_TRY(mvot__pack_setup(&p, tokenizer_path, codebook_path, &ids, err));
+    MVOT_TRY(mvot__pack_setup(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t ah = 0;
     MVOT_TRY(mvot_hash_file(arch, &ah, err));
-    ids.episodes = json_object();
-    json_object_set_new(ids.episodes, "xxh3", mvot__pack_hex_json(ah));
-    json_object_set_new(ids.episodes, "gen", load_gen_manifest(arch));
+    p.ids.episodes = json_object();
+    json_object_set_new(p.ids.episodes, "xxh3", mvot__pack_hex_json(ah));
+    json_object_set_new(p.ids.episodes, "gen", load_gen_manifest(arch));
 
     config = json_object();
-    json_object_set(config, "episodes", json_object_get(ids.episodes, "xxh3"));
+    json_object_set(config, "episodes", json_object_get(p.ids.episodes, "xxh3"));
     if (o->config)
         json_object_set(config, "build_config", (json_t *)o->config);
     char cfg_hex[17];
     uint64_t resume_ordinal = 0;
-    MVOT_TRY(mvot__pack_begin(&p, &ids, config, cfg_hex, &resume_ordinal, err));
-    MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
+    MVOT_TRY(mvot__pack_begin(&p, &p.ids, config, cfg_hex, &resume_ordinal, err));
+    MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t resumed = json_array_size(p.records);
 
     MVOT_TRY(load_episodes(arch, o->seed, o->mode, &eps, &order, err));
@@ -447,12 +449,12 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         MVOT_TRY(mvot__pack_flush_chunk(&p, err));
     p.ordinal_total = ordinal;
 
-    manifest = mvot__pack_manifest_base(&p, o, cfg_hex, &ids);
-    json_object_set_new(ids.episodes, "episodes", json_integer((json_int_t)eps.n));
-    json_object_set_new(ids.episodes, "order",
+    manifest = mvot__pack_manifest_base(&p, o, cfg_hex, &p.ids);
+    json_object_set_new(p.ids.episodes, "episodes", json_integer((json_int_t)eps.n));
+    json_object_set_new(p.ids.episodes, "order",
                         json_string("per split: tasks interleaved in proportion to their "
                                     "samples, each task by XXH3(key, seed ^ 0x4f524452)"));
-    json_object_set(manifest, "episodes", ids.episodes);
+    json_object_set(manifest, "episodes", p.ids.episodes);
     if (o->config)
         json_object_set(manifest, "build_config", (json_t *)o->config);
     MVOT_TRY(mvot__pack_finish(&p, manifest, summary, resumed, err));
@@ -462,9 +464,6 @@ cleanup:
     episodes_free(&eps);
     free(order);
     mvot__pack_free(&p);
-    json_decref(ids.tokenizer);
-    json_decref(ids.codebook);
-    json_decref(ids.episodes);
     json_decref(manifest);
     json_decref(config);
     free(arch);

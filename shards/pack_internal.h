@@ -66,6 +66,7 @@ struct pack_ids {
 
 struct pack {
     const struct mvot_pack_opts *o;
+    struct pack_ids ids; /* owned */
     struct mvot_pool *pool;
     const struct mvot_progress *prog;
     struct mvot_bpe *tok;

@@ -19,7 +19,6 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
 {
     enum mvot_status st = MVOT_OK;
     struct pack p;
-    struct pack_ids ids = {0};
     struct mvot_shard_set *set = NULL;
     struct mvot_pack_opts o = *opts_in;
     char *old_tok = NULL, *old_cb = NULL, *oj = NULL;
@@ -48,8 +47,8 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
         tokenizer_path = old_tok;
     if (!codebook_path)
         codebook_path = old_cb;
-    MVOT_TRY(mvot__pack_setup(&p, tokenizer_path, codebook_path, &ids, err));
-    ids.episodes = json_deep_copy(json_object_get(om, "episodes"));
+    MVOT_TRY(mvot__pack_setup(&p, tokenizer_path, codebook_path, &p.ids, err));
+    p.ids.episodes = json_deep_copy(json_object_get(om, "episodes"));
 
     config = json_object();
     json_object_set(config, "retokenized_from", json_object_get(om, "config_xxh3"));
@@ -57,8 +56,8 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
         json_object_set_new(config, "split", json_string(mvot_shard_set_split(set)));
     char cfg_hex[17];
     uint64_t resume_ordinal = 0;
-    MVOT_TRY(mvot__pack_begin(&p, &ids, config, cfg_hex, &resume_ordinal, err));
-    MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &ids, err));
+    MVOT_TRY(mvot__pack_begin(&p, &p.ids, config, cfg_hex, &resume_ordinal, err));
+    MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t resumed = json_array_size(p.records);
 
     size_t n = mvot_shard_set_count(set);
@@ -134,8 +133,8 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
         MVOT_TRY(mvot__pack_flush_chunk(&p, err));
     p.ordinal_total = n;
 
-    manifest = mvot__pack_manifest_base(&p, &o, cfg_hex, &ids);
-    json_object_set(manifest, "episodes", ids.episodes);
+    manifest = mvot__pack_manifest_base(&p, &o, cfg_hex, &p.ids);
+    json_object_set(manifest, "episodes", p.ids.episodes);
     if (json_object_get(om, "build_config"))
         json_object_set(manifest, "build_config", json_object_get(om, "build_config"));
     json_t *from = json_object();
@@ -151,9 +150,6 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
 cleanup:
     mvot_shard_set_close(set);
     mvot__pack_free(&p);
-    json_decref(ids.tokenizer);
-    json_decref(ids.codebook);
-    json_decref(ids.episodes);
     json_decref(manifest);
     json_decref(config);
     free(oj);
