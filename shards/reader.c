@@ -491,6 +491,22 @@ size_t mvot_shard_set_shard_of(const struct mvot_shard_set *s, size_t i)
     return lo;
 }
 
+enum mvot_status mvot_shard_set_info(struct mvot_shard_set *s, size_t i,
+                                     struct mvot_sample_info *out, struct mvot_error *err)
+{
+    if ((uint64_t)i >= s->total)
+        return mvot_error_set(err, MVOT_ERR_NOTFOUND, s->dir, "sample %zu of %" PRIu64, i,
+                              s->total);
+    size_t k = mvot_shard_set_shard_of(s, i);
+    struct shard_meta *m = &s->sh[k];
+    enum mvot_status st = shard_load(s, m, err);
+    if (st != MVOT_OK)
+        return st;
+    const struct mvot_index_entry *e = &m->index.v[i - m->first_sample];
+    *out = (struct mvot_sample_info){e->key, e->split, e->task, e->episode_len};
+    return MVOT_OK;
+}
+
 enum mvot_status mvot_shard_set_get(struct mvot_shard_set *s, size_t i, struct mvot_sample *out,
                                     struct mvot_error *err)
 {

@@ -66,6 +66,16 @@ int mvot_shard_set_version(const struct mvot_shard_set *s);
 const char *mvot_shard_set_warning(const struct mvot_shard_set *s);
 /* The position (0-based, in the opened view) of the shard holding sample i. */
 size_t mvot_shard_set_shard_of(const struct mvot_shard_set *s, size_t i);
+/* What the index says of a sample, without reading it (format 2; format 1 sets give
+ * split and task MVOT_INDEX_UNKNOWN, 0xff, and episode_len 0). key is borrowed, valid while
+ * the set is open. */
+struct mvot_sample_info {
+    const char *key;
+    uint8_t split, task;  /* enum mvot_split / mvot_task */
+    uint16_t episode_len; /* the episode key is key[0 .. episode_len) */
+};
+enum mvot_status mvot_shard_set_info(struct mvot_shard_set *s, size_t i,
+                                     struct mvot_sample_info *out, struct mvot_error *err);
 /* Global index of the sample with this key; MVOT_ERR_NOTFOUND if absent. */
 enum mvot_status mvot_shard_set_lookup(struct mvot_shard_set *s, const char *key, size_t *index,
                                        struct mvot_error *err);

@@ -518,6 +518,12 @@ static void t_roundtrip(void)
             ASSERT_EQ_INT(index, first_index + e);
             ASSERT_OK(mvot_shard_set_get(set, index, &s, &err), &err);
             ASSERT_EQ_STR(s.key, ex[e].key);
+            struct mvot_sample_info info;
+            ASSERT_OK(mvot_shard_set_info(set, index, &info, &err), &err);
+            ASSERT_EQ_STR(info.key, ex[e].key);
+            ASSERT_EQ_INT(info.split, ep.split);
+            ASSERT_EQ_INT(info.task, ep.task);
+            ASSERT_EQ_INT(info.episode_len, strlen(ep.key));
             ASSERT_EQ_INT(s.n_tokens, t.n);
             int same = s.n_tokens == t.n;
             for (size_t i = 0; same && i < t.n; i++)
