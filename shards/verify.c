@@ -300,6 +300,125 @@ static void stats_compare(const json_t *want, const json_t *got, const char *wha
     }
 }
 
+/* Reads the seek table at the end of buf (a whole shard in memory) into *ents; 0 on success,
+ * else a problem was reported. */
+static int parse_seek_table(const uint8_t *buf, size_t len, const char *file, json_t *pl,
+                            struct mvot_seek_entries *ents, uint64_t *tsize_out, uint64_t *csum_out,
+                            uint64_t *dsum_out)
+{
+    if (len < 8 + MVOT_SEEK_FOOTER_SIZE || mvot_rd32(buf + len - 4) != MVOT_SEEK_FOOTER_MAGIC) {
+        problem(pl, "%s: no seek table footer", file);
+        return -1;
+    }
+    uint32_t nf = mvot_rd32(buf + len - 9);
+    uint64_t tsize = (uint64_t)nf * MVOT_SEEK_ENTRY_SIZE + MVOT_SEEK_FOOTER_SIZE + 8;
+    if (buf[len - 5] != MVOT_SEEK_DESC_CHECKSUM || nf == 0 || nf > MVOT_SHARD_MAX_FRAMES ||
+        tsize > len) {
+        problem(pl, "%s: bad seek table footer (%u frames, descriptor 0x%02x)", file, nf,
+                buf[len - 5]);
+        return -1;
+    }
+    const uint8_t *t = buf + len - tsize;
+    if (mvot_rd32(t) != MVOT_SEEK_SKIPPABLE_MAGIC || mvot_rd32(t + 4) != tsize - 8) {
+        problem(pl, "%s: bad seek table frame header", file);
+        return -1;
+    }
+    ents->v = malloc(nf * sizeof *ents->v);
+    if (!ents->v) {
+        problem(pl, "%s: out of memory", file);
+        return -1;
+    }
+    ents->n = ents->cap = nf;
+    uint64_t csum = 0, dsum = 0;
+    for (uint32_t i = 0; i < nf; i++) {
+        ents->v[i].csize = mvot_rd32(t + 8 + 12 * (size_t)i);
+        ents->v[i].dsize = mvot_rd32(t + 12 + 12 * (size_t)i);
+        ents->v[i].checksum = mvot_rd32(t + 16 + 12 * (size_t)i);
+        csum += ents->v[i].csize;
+        dsum += ents->v[i].dsize;
+    }
+    if (csum > len - tsize || dsum > MAX_SHARD_BYTES) {
+        problem(pl, "%s: seek table sizes (%" PRIu64 " compressed) exceed the file", file, csum);
+        return -1;
+    }
+    *tsize_out = tsize;
+    *csum_out = csum;
+    *dsum_out = dsum;
+    return 0;
+}
+
+/* Decompresses every frame into raw, checking each against its seek entry; 1 if all are
+ * good. */
+static int decompress_frames(ZSTD_DCtx *dctx, const uint8_t *buf,
+                             const struct mvot_seek_entries *ents, uint8_t *raw, const char *file,
+                             json_t *pl)
+{
+    uint64_t cpos = 0, rpos = 0;
+    int frames_ok = 1;
+    for (uint32_t i = 0; i < ents->n; i++) {
+        const struct mvot_seek_entry *fe = &ents->v[i];
+        unsigned long long cs = ZSTD_getFrameContentSize(buf + cpos, fe->csize);
+        size_t fcs = ZSTD_findFrameCompressedSize(buf + cpos, fe->csize);
+        if (ZSTD_isError(fcs) || fcs != fe->csize || cs != fe->dsize) {
+            problem(pl, "%s: frame %u at %" PRIu64 ": zstd frame does not match its seek entry",
+                    file, i, cpos);
+            frames_ok = 0;
+        } else {
+            size_t r = ZSTD_decompressDCtx(dctx, raw + rpos, fe->dsize, buf + cpos, fe->csize);
+            if (ZSTD_isError(r) || r != fe->dsize) {
+                problem(pl, "%s: frame %u at %" PRIu64 ": %s", file, i, cpos,
+                        ZSTD_isError(r) ? ZSTD_getErrorName(r) : "short");
+                frames_ok = 0;
+            } else if (mvot_seek_checksum(raw + rpos, fe->dsize) != fe->checksum) {
+                problem(pl, "%s: frame %u: seek table checksum mismatch", file, i);
+                frames_ok = 0;
+            }
+        }
+        cpos += fe->csize;
+        rpos += fe->dsize;
+    }
+    return frames_ok;
+}
+
+/* Parses and checks every sample the index lists, recomputing the shard's statistics. */
+static void check_samples(struct vctx *c, size_t si, const json_t *rec, const char *file,
+                          const uint8_t *raw, const struct mvot_seek_entries *ents,
+                          const struct mvot_index *ix, json_t *pl)
+{
+    struct mvot_error e;
+    uint64_t *foff = malloc((ents->n + 1) * sizeof *foff);
+    if (!foff)
+        return;
+    foff[0] = 0;
+    for (uint32_t i = 0; i < ents->n; i++)
+        foff[i + 1] = foff[i] + ents->v[i].dsize;
+    uint64_t tokens = 0;
+    for (size_t j = 0; j < ix->n; j++) {
+        struct mvot_sample s;
+        const struct mvot_index_entry *ie = &ix->v[j];
+        c->keys[si][j] = strdup(ie->key);
+        c->n_keys[si] = j + 1;
+        char where[256];
+        snprintf(where, sizeof where, "%s: sample %s", file, ie->key);
+        if (mvot_sample_parse_tar(raw + foff[ie->first_frame] + ie->offset, ie->length, ie->key,
+                                  where, &s, &e) != MVOT_OK) {
+            problem(pl, "%s", e.msg);
+            continue;
+        }
+        tokens += s.n_tokens;
+        check_sample(c, file, &s, pl);
+        check_identity(c, file, rec, ie, &s, pl);
+        count_sample(c->stats[si], &s);
+        mvot_sample_free(&s);
+    }
+    free(foff);
+    c->tokens[si] = tokens;
+    json_t *nt = json_object_get(rec, "tokens");
+    if (!json_is_integer(nt) || (uint64_t)json_integer_value(nt) != tokens)
+        problem(pl, "%s: %" PRIu64 " tokens, manifest says %" JSON_INTEGER_FORMAT, file, tokens,
+                json_integer_value(nt));
+}
+
 static void check_shard(void *vc, size_t si, int worker)
 {
     (void)worker;
@@ -335,71 +454,16 @@ static void check_shard(void *vc, size_t si, int worker)
         problem(pl, "%s: %zu bytes, manifest says %" JSON_INTEGER_FORMAT, file, len,
                 json_integer_value(cb));
 
-    /* seek table, through a memory "file" */
-    if (len < 8 + MVOT_SEEK_FOOTER_SIZE || mvot_rd32(buf + len - 4) != MVOT_SEEK_FOOTER_MAGIC) {
-        problem(pl, "%s: no seek table footer", file);
+    uint64_t tsize = 0, csum = 0, dsum = 0;
+    if (parse_seek_table(buf, len, file, pl, &ents, &tsize, &csum, &dsum) != 0)
         goto done;
-    }
-    uint32_t nf = mvot_rd32(buf + len - 9);
-    uint64_t tsize = (uint64_t)nf * MVOT_SEEK_ENTRY_SIZE + MVOT_SEEK_FOOTER_SIZE + 8;
-    if (buf[len - 5] != MVOT_SEEK_DESC_CHECKSUM || nf == 0 || nf > MVOT_SHARD_MAX_FRAMES ||
-        tsize > len) {
-        problem(pl, "%s: bad seek table footer (%u frames, descriptor 0x%02x)", file, nf,
-                buf[len - 5]);
-        goto done;
-    }
-    const uint8_t *t = buf + len - tsize;
-    if (mvot_rd32(t) != MVOT_SEEK_SKIPPABLE_MAGIC || mvot_rd32(t + 4) != tsize - 8) {
-        problem(pl, "%s: bad seek table frame header", file);
-        goto done;
-    }
-    ents.v = malloc(nf * sizeof *ents.v);
-    if (!ents.v) {
-        problem(pl, "%s: out of memory", file);
-        goto done;
-    }
-    ents.n = ents.cap = nf;
-    uint64_t csum = 0, dsum = 0;
-    for (uint32_t i = 0; i < nf; i++) {
-        ents.v[i].csize = mvot_rd32(t + 8 + 12 * (size_t)i);
-        ents.v[i].dsize = mvot_rd32(t + 12 + 12 * (size_t)i);
-        ents.v[i].checksum = mvot_rd32(t + 16 + 12 * (size_t)i);
-        csum += ents.v[i].csize;
-        dsum += ents.v[i].dsize;
-    }
-    if (csum > len - tsize || dsum > MAX_SHARD_BYTES) {
-        problem(pl, "%s: seek table sizes (%" PRIu64 " compressed) exceed the file", file, csum);
-        goto done;
-    }
+    uint32_t nf = (uint32_t)ents.n;
     raw = malloc(dsum ? (size_t)dsum : 1);
     if (!raw) {
         problem(pl, "%s: out of memory", file);
         goto done;
     }
-    uint64_t cpos = 0, rpos = 0;
-    int frames_ok = 1;
-    for (uint32_t i = 0; i < nf; i++) {
-        const struct mvot_seek_entry *fe = &ents.v[i];
-        unsigned long long cs = ZSTD_getFrameContentSize(buf + cpos, fe->csize);
-        size_t fcs = ZSTD_findFrameCompressedSize(buf + cpos, fe->csize);
-        if (ZSTD_isError(fcs) || fcs != fe->csize || cs != fe->dsize) {
-            problem(pl, "%s: frame %u at %" PRIu64 ": zstd frame does not match its seek entry",
-                    file, i, cpos);
-            frames_ok = 0;
-        } else {
-            size_t r = ZSTD_decompressDCtx(dctx, raw + rpos, fe->dsize, buf + cpos, fe->csize);
-            if (ZSTD_isError(r) || r != fe->dsize) {
-                problem(pl, "%s: frame %u at %" PRIu64 ": %s", file, i, cpos,
-                        ZSTD_isError(r) ? ZSTD_getErrorName(r) : "short");
-                frames_ok = 0;
-            } else if (mvot_seek_checksum(raw + rpos, fe->dsize) != fe->checksum) {
-                problem(pl, "%s: frame %u: seek table checksum mismatch", file, i);
-                frames_ok = 0;
-            }
-        }
-        cpos += fe->csize;
-        rpos += fe->dsize;
-    }
+    int frames_ok = decompress_frames(dctx, buf, &ents, raw, file, pl);
     if (frames_ok) {
         c->raw[si] = dsum;
         if (mvot_manifest_hash(rec, "raw_xxh3", &want) != 0 || mvot_hash64(raw, dsum) != want)
@@ -440,37 +504,7 @@ static void check_shard(void *vc, size_t si, int worker)
     c->keys[si] = calloc(ix.n ? ix.n : 1, sizeof(char *));
     if (!frames_ok || !c->keys[si])
         goto done;
-    uint64_t *foff = malloc((nf + 1) * sizeof *foff);
-    if (!foff)
-        goto done;
-    foff[0] = 0;
-    for (uint32_t i = 0; i < nf; i++)
-        foff[i + 1] = foff[i] + ents.v[i].dsize;
-    uint64_t tokens = 0;
-    for (size_t j = 0; j < ix.n; j++) {
-        struct mvot_sample s;
-        const struct mvot_index_entry *ie = &ix.v[j];
-        c->keys[si][j] = strdup(ie->key);
-        c->n_keys[si] = j + 1;
-        char where[256];
-        snprintf(where, sizeof where, "%s: sample %s", file, ie->key);
-        if (mvot_sample_parse_tar(raw + foff[ie->first_frame] + ie->offset, ie->length, ie->key,
-                                  where, &s, &e) != MVOT_OK) {
-            problem(pl, "%s", e.msg);
-            continue;
-        }
-        tokens += s.n_tokens;
-        check_sample(c, file, &s, pl);
-        check_identity(c, file, rec, ie, &s, pl);
-        count_sample(c->stats[si], &s);
-        mvot_sample_free(&s);
-    }
-    free(foff);
-    c->tokens[si] = tokens;
-    json_t *nt = json_object_get(rec, "tokens");
-    if (!json_is_integer(nt) || (uint64_t)json_integer_value(nt) != tokens)
-        problem(pl, "%s: %" PRIu64 " tokens, manifest says %" JSON_INTEGER_FORMAT, file, tokens,
-                json_integer_value(nt));
+    check_samples(c, si, rec, file, raw, &ents, &ix, pl);
 done:
     mvot_progress_report(c->prog, "verify", si + 1, c->n_shards);
     ZSTD_freeDCtx(dctx);
