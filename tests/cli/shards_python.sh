@@ -8,7 +8,7 @@ PY=/usr/bin/python3
 $PY -c 'import numpy, zstandard' 2>/dev/null || { echo "skip: python3-numpy/zstandard missing"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 cat > "$T/cfg.json" <<'J'
-{"gen": {"episodes": 4, "image_size": 128, "min_steps": 1, "max_steps": 6, "sizes": {"minibehavior": {"7": 1}},
+{"gen": {"episodes": 4, "image_size": 128, "min_steps": 1, "max_steps": 4, "sizes": {"minibehavior": {"7": 1}},
          "split": {"train": 0.5, "dev": 0.25, "test": 0.25}},
  "codebook": {"K": 128, "max_iters": 2}, "pack": {"shard_samples": 5}}
 J
