@@ -89,8 +89,18 @@ enum mvot_status mvot_packed_sample_build(const struct mvot_sample_parts *pp,
                      err, MVOT_ERR_INVALID, pp->key,
                      "sample key has a character outside [A-Za-z0-9_-]");
 
-    /* tokens */
+    /* one allocation for all members (npy headers are at most 128 bytes here): growing the
+     * buffer member by member copied the PNGs several times */
     size_t item = pp->wide ? 4 : 2;
+    uint64_t est = mvot_tar_member_span(128 + (uint64_t)pp->n_tokens * item) +
+                   mvot_tar_member_span(128 + (uint64_t)pp->n_spans * 16) +
+                   mvot_tar_member_span(pp->json_len);
+    for (uint32_t j = 0; j < pp->n_png; j++)
+        est += mvot_tar_member_span(pp->png_len[j]);
+    MVOT_FAIL_IF(est > MVOT_SAMPLE_MAX_RAW || mvot_buf_reserve(&out->raw, (size_t)est) != MVOT_OK,
+                 err, MVOT_ERR_NOMEM, pp->key, "sample too large or out of memory");
+
+    /* tokens */
     tok = malloc(pp->n_tokens ? pp->n_tokens * item : 1);
     MVOT_FAIL_IF(!tok, err, MVOT_ERR_NOMEM, pp->key, "out of memory");
     for (size_t i = 0; i < pp->n_tokens; i++) {
