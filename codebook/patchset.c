@@ -117,7 +117,7 @@ void mvot_patch_extract(const uint8_t *rgb, uint32_t w, uint32_t x0, uint32_t y0
         memcpy(out + y * row, rgb + ((size_t)(y0 + y) * w + x0) * 3, row);
 }
 
-/* RGBA -> RGB on white, float64, truncating (the DESIGN.md §4.3 rule, so patches match what
+/* RGBA -> RGB on white, float64, truncating (docs/chameleon.md §3, so patches match what
  * the Chameleon preprocessing would feed a tokenizer). */
 static enum mvot_status flatten_rgb(const struct mvot_image *img, uint8_t **out,
                                     struct mvot_error *err)

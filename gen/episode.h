@@ -32,7 +32,7 @@ struct mvot_episode {
     enum mvot_split split;
     uint64_t layout_hash; /* XXH3 of the canonical layout (split assignment key) */
 
-    /* Text, exactly as the official loader builds it (../shared/reference/official-prompts.md). */
+    /* Text, exactly as the official loader builds it (docs/tasks.md, "Prompts"). */
     char *instruction; /* task prefix including "Full Action Sequence: ...\n" (and options) */
     char *init_text;   /* "Initial maze: " or "Initial State: " */
     uint32_t n_steps;  /* L: rendered actions; frames are L + 1 */

@@ -222,8 +222,8 @@ enum mvot_status mvot__pack_add_unit_items(struct pack *p, size_t ui, uint64_t f
             uint32_t k = 0;
             if (old_aug)
                 k = old_aug[e][i];
-            else if (p->o->augment && i < ex->n_input_images)
-                k = draw_k(p->o->seed, ex->key, p->o->augment, i);
+            else if (p->augment && i < ex->n_input_images)
+                k = draw_k(p->o->seed, ex->key, p->augment, i);
             it->aug[i] = k;
             if (k > u->maxk[f])
                 u->maxk[f] = k;

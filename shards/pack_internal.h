@@ -74,6 +74,7 @@ struct pack {
     struct mvot_assembler as;
     struct mvot_imagetok *it;
     struct mvot_imagetok_info info;
+    uint32_t augment; /* K in effect: 0 with a patch codebook, whose round trip is the identity */
     uint32_t N, S;
     int wide;
     int retok;

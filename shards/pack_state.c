@@ -80,6 +80,14 @@ enum mvot_status mvot__pack_setup(struct pack *p, const char *tokenizer_path,
     p->wide = mvot_bpe_vocab_size(p->tok) > 65536;
     MVOT_TRY(mvot_imagetok_open(codebook_path, p->S, 1, &p->it, err));
     mvot_imagetok_get_info(p->it, &p->info);
+    /* Augmentation re-encodes decoded images, so it needs a decoder. With a patch codebook the
+     * decoded patches are codebook entries, which encode to the same codes: a round trip
+     * changes nothing, so none is done (the summary says so). */
+    MVOT_FAIL_IF(o->augment && !p->info.can_decode, err, MVOT_ERR_INVALID, codebook_path,
+                 "--augment %u needs a decoder to turn codes back into images, and this "
+                 "checkpoint has none",
+                 o->augment);
+    p->augment = p->info.kind == MVOT_IMAGETOK_PATCH ? 0 : o->augment;
     MVOT_FAIL_IF(p->info.grid * p->info.grid != p->N, err, MVOT_ERR_MISMATCH, codebook_path,
                  "gives %u codes per image, want %u", p->info.grid * p->info.grid, p->N);
     MVOT_FAIL_IF(p->info.K > p->lay.n_codes, err, MVOT_ERR_MISMATCH, codebook_path,
@@ -375,6 +383,8 @@ enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **su
         *summary = json_deep_copy(totals);
         json_object_set(*summary, "splits", json_object_get(manifest, "splits"));
         json_object_set_new(*summary, "interrupted", json_false());
+        if (p->o->augment && !p->augment)
+            json_object_set_new(*summary, "augment_identity", json_true());
         json_object_set_new(*summary, "resumed_shards", json_integer((json_int_t)resumed));
         json_object_set_new(*summary, "ratio", json_real(comp ? (double)raw / (double)comp : 0));
     }

@@ -33,7 +33,8 @@ static const char HELP[] =
     "      codebook.\n"
     "  stats --codebook CB --episodes DIR/episodes.tar.zst [--atlas ATLAS.png] [--histogram]\n"
     "      Usage histogram, perplexity, dead codes and reconstruction PSNR over the frames;\n"
-    "      --atlas writes every code patch as one PNG (--episodes is optional with --atlas).\n"
+    "      --atlas writes every code patch as one PNG with its index (--episodes is optional\n"
+    "      with --atlas; with it the codes are sorted by use and unused ones shaded).\n"
     "  distances --codebook CB --out D.npy|D.safetensors\n"
     "      The K x K pairwise Euclidean distance matrix (float32), as used by MVoT's token\n"
     "      discrepancy loss.\n"
@@ -138,15 +139,6 @@ static int do_stats(struct mvot_cli *cli, struct args *a)
         return mvot_cli_fail(cli, &err);
     out = json_pack("{s:s, s:s, s:i, s:i}", "codebook", a->codebook, "kind",
                     mvot_codebook_kind_name(cb.kind), "K", (int)cb.K, "D", (int)cb.D);
-    if (a->atlas) {
-        if (mvot_codebook_atlas(&cb, &atlas, &err) != MVOT_OK ||
-            mvot_png_write_file(a->atlas, &atlas, NULL, &err) != MVOT_OK) {
-            rc = mvot_cli_fail(cli, &err);
-            goto done;
-        }
-        json_object_set_new(out, "atlas", json_string(a->atlas));
-        mvot_cli_note(cli, "%s: atlas of %u codes (%ux%u px)\n", a->atlas, cb.K, atlas.w, atlas.h);
-    }
     if (a->episodes) {
         pool = mvot_pool_create(cli->threads);
         if (cb.kind != MVOT_CB_PATCH) {
@@ -168,6 +160,17 @@ static int do_stats(struct mvot_cli *cli, struct args *a)
                       "%.1f; reconstruction PSNR %.2f dB\n",
                       a->episodes, (unsigned long long)u.frames, (unsigned long long)u.total,
                       u.K - u.dead, u.K, u.dead, u.perplexity, u.psnr_db);
+    }
+    /* after the usage, so that the atlas can be sorted and shaded by it */
+    if (a->atlas) {
+        if (mvot_codebook_atlas(&cb, a->episodes ? &u : NULL, &atlas, &err) != MVOT_OK ||
+            mvot_png_write_file(a->atlas, &atlas, NULL, &err) != MVOT_OK) {
+            rc = mvot_cli_fail(cli, &err);
+            goto done;
+        }
+        json_object_set_new(out, "atlas", json_string(a->atlas));
+        mvot_cli_note(cli, "%s: atlas of %u codes (%ux%u px)%s\n", a->atlas, cb.K, atlas.w, atlas.h,
+                      a->episodes ? ", most used first" : "");
     }
     if (cli->json)
         print_json(json_incref(out));

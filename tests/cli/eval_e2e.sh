@@ -7,7 +7,7 @@ set -u
 . "$MVOT_SRC/tests/cli/lib.bash"
 PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "skip: no /usr/bin/python3"; exit 77; }
-tmp=$(t_tmp)
+tmp=$(t_tmp); trap 'rm -rf "$tmp"' EXIT
 M=$MVOT_BIN
 
 expect_usage_error "$M" eval
