@@ -334,7 +334,7 @@ enum mvot_status mvot_patchset_from_frames(const struct mvot_image *frames, size
     enum mvot_status st = mvot_patchset_init(out, patch, max_distinct, err);
     if (st != MVOT_OK)
         return st;
-    struct mvot_patchset_job job = {frames, NULL, NULL, NULL, patch, out};
+    struct mvot_patchset_job job = {frames, NULL, NULL, NULL, patch, out, 0};
     st = mvot_pool_map_ordered(pool, n, 0, mvot_patchset_frame_work, mvot_patchset_frame_emit,
                                mvot_patchset_frame_discard, &job, err);
     if (st != MVOT_OK)

@@ -77,4 +77,8 @@ enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct 
                                           int *done, struct mvot_error *err);
 void mvot_episode_reader_close(struct mvot_episode_reader *r);
 
+/* Totals of the gen manifest beside an archive (DIR/manifest.json for DIR/episodes.tar.zst),
+ * for progress bars only: 0 when absent or unreadable; never trusted for anything else. */
+void mvot_episode_archive_totals(const char *archive_path, uint64_t *episodes, uint64_t *frames);
+
 #endif

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "core/png.h"
 #include "core/rng.h"
 #include "gen/internal.h"
@@ -28,6 +30,11 @@
 #define DOM_ATTEMPT 0x67656e2d61740000ull
 #define DOM_FLMAP 0x67656e2d666d0000ull /* FROZENLAKE map shared by a block of episodes */
 #define MAX_ATTEMPTS 256
+#define GEN_MANIFEST_FORMAT "mvot-gen-manifest"
+/* written before the archive, removed after the manifest: marks the folder as gen's while a
+ * run is in progress or after it was killed */
+#define GEN_STATE_FILE ".gen-state.json"
+#define GEN_STATE_FORMAT "mvot-gen-state"
 
 static const uint32_t N_OPTIONS[MVOT_TASK_COUNT] = {4, 3, 4};
 
@@ -738,7 +745,7 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
             splits[s] += ctx->counts[t][s];
         frames += ctx->frames[t];
     }
-    json_object_set_new(m, "format", json_string("mvot-gen-manifest"));
+    json_object_set_new(m, "format", json_string(GEN_MANIFEST_FORMAT));
     json_object_set_new(m, "version", json_integer(1));
     json_object_set_new(m, "episode_format_version", json_integer(MVOT_EPISODE_VERSION));
     json_object_set_new(m, "tool", json_string("mvot-data"));
@@ -760,14 +767,51 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
     return m;
 }
 
+/* The files gen writes into its folder. */
+static const char *const gen_files[] = {"episodes.tar.zst", "manifest.json", GEN_STATE_FILE};
+
+/* Makes sure out_dir holds nothing but an earlier gen run's files (docs/cli.md, "Output
+ * folders"): a gen manifest, or the state file a killed run wrote before its archive; temp
+ * files of a killed run are removed. Then records this run in the state file, so a kill
+ * before the manifest still leaves files the rerun knows as its own. */
+static enum mvot_status claim_out_dir(const char *out_dir, const struct mvot_outdir_lock *lock,
+                                      const char *man_path, const char *state_path,
+                                      struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    json_t *m = NULL, *state = NULL;
+    int ours = 0;
+    const char *paths[2] = {state_path, man_path};
+    const char *formats[2] = {GEN_STATE_FORMAT, GEN_MANIFEST_FORMAT};
+    for (int i = 0; i < 2 && !ours; i++) {
+        if (mvot_io_exists(paths[i]) && mvot_json_load_file(paths[i], &m, NULL) == MVOT_OK) {
+            const char *f = json_string_value(json_object_get(m, "format"));
+            ours = f && strcmp(f, formats[i]) == 0;
+        }
+        json_decref(m);
+        m = NULL;
+    }
+    mvot_outdir_clean_stale(lock, gen_files, 3);
+    MVOT_TRY(mvot_outdir_check_foreign(out_dir, gen_files, ours ? 3 : 0, "an episode set", err));
+    state =
+        json_pack("{s:s,s:[s,s]}", "format", GEN_STATE_FORMAT, "files", gen_files[0], gen_files[1]);
+    MVOT_FAIL_IF(!state, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    MVOT_TRY(mvot_json_write_file(state_path, state, err));
+cleanup:
+    json_decref(m);
+    json_decref(state);
+    return st;
+}
+
 enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct run_ctx ctx;
-    char *tar_path = NULL, *man_path = NULL;
+    char *tar_path = NULL, *man_path = NULL, *state_path = NULL;
     json_t *manifest = NULL;
+    struct mvot_outdir_lock *lock = NULL;
     memset(&ctx, 0, sizeof ctx);
     if (summary)
         *summary = NULL;
@@ -783,10 +827,13 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
                      set_init(&ctx.paths, ctx.total) != 0,
                  err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
                  (unsigned long long)ctx.total);
-    MVOT_TRY(mvot_io_mkdirs(out_dir, err));
+    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot gen", &lock, err));
     tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
     man_path = mvot_io_join(out_dir, "manifest.json");
-    MVOT_FAIL_IF(!tar_path || !man_path, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    state_path = mvot_io_join(out_dir, GEN_STATE_FILE);
+    MVOT_FAIL_IF(!tar_path || !man_path || !state_path, err, MVOT_ERR_NOMEM, "gen",
+                 "out of memory");
+    MVOT_TRY(claim_out_dir(out_dir, lock, man_path, state_path, err));
     MVOT_TRY(mvot_tarz_writer_open(tar_path, cfg->zstd_level, &ctx.tar, err));
     mvot_progress_report(prog, "gen", 0, ctx.total);
     st = mvot_pool_map_ordered(pool, (size_t)ctx.total, 0, work, emit, discard, &ctx, err);
@@ -812,6 +859,7 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
     }
     MVOT_FAIL_IF(!manifest, err, MVOT_ERR_NOMEM, "gen", "out of memory");
     MVOT_TRY(mvot_json_write_file(man_path, manifest, err));
+    unlink(state_path);
     if (summary) {
         *summary = manifest;
         manifest = NULL;
@@ -825,6 +873,8 @@ cleanup:
     json_decref(manifest);
     free(tar_path);
     free(man_path);
+    free(state_path);
+    mvot_outdir_unlock(lock);
     return st;
 }
 

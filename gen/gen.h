@@ -76,7 +76,9 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
 
 /* Generates everything into out_dir (created if missing): episodes.tar.zst and manifest.json,
  * both written atomically. pool may be NULL (inline), prog may be NULL. On success *summary
- * (if non-NULL) receives a new reference to the manifest object. */
+ * (if non-NULL) receives a new reference to the manifest object. out_dir is locked for the
+ * run (core/outdir.h) and may hold only an earlier gen run's files (MVOT_ERR_INVALID
+ * otherwise); a killed earlier run's temp files are removed. */
 enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err);

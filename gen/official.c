@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/png.h"
 #include "core/json.h"
 #include "gen/episode.h"
 #include "gen/gen.h"
@@ -40,8 +41,8 @@ static enum mvot_status app(json_t *a, json_t *v, struct mvot_error *err)
 static enum mvot_status write_frame(const char *out_dir, const char *rel, const uint8_t *png,
                                     size_t len, struct mvot_error *err)
 {
-    char *path = mvot_io_join(out_dir, rel);
     enum mvot_status st;
+    char *path = mvot_io_join(out_dir, rel);
     if (!path)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "export", "out of memory");
     char *slash = strrchr(path, '/');
@@ -52,6 +53,24 @@ static enum mvot_status write_frame(const char *out_dir, const char *rel, const 
         st = mvot_io_write_file(path, png, len, err);
     free(path);
     return st;
+}
+
+/* An archive frame copied as it is: checked first, so a truncated or empty frame does not
+ * become a broken file in the official layout. */
+static enum mvot_status copy_frame(const char *out_dir, const char *rel, const uint8_t *png,
+                                   size_t len, struct mvot_error *err)
+{
+    struct mvot_image img = {0};
+    enum mvot_status st = mvot_png_decode(png, len, rel, &img, err);
+    uint32_t w = img.w, h = img.h;
+    mvot_image_free(&img);
+    if (st != MVOT_OK) {
+        mvot_error_prefix(err, "export: frame is not a complete PNG");
+        return st;
+    }
+    if (!w || !h)
+        return mvot_error_corrupt(err, rel, -1, "export: frame is %ux%u", w, h);
+    return write_frame(out_dir, rel, png, len, err);
 }
 
 static int official_style(const struct mvot_episode *ep)
@@ -135,7 +154,7 @@ static enum mvot_status export_maze(const struct mvot_episode *ep, const struct 
     } else {
         for (uint32_t k = 0; k < ep->n_frames; k++) {
             snprintf(rel, sizeof rel, "%s_%u.jpg", prefix, k + 1);
-            MVOT_TRY(write_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
+            MVOT_TRY(copy_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
         }
     }
 cleanup:
@@ -185,7 +204,7 @@ static enum mvot_status export_frozenlake(const struct mvot_episode *ep, const s
     MVOT_TRY(app(json_object_get(env, "data_id"), json_integer(data_id), err));
     for (uint32_t k = 0; k < ep->n_frames; k++) {
         snprintf(rel, sizeof rel, "frozenlake/level%u/%u/%u.png", n, data_id, k);
-        MVOT_TRY(write_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
+        MVOT_TRY(copy_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
     }
 cleanup:
     return st;

@@ -414,7 +414,7 @@ json_t *mvot_assemble_meta(const struct mvot_episode *ep, const struct mvot_exam
     json_t *o = json_object();
     json_t *images = json_array(), *label_images = json_array(), *augj = json_array();
     json_t *cells = json_array(), *states = json_object();
-    uint32_t g = ep->grid, side = 16;
+    uint32_t g = ep->grid, side = 1; /* 8, 16, 32 codes a side for 64, 256, 1024 */
     while (side * side < image_seq_length)
         side++;
     json_object_set_new(o, "key", json_string(ex->key));

@@ -61,6 +61,7 @@ void mvot__pack_free(struct pack *p)
     json_decref(p->ids.tokenizer);
     json_decref(p->ids.codebook);
     json_decref(p->ids.episodes);
+    mvot_outdir_unlock(p->lock);
     pthread_mutex_destroy(&p->enc_mu);
 }
 
@@ -78,6 +79,13 @@ enum mvot_status mvot__pack_init(struct pack *p, const struct mvot_pack_opts *o,
     p->records = json_array();
     p->cur_stats = mvot_stats_new();
     return p->records && p->cur_stats ? MVOT_OK : MVOT_ERR_NOMEM;
+}
+
+enum mvot_status mvot__pack_open_out(struct pack *p, const char *const *inputs, size_t n,
+                                     const char *command, struct mvot_error *err)
+{
+    enum mvot_status st = mvot_outdir_check_overlap(p->out_dir, inputs, n, err);
+    return st != MVOT_OK ? st : mvot_outdir_lock(p->out_dir, command, &p->lock, err);
 }
 
 enum mvot_status mvot__pack_new_unit(struct pack *p, struct pack_unit **out, struct mvot_error *err)
@@ -391,6 +399,8 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         *summary = NULL;
     MVOT_FAIL_IF(mvot__pack_init(&p, o, out_dir, pool, prog) != MVOT_OK, err, MVOT_ERR_NOMEM,
                  "pack", "out of memory");
+    MVOT_TRY(mvot__pack_open_out(&p, (const char *[]){episodes, tokenizer_path, codebook_path}, 3,
+                                 "mvot pack", err));
     arch = mvot_io_join(episodes, "episodes.tar.zst");
     MVOT_FAIL_IF(!arch, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     if (!mvot_io_exists(arch)) {
@@ -417,6 +427,7 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     MVOT_TRY(load_episodes(arch, o->seed, o->mode, &eps, &order, err));
     for (size_t i = 0; i < eps.n; i++)
         p.total_hint += mvot_assemble_count(&eps.v[i].ep, o->mode);
+    p.done_items = resume_ordinal;
     uint64_t ordinal = 0;
     size_t chunk_frames = 0;
     for (size_t i = 0; i < eps.n; i++) {

@@ -56,9 +56,10 @@ struct mvot_pack_opts {
     uint32_t part;             /* part of a distributed build (shard names); 0 on one machine */
     uint32_t max_length;       /* 0: unlimited */
     enum mvot_length_policy length_policy;
-    int zstd_level;             /* 1..19, default 3 */
-    int store_frames;           /* 1 (default): store {key}.{j}.png source frames */
-    int force;                  /* 1: discard a previous, different pack in out_dir */
+    int zstd_level;   /* 1..19, default 3 */
+    int store_frames; /* 1 (default): store {key}.{j}.png source frames */
+    int force;        /* 1: replace an earlier pack in out_dir made with other inputs or options,
+                         removing only the files its manifest or state lists */
     uint32_t stop_after_shards; /* tests only: return after committing this many new shards
                                    (the run is left resumable); 0: off */
     const struct mvot_image_encoder *encoder; /* NULL: CPU imagetok */
@@ -83,7 +84,10 @@ enum mvot_status mvot_pack_opts_validate(const struct mvot_pack_opts *o, const c
  * episodes.tar.zst and manifest.json) into out_dir using the tokenizer.json and the
  * codebook / VQGAN file. Copies both into out_dir. pool may be NULL (one thread); prog may
  * be NULL. On success *summary (may be NULL) receives a new object: samples, shards,
- * tokens, raw/compressed bytes, dropped/truncated counts, resumed_shards, interrupted. */
+ * tokens, raw/compressed bytes, dropped/truncated counts, resumed_shards, interrupted.
+ * out_dir follows core/outdir.h: overlapping an input, or holding a file no pack manifest or
+ * state of ours lists, fails with MVOT_ERR_INVALID before anything is written; another run
+ * holding its lock fails with MVOT_ERR_IO naming it. */
 enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
                                const char *codebook_path, const char *out_dir,
                                const struct mvot_pack_opts *opts, struct mvot_pool *pool,

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "core/outdir.h"
 #include "gen/episode.h"
 #include "shards/assemble.h"
 #include "shards/pack.h"
@@ -100,6 +101,7 @@ struct pack {
     json_t *records;   /* array of shard records (committed) */
     json_t *cur_stats; /* stats of the open (or next) shard */
     json_t *state_base;
+    struct mvot_outdir_lock *lock; /* held for the whole run */
     uint32_t new_shards;
     int stopped;
     uint64_t ordinal_total;
@@ -119,6 +121,9 @@ enum mvot_status mvot__pack_chunk_add(struct pack *p, size_t *chunk_frames, size
 enum mvot_status mvot__pack_flush_chunk(struct pack *p, struct mvot_error *err);
 enum mvot_status mvot__pack_commit_shard(struct pack *p, uint64_t end_ordinal,
                                          struct mvot_error *err);
+/* The output folder rules (core/outdir.h): no overlap with an input, one run at a time. */
+enum mvot_status mvot__pack_open_out(struct pack *p, const char *const *inputs, size_t n,
+                                     const char *command, struct mvot_error *err);
 
 /* pack_encode.c */
 /* Registers unit ui's examples (those at or past resume_ordinal) as items of the given split

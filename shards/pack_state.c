@@ -2,7 +2,6 @@
  * docs/manifest.md). Resume: each committed shard's record (with its statistics and the
  * enumeration ordinal it ends at) is saved to .pack-state.json, so a rerun skips exactly the
  * committed samples and sums the same records into the same manifest. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "shards/format.h"
 #include "shards/manifest.h"
 #include "shards/pack_internal.h"
@@ -42,8 +42,11 @@ static enum mvot_status copy_file(const char *src, const char *dst, struct mvot_
     if (mvot_io_exists(dst) && mvot_hash_file(src, &hs, NULL) == MVOT_OK &&
         mvot_hash_file(dst, &hd, NULL) == MVOT_OK && hs == hd)
         return MVOT_OK;
-    in = fopen(src, "rb");
-    MVOT_FAIL_IF(!in, err, MVOT_ERR_IO, src, "cannot open");
+    in = mvot_io_fopen_input(src, err);
+    if (!in) {
+        st = MVOT_ERR_IO;
+        goto cleanup;
+    }
     buf = malloc(1 << 20);
     MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, src, "out of memory");
     MVOT_TRY(mvot_atomic_open(&af, dst, err));
@@ -148,74 +151,169 @@ enum mvot_status mvot__pack_save_state(struct pack *p, struct mvot_error *err)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "pack", "out of memory");
     json_t *s = json_deep_copy(p->state_base);
     json_object_set(s, "shards", p->records);
+    /* the shard each split writes next: a kill between its rename and the next save leaves it
+     * unlisted, and this is how the rerun knows it is ours */
+    json_t *pending = json_array();
+    for (int k = 0; k < 3; k++) {
+        char next[64];
+        mvot_shard_file_name(next, sizeof next, mvot_split_name((enum mvot_split)k), p->o->part,
+                             p->split_shards[k]);
+        json_array_append_new(pending, json_string(next));
+    }
+    json_object_set_new(s, "pending", pending);
     enum mvot_status st = mvot_json_write_file(path, s, err);
     json_decref(s);
     free(path);
     return st;
 }
 
-static int listed(const json_t *records, const char *rel)
+/* Files of ours by folder, as plain names: [0..2] the split folders, [3] the root. */
+enum { ROOT_FOLDER = 3, N_FOLDERS = 4 };
+struct by_folder {
+    json_t *v[N_FOLDERS];
+};
+
+static int by_folder_init(struct by_folder *f)
 {
-    for (size_t i = 0; i < json_array_size(records); i++) {
-        const char *f = json_string_value(json_object_get(json_array_get(records, i), "file"));
-        if (f && strcmp(f, rel) == 0)
-            return 1;
-    }
-    return 0;
+    int ok = 1;
+    for (int k = 0; k < N_FOLDERS; k++)
+        ok &= (f->v[k] = json_array()) != NULL;
+    return ok;
 }
 
-/* Removes, in dir and its split folders, shard files of ours that the kept records do not
- * list, and stale temp files of ours. */
-static void clean_dir(const char *dir, const json_t *keep)
+static void by_folder_free(struct by_folder *f)
 {
-    for (int sp = -1; sp < 3; sp++) {
-        const char *sub = sp < 0 ? NULL : mvot_split_name((enum mvot_split)sp);
-        char *d = sub ? mvot_io_join(dir, sub) : strdup(dir);
-        DIR *dd = d ? opendir(d) : NULL;
-        struct dirent *de;
-        while (dd && (de = readdir(dd))) {
-            const char *n = de->d_name;
-            int del = 0;
-            if (sub && strncmp(n, "shard-", 6) == 0 && strlen(n) == 6 + 5 + 1 + 6 + 8) {
-                char rel[64];
-                snprintf(rel, sizeof rel, "%s/%s", sub, n);
-                del = !listed(keep, rel);
-            } else if (!sub && strncmp(n, "shard-", 6) == 0 && strlen(n) == 6 + 6 + 8 &&
-                       strcmp(n + 12, ".tar.zst") == 0) {
-                del = 1; /* a version 1 shard of a previous pack into this folder */
-            } else if (n[0] == '.' && strstr(n, ".tmp.")) {
-                /* Any atomic writer's leftover (core/io.c names them ".<final>.tmp.<pid>.<n>"):
-                 * shards, manifest, state, and the tokenizer/codebook copies. */
-                del = 1;
-            }
-            if (del) {
-                char *path = mvot_io_join(d, n);
-                if (path)
-                    unlink(path);
-                free(path);
-            }
-        }
-        if (dd)
-            closedir(dd);
-        free(d);
+    for (int k = 0; k < N_FOLDERS; k++)
+        json_decref(f->v[k]);
+}
+
+/* Files a state or manifest names ("train/shard-…", a plain name, or arrays of them) go to
+ * their folder; anything else (a deeper path, an unknown folder) is never ours. */
+static void own(struct by_folder *f, const json_t *v)
+{
+    size_t i;
+    json_t *x;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) own(f, x);
+        return;
+    }
+    const char *rel = json_string_value(v);
+    if (!rel || !*rel)
+        return;
+    const char *sl = strchr(rel, '/');
+    if (!sl) {
+        json_array_append_new(f->v[ROOT_FOLDER], json_string(rel));
+        return;
+    }
+    for (int k = 0; k < 3; k++) {
+        const char *sn = mvot_split_name((enum mvot_split)k);
+        if (strlen(sn) == (size_t)(sl - rel) && strncmp(rel, sn, strlen(sn)) == 0 && sl[1] &&
+            !strchr(sl + 1, '/'))
+            json_array_append_new(f->v[k], json_string(sl + 1));
     }
 }
 
-/* Loads previous progress (state file, else a complete manifest) if it has our config
- * hash, keeping the longest prefix of records whose shard files hash right. */
+/* Adds the files an earlier run of ours recorded in `doc` (our state file or our manifest):
+ * its shards, the shards it was about to write, and its tokenizer and codebook copies. Only
+ * these may be deleted or overwritten. */
+static void add_owned(struct by_folder *f, const json_t *doc)
+{
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "shards"), i, v) own(f, json_object_get(v, "file"));
+    own(f, json_object_get(doc, "files"));
+    own(f, json_object_get(doc, "pending"));
+    own(f, json_object_get(json_object_get(doc, "tokenizer"), "file"));
+    own(f, json_object_get(json_object_get(doc, "codebook"), "file"));
+}
+
+/* The strings of a JSON array as a malloc'd vector (borrowed from the array; non-strings
+ * become NULL, which the core/outdir.h calls skip). */
+static const char **name_vec(const json_t *arr)
+{
+    const char **v = calloc(json_array_size(arr) + 1, sizeof *v);
+    for (size_t i = 0; v && i < json_array_size(arr); i++)
+        v[i] = json_string_value(json_array_get(arr, i));
+    return v;
+}
+
+/* Calls one core/outdir.h function per folder with that folder's names. what: 0 clean the
+ * killed run's temp files, 1 remove the files, 2 refuse files not listed. */
+static enum mvot_status per_folder(struct pack *p, const struct by_folder *f, int what,
+                                   struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    for (int k = 0; k < N_FOLDERS && st == MVOT_OK; k++) {
+        const char *sub = k == ROOT_FOLDER ? NULL : mvot_split_name((enum mvot_split)k);
+        char *dir = sub ? mvot_io_join(p->out_dir, sub) : strdup(p->out_dir);
+        const char **names = name_vec(f->v[k]);
+        size_t n = json_array_size(f->v[k]);
+        if (!dir || !names)
+            st = mvot_error_set(err, MVOT_ERR_NOMEM, "pack", "out of memory");
+        else if (what == 0)
+            mvot_outdir_clean_stale_in(p->lock, sub, names, n);
+        else if (what == 1)
+            st = mvot_outdir_remove(dir, names, n, err);
+        else if (k != ROOT_FOLDER || mvot_io_exists(dir))
+            st = mvot_outdir_check_foreign(dir, names, n, "a shard set", err);
+        free(dir);
+        free(names);
+    }
+    return st;
+}
+
+/* Loads previous progress (state file, else a complete manifest of ours) if it has our
+ * config hash, keeping the longest prefix of records whose shard files hash right. Files are
+ * removed only when our state or manifest lists them (docs/cli.md, "Output folders"); any
+ * other entry in the root or a split folder stops the run before anything is written. */
 static enum mvot_status load_progress(struct pack *p, const char *config_hex, int force,
                                       struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     char *spath = mvot_io_join(p->out_dir, MVOT_PACK_STATE_FILE);
     char *mpath = mvot_io_join(p->out_dir, "manifest.json");
-    json_t *prev = NULL;
+    json_t *prev = NULL, *man = NULL, *files = NULL;
+    struct by_folder owned = {{0}}, stale = {{0}}, check = {{0}};
     uint32_t per_split[3] = {0, 0, 0};
-    MVOT_FAIL_IF(!spath || !mpath, err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    if (mvot_io_exists(spath))
-        mvot_json_load_file(spath, &prev, NULL);
-    if (!prev && mvot_io_exists(mpath))
-        mvot_json_load_file(mpath, &prev, NULL);
+    MVOT_FAIL_IF(!spath || !mpath || !by_folder_init(&owned) || !by_folder_init(&stale) ||
+                     !by_folder_init(&check),
+                 err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    if (mvot_io_exists(spath) && mvot_json_load_file(spath, &prev, NULL) == MVOT_OK &&
+        json_is_string(json_object_get(prev, "config_xxh3")))
+        json_array_append_new(owned.v[ROOT_FOLDER], json_string(MVOT_PACK_STATE_FILE));
+    else {
+        json_decref(prev);
+        prev = NULL;
+    }
+    if (mvot_io_exists(mpath) && mvot_json_load_file(mpath, &man, NULL) == MVOT_OK &&
+        json_is_string(json_object_get(man, "format")) &&
+        strcmp(json_string_value(json_object_get(man, "format")), MVOT_SHARD_FORMAT_NAME) == 0)
+        json_array_append_new(owned.v[ROOT_FOLDER], json_string("manifest.json"));
+    else {
+        json_decref(man); /* not ours (a gen manifest, say): the foreign check refuses it */
+        man = NULL;
+    }
+    add_owned(&owned, prev);
+    add_owned(&owned, man);
+    if (!prev)
+        prev = json_incref(man);
+    /* a killed run's temp files: those of its own files and of the files every run writes */
+    files = json_pack("[s,s,s,s]", MVOT_PACK_STATE_FILE, "manifest.json", "tokenizer.json",
+                      p->info.kind == MVOT_IMAGETOK_VQGAN ? "vqgan.safetensors"
+                                                          : "codebook.safetensors");
+    for (int k = 0; k < N_FOLDERS; k++)
+        json_array_extend(stale.v[k], owned.v[k]);
+    json_array_extend(stale.v[ROOT_FOLDER], files);
+    MVOT_TRY(per_folder(p, &stale, 0, err));
+    /* the split folders are ours to write into (a foreign file inside one is refused) */
+    for (int k = 0; k < N_FOLDERS; k++) {
+        json_array_extend(check.v[k], owned.v[k]);
+        json_array_clear(stale.v[k]);
+    }
+    for (int k = 0; k < 3; k++)
+        json_array_append_new(check.v[ROOT_FOLDER],
+                              json_string(mvot_split_name((enum mvot_split)k)));
+    MVOT_TRY(per_folder(p, &check, 2, err));
     if (prev) {
         const char *h = json_string_value(json_object_get(prev, "config_xxh3"));
         if (!h || strcmp(h, config_hex) != 0) {
@@ -223,6 +321,7 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
                          "holds a pack made with other inputs or options (config %s, now %s); "
                          "use --force to replace it",
                          h ? h : "?", config_hex);
+            MVOT_TRY(per_folder(p, &owned, 1, err));
             json_decref(prev);
             prev = NULL;
         }
@@ -252,16 +351,29 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
         per_split[sp]++;
         json_array_append(p->records, r);
     }
+    /* our shards past the kept prefix, and the ones a killed run was writing */
+    for (size_t i = json_array_size(p->records); i < json_array_size(recs); i++)
+        own(&stale, json_object_get(json_array_get(recs, i), "file"));
+    own(&stale, json_object_get(prev, "pending"));
+    json_array_remove(files, 0); /* keeps the copies of the tokenizer and codebook */
+    json_array_remove(files, 0);
+    json_object_set_new(p->state_base, "files", files);
+    files = NULL;
+    memcpy(p->split_shards, per_split, sizeof per_split);
     /* Save the kept records as state before the manifest goes, so a kill from here on still
-     * resumes; the manifest is rewritten last, and until then the dir is incomplete. */
-    if (json_array_size(p->records))
-        MVOT_TRY(mvot__pack_save_state(p, err));
-    else
-        unlink(spath);
-    unlink(mpath);
-    clean_dir(p->out_dir, p->records);
+     * resumes and the next run knows every file of ours; the manifest is rewritten last, and
+     * until then the dir is incomplete. */
+    MVOT_TRY(mvot__pack_save_state(p, err));
+    if (man)
+        unlink(mpath);
+    MVOT_TRY(per_folder(p, &stale, 1, err));
 cleanup:
+    json_decref(files);
     json_decref(prev);
+    json_decref(man);
+    by_folder_free(&owned);
+    by_folder_free(&stale);
+    by_folder_free(&check);
     free(spath);
     free(mpath);
     return st;

@@ -254,8 +254,9 @@ static enum mvot_status shard_load(const struct mvot_shard_set *s, struct shard_
     uint32_t iver = 0;
     if (m->loaded)
         return MVOT_OK;
-    m->fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    MVOT_FAIL_IF(m->fd < 0, err, MVOT_ERR_IO, m->path, "cannot open");
+    m->fd = mvot_io_open_input(m->path, err);
+    if (m->fd < 0)
+        return MVOT_ERR_IO;
     struct stat sb;
     MVOT_FAIL_IF(fstat(m->fd, &sb) != 0, err, MVOT_ERR_IO, m->path, "cannot stat");
     MVOT_FAIL_IF(!S_ISREG(sb.st_mode), err, MVOT_ERR_IO, m->path, "not a regular file");

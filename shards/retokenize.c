@@ -21,7 +21,7 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     struct pack p;
     struct mvot_shard_set *set = NULL;
     struct mvot_pack_opts o = *opts_in;
-    char *old_tok = NULL, *old_cb = NULL, *oj = NULL;
+    char *old_tok = NULL, *old_cb = NULL, *oj = NULL, *in_root = NULL, *in_split = NULL;
     json_t *manifest = NULL, *config = NULL;
     uint32_t **old_aug = NULL;
     if (summary)
@@ -29,6 +29,11 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     MVOT_FAIL_IF(mvot__pack_init(&p, &o, out_dir, pool, prog) != MVOT_OK, err, MVOT_ERR_NOMEM,
                  "pack", "out of memory");
     p.retok = 1;
+    /* the input is the whole set, also when in_dir is one of its split folders */
+    MVOT_TRY(mvot_shards_locate(in_dir, &in_root, &in_split, err));
+    MVOT_TRY(mvot__pack_open_out(&p,
+                                 (const char *[]){in_dir, in_root, tokenizer_path, codebook_path},
+                                 4, "mvot retokenize", err));
     MVOT_TRY(mvot_shard_set_open(in_dir, &set, err));
     const json_t *om = mvot_shard_set_manifest(set);
     /* everything but the writer's level comes from the source; boundaries follow it */
@@ -62,6 +67,7 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
 
     size_t n = mvot_shard_set_count(set);
     p.total_hint = n;
+    p.done_items = resume_ordinal;
     size_t chunk_frames = 0;
     for (size_t i = 0; i < n; i++) {
         if (i < resume_ordinal)
@@ -153,6 +159,8 @@ cleanup:
     json_decref(manifest);
     json_decref(config);
     free(oj);
+    free(in_root);
+    free(in_split);
     free(old_tok);
     free(old_cb);
     return st;

@@ -62,8 +62,11 @@ static int pack_to(const char *out, int threads, uint32_t shard_samples, uint32_
     struct mvot_pool *pool = mvot_pool_create(threads);
     struct mvot_error err = {0};
     char *tp = path_in(g_dir, "tokenizer.json"), *cp = path_in(g_dir, "cb.safetensors");
+    /* the archive, not g_dir: an output folder inside the episode folder is refused */
+    char *ap = path_in(g_dir, "episodes.tar.zst");
     json_t *sum = NULL;
-    enum mvot_status st = mvot_pack_run(g_dir, tp, cp, out, &o, pool, NULL, &sum, &err);
+    enum mvot_status st = mvot_pack_run(ap, tp, cp, out, &o, pool, NULL, &sum, &err);
+    free(ap);
     if (st != MVOT_OK)
         fprintf(stderr, "pack: %s\n", err.msg);
     g_aug_identity = json_is_true(json_object_get(sum, "augment_identity"));

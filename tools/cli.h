@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/progress.h"
@@ -78,6 +79,15 @@ int mvot_cli_parse_u64(const struct mvot_cli *cli, const char *opt, const char *
                        uint64_t max, uint64_t *out);
 int mvot_cli_parse_double(const struct mvot_cli *cli, const char *opt, const char *arg, double min,
                           double max, double *out);
+
+struct mvot_outdir_lock;
+/* The output-folder rules (core/outdir.h, docs/cli.md) for a command whose library call does
+ * not apply them itself: `out` must not overlap the n inputs (exit 2), and is locked until
+ * the caller's mvot_outdir_unlock(*lock). With `fresh`, `out` must also be new or empty (the
+ * command keeps no manifest to know its own files by). Returns -1 to go on, else the exit
+ * code after printing the error. */
+int mvot_cli_claim_out(const struct mvot_cli *cli, const char *out, const char *const *inputs,
+                       size_t n, int fresh, struct mvot_outdir_lock **lock);
 
 /* Ends the progress line (if one is drawn). */
 void mvot_cli_progress_done(struct mvot_cli *cli);

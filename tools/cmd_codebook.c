@@ -78,17 +78,23 @@ static int do_train(struct mvot_cli *cli, struct args *a)
     char hex[17];
     mvot_hash_hex(cb.file_hash, hex);
     const json_t *s = cb.stats;
+    /* the training PSNR when the stats carry one: null means an exact fit */
+    const json_t *pj = json_object_get(s, "psnr_db");
+    char psnr[48] = "";
+    if (json_is_number(pj))
+        snprintf(psnr, sizeof psnr, "; PSNR %.2f dB", json_number_value(pj));
+    else if (json_is_null(pj))
+        snprintf(psnr, sizeof psnr, "; PSNR inf (exact)");
     mvot_cli_note(cli,
                   "%s: K=%u (%s) from %lld distinct of %lld patches in %lld frames; dead codes "
-                  "%lld; iterations %lld%s; PSNR %s dB\n",
+                  "%lld; iterations %lld%s%s\n",
                   a->out, cb.K, json_string_value(json_object_get(s, "algorithm")),
                   (long long)json_integer_value(json_object_get(s, "distinct")),
                   (long long)json_integer_value(json_object_get(s, "patches")),
                   (long long)json_integer_value(json_object_get(s, "frames")),
                   (long long)json_integer_value(json_object_get(s, "dead_codes")),
                   (long long)json_integer_value(json_object_get(s, "iterations")),
-                  json_is_true(json_object_get(s, "converged")) ? " (converged)" : "",
-                  json_is_null(json_object_get(s, "psnr_db")) ? "inf (exact)" : "see stats");
+                  json_is_true(json_object_get(s, "converged")) ? " (converged)" : "", psnr);
     if (cli->json) {
         json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:O}", "codebook", a->out, "file_xxh3", hex,
                               "K", (int)cb.K, "D", (int)cb.D, "stats", cb.stats);

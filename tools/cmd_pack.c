@@ -37,7 +37,8 @@ static const char HELP[] =
     "  --length-policy P     drop (default) or truncate samples over --max-length\n"
     "  --zstd-level L        1..19 (default 3)\n"
     "  --no-frames           do not store source PNG frames (retokenize needs them)\n"
-    "  --force               replace a different pack already in --out\n"
+    "  --force               replace our own earlier pack in --out made with other inputs\n"
+    "                        or options (only the files its manifest lists)\n"
     "  --gpu                 encode images on the GPU (CUDA builds; same codes as the "
     "CPU)\n" MVOT_CLI_COMMON_HELP;
 
