@@ -72,9 +72,9 @@ def xxh3_hex(data):
     return "%016x" % _xxh3(data)
 
 
-def _canon_float(x):
+def _jansson_real(x):
     # jansson's "%.17g", a ".0" when it would read back as an integer, exponent without "+"
-    # or leading zeros: the C writer's canonical bytes.
+    # or leading zeros
     s = "%.17g" % x
     if "." not in s and "e" not in s:
         s += ".0"
@@ -83,6 +83,21 @@ def _canon_float(x):
         sign = "-" if e.startswith("-") else ""
         s = m + "e" + sign + e.lstrip("+-").lstrip("0")
     return s
+
+
+def _canon_float(x):
+    # core/json.c: the shortest "%.Ng" reading back as the same double, plain when jansson's
+    # text was, ".0" kept, never longer than jansson's text: the C writer's canonical bytes.
+    t = _jansson_real(x)
+    plain = "e" not in t
+    b = ""
+    for p in range(1, 18):
+        b = "%.*g" % (p, x)
+        if float(b) == x and (not plain or "e" not in b):
+            break
+    if "." not in b and "e" not in b:
+        b += ".0"
+    return t if len(b) > len(t) else b
 
 
 def _canon_str(s):
