@@ -50,7 +50,7 @@ done
 "$M" pack "${PK[@]}" --threads 16 --gpu --out "$W/gpu" > "$W/gpu.json"; rc=$?
 say "gpu pack rc=$rc: $(cat "$W/gpu.json")"
 same=1
-for f in "$W"/cpu16/shard-*.tar.zst; do cmp "$f" "$W/gpu/$(basename "$f")" || same=0; done
+for f in "$W"/cpu16/*/shard-*.tar.zst; do cmp "$f" "$W/gpu/${f#"$W/cpu16/"}" || same=0; done
 say "pack --gpu shards identical to CPU: $same"
 grep -h '"image_encoder"' "$W/cpu16/manifest.json" "$W/gpu/manifest.json"
 "$M" verify --quiet "$W/gpu" && say "verify gpu shards ok"
@@ -61,6 +61,6 @@ echo "$jq_cfg" > "$W/cfg2.json"
 "$M" retokenize --quiet --threads 16 "$W/cpu16" --codebook "$W/b2/codebook.safetensors" --out "$W/rc"
 "$M" retokenize --quiet --threads 16 --gpu "$W/cpu16" --codebook "$W/b2/codebook.safetensors" --out "$W/rg"; rc=$?
 same=1
-for f in "$W"/rc/shard-*.tar.zst; do cmp "$f" "$W/rg/$(basename "$f")" || same=0; done
+for f in "$W"/rc/*/shard-*.tar.zst; do cmp "$f" "$W/rg/${f#"$W/rc/"}" || same=0; done
 say "retokenize --gpu rc=$rc, shards identical to CPU: $same"
 say "done"

@@ -106,6 +106,9 @@ static char *shorten_reals(char *s)
     return s;
 }
 
+/* This compact form is also what a shard manifest's manifest_xxh3 hashes (docs/manifest.md,
+ * and tools/python/mvot_reader.py reproduces it): changing it changes every shard set's
+ * identity. */
 char *mvot_json_dumps(const json_t *j)
 {
     return shorten_reals(json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY));

@@ -163,11 +163,20 @@ long mvot_outdir_stale_pid(const struct mvot_outdir_lock *l)
 
 void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const *names, size_t n)
 {
+    mvot_outdir_clean_stale_in(l, NULL, names, n);
+}
+
+void mvot_outdir_clean_stale_in(const struct mvot_outdir_lock *l, const char *sub,
+                                const char *const *names, size_t n)
+{
     if (!l || l->stale_pid <= 0)
         return;
-    DIR *d = opendir(l->dir);
-    if (!d)
+    char *dir = sub ? mvot_io_join(l->dir, sub) : NULL;
+    DIR *d = opendir(sub ? (dir ? dir : "") : l->dir);
+    if (!d) {
+        free(dir);
         return;
+    }
     struct dirent *de;
     char want[PATH_MAX];
     while ((de = readdir(d))) {
@@ -177,7 +186,7 @@ void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const
             int k = snprintf(want, sizeof want, ".%s.tmp.%ld.", names[i], l->stale_pid);
             if (k <= 0 || (size_t)k >= sizeof want || strncmp(de->d_name, want, (size_t)k) != 0)
                 continue;
-            char *p = mvot_io_join(l->dir, de->d_name);
+            char *p = mvot_io_join(sub ? dir : l->dir, de->d_name);
             if (p)
                 unlink(p);
             free(p);
@@ -185,6 +194,7 @@ void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const
         }
     }
     closedir(d);
+    free(dir);
 }
 
 enum mvot_status mvot_outdir_remove(const char *out_dir, const char *const *names, size_t n,

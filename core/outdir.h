@@ -48,6 +48,10 @@ long mvot_outdir_stale_pid(const struct mvot_outdir_lock *l);
 /* Removes the atomic-writer temp files (core/io.h: ".<name>.tmp.<pid>.<n>") that the killed
  * earlier holder left for each of the n owned names. No-op without a killed holder. */
 void mvot_outdir_clean_stale(const struct mvot_outdir_lock *l, const char *const *names, size_t n);
+/* The same in the subfolder `sub` of the locked folder (a plain name, e.g. a shard set's
+ * "train"); sub NULL is the folder itself. */
+void mvot_outdir_clean_stale_in(const struct mvot_outdir_lock *l, const char *sub,
+                                const char *const *names, size_t n);
 
 /* Removes out_dir/names[i] for each name (files the caller's own manifest lists); names
  * that do not exist are fine. Fails with MVOT_ERR_IO naming the first file it cannot

@@ -42,6 +42,27 @@ void mvot_examples_free(struct mvot_example *ex, size_t n)
     free(ex);
 }
 
+const char *mvot_pack_mode_name(enum mvot_pack_mode m)
+{
+    switch (m) {
+    case MVOT_PACK_MVOT: return "mvot";
+    case MVOT_PACK_TRAJECTORY: return "trajectory";
+    case MVOT_PACK_COT: return "cot";
+    case MVOT_PACK_DIRECT: return "direct";
+    }
+    return "?";
+}
+
+int mvot_pack_mode_parse(const char *s, enum mvot_pack_mode *out)
+{
+    for (int m = 0; m <= MVOT_PACK_DIRECT; m++)
+        if (strcmp(s, mvot_pack_mode_name((enum mvot_pack_mode)m)) == 0) {
+            *out = (enum mvot_pack_mode)m;
+            return 0;
+        }
+    return -1;
+}
+
 size_t mvot_assemble_count(const struct mvot_episode *ep, enum mvot_pack_mode mode)
 {
     return mode == MVOT_PACK_MVOT ? 2 * (size_t)ep->n_steps + 1 : 1;

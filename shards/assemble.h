@@ -11,12 +11,22 @@
 
 #include "core/status.h"
 #include "gen/episode.h"
-#include "shards/pack.h"
 #include "shards/writer.h"
 #include "tokenize/bpe.h"
 #include "tokenize/chameleon.h"
 
 #define MVOT_IMAGE_PLACEHOLDER "<image>"
+
+/* Assembly modes (docs/shard-format.md §4.1). They live here, with the assembly they
+ * select, so that pack.h depends on assemble.h and not the other way round. */
+enum mvot_pack_mode {
+    MVOT_PACK_MVOT = 0,       /* official loader: L visualization + L+1 reasoning examples */
+    MVOT_PACK_TRAJECTORY = 1, /* one interleaved sequence per episode */
+    MVOT_PACK_COT = 2,        /* text-only rationale with coordinates, then the answer */
+    MVOT_PACK_DIRECT = 3      /* question + initial image, then the answer */
+};
+const char *mvot_pack_mode_name(enum mvot_pack_mode m);
+int mvot_pack_mode_parse(const char *s, enum mvot_pack_mode *out); /* 0 ok, -1 unknown */
 
 enum mvot_example_kind {
     MVOT_EX_VISUALIZATION = 0,

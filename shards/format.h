@@ -11,7 +11,8 @@
 #include "core/io.h"
 #include "core/status.h"
 
-#define MVOT_SHARD_VERSION 1
+#define MVOT_SHARD_VERSION 2
+#define MVOT_SHARD_VERSION_MIN 1 /* v1 sets are still read (without identity checks) */
 #define MVOT_SHARD_FORMAT_NAME "mvot-shards"
 
 /* zstd contrib seekable format values, and our index frame's skippable magic. */
@@ -22,10 +23,16 @@
 #define MVOT_SEEK_DESC_CHECKSUM 0x80u
 #define MVOT_INDEX_MAGIC 0x184D2A5Au
 #define MVOT_INDEX_TAG "MVIX"
-#define MVOT_INDEX_VERSION 1u
+#define MVOT_INDEX_VERSION 2u
+#define MVOT_INDEX_VERSION_V1 1u
 
-/* A sample's bytes are split into frames of at most this many raw bytes. */
+/* v1: a sample's bytes are split into frames of at most this many raw bytes. v2: an episode
+ * group (one frame) closes before it would exceed this many raw bytes, unless it is empty. */
 #define MVOT_FRAME_MAX_RAW (4u << 20)
+/* v2 group frames are compressed with this window so a whole group is one match window. */
+#define MVOT_GROUP_WINDOW_LOG 22
+/* The split and task codes of the v2 index (the order of gen/episode.h). */
+#define MVOT_INDEX_UNKNOWN 0xffu
 /* Reader caps: no single sample or frame beyond these is accepted from a file. */
 #define MVOT_SAMPLE_MAX_RAW (256u << 20)
 #define MVOT_SHARD_MAX_FRAMES (16u << 20)
@@ -60,9 +67,8 @@ struct mvot_seek_entry {
 /* Low 32 bits of XXH64(seed 0): the seek table's and the index's checksum. */
 uint32_t mvot_seek_checksum(const void *data, size_t len);
 
-/* Compresses src as frames of at most MVOT_FRAME_MAX_RAW raw bytes (at least one frame,
- * even for len 0), content size and checksum on. cctx is a ZSTD_CCtx owned by the caller
- * (one per thread). Appends the frames to out and one entry per frame to ents. */
+/* Compresses src as ONE frame (content size and checksum on, window MVOT_GROUP_WINDOW_LOG).
+ * cctx is a ZSTD_CCtx owned by the caller. Appends the frame to out and its entry to ents. */
 struct mvot_seek_entries {
     struct mvot_seek_entry *v;
     size_t n, cap;
@@ -83,23 +89,32 @@ enum mvot_status mvot_seek_table_read(int fd, uint64_t file_size, const char *na
                                       struct mvot_seek_entries *ents, uint64_t *table_frame_size,
                                       struct mvot_error *err);
 
-/* The sample index. */
+/* The sample index. v1 entries name whole frames (offset 0, length = the frames' bytes,
+ * split/task unknown, episode_len 0); v2 entries a byte range of one group frame. */
 struct mvot_index_entry {
     uint32_t first_frame, n_frames;
-    char *key; /* owned */
+    uint32_t offset, length; /* within the decompressed bytes of those frames */
+    uint8_t split, task;     /* enum mvot_split / mvot_task, MVOT_INDEX_UNKNOWN in v1 */
+    uint16_t episode_len;    /* the episode key is key[0 .. episode_len) */
+    char *key;               /* owned */
 };
 struct mvot_index {
     struct mvot_index_entry *v;
     size_t n, cap;
 };
 void mvot_index_free(struct mvot_index *ix);
-enum mvot_status mvot_index_push(struct mvot_index *ix, const char *key, uint32_t first_frame,
-                                 uint32_t n_frames);
+/* Appends a copy of e (its key is duplicated). */
+enum mvot_status mvot_index_push(struct mvot_index *ix, const struct mvot_index_entry *e);
+/* Encodes a version 2 index frame. */
 enum mvot_status mvot_index_encode(const struct mvot_index *ix, struct mvot_buf *out);
-/* Parses a whole index frame (skippable header included). Checks frame ranges against
- * n_frames (entries must be contiguous from frame 0, in order). */
-enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len, uint32_t n_frames,
-                                  const char *name, struct mvot_index *out, struct mvot_error *err);
+/* Parses a whole index frame (skippable header included), version 1 or 2, into *out and
+ * *version. ents are the seek table's data frames (the trailer excluded, n_frames of them):
+ * v1 entries must cover frames 0..n_frames contiguously; v2 entries must cover every
+ * group's decompressed bytes contiguously, in order. */
+enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len,
+                                  const struct mvot_seek_entry *ents, uint32_t n_frames,
+                                  const char *name, struct mvot_index *out, uint32_t *version,
+                                  struct mvot_error *err);
 
 /* Little-endian helpers. */
 static inline uint32_t mvot_rd32(const uint8_t *p)

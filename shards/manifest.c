@@ -1,7 +1,11 @@
 /* Manifest statistics and shard records (docs/manifest.md). Counters live in nested JSON
  * objects; sums are order-independent, so totals over saved shard records equal totals of
  * an uninterrupted run. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/json.h"
 
 #include "core/hash.h"
 #include "shards/manifest.h"
@@ -75,11 +79,15 @@ static json_t *hex(uint64_t h)
     return json_string(b);
 }
 
-json_t *mvot_shard_record(const char *file, uint64_t first_sample, uint64_t end_ordinal,
-                          const struct mvot_shard_info *info, const json_t *stats)
+json_t *mvot_shard_record(const char *file, const char *split, uint32_t part, uint64_t first_sample,
+                          uint64_t end_ordinal, const struct mvot_shard_info *info,
+                          const json_t *stats)
 {
     json_t *r = json_object();
     json_object_set_new(r, "file", json_string(file));
+    json_object_set_new(r, "split", json_string(split));
+    json_object_set_new(r, "part", json_integer(part));
+    json_object_set_new(r, "index_xxh3", hex(info->index_xxh3));
     json_object_set_new(r, "samples", json_integer((json_int_t)info->samples));
     json_object_set_new(r, "first_sample", json_integer((json_int_t)first_sample));
     json_object_set_new(r, "end_ordinal", json_integer((json_int_t)end_ordinal));
@@ -97,4 +105,113 @@ int mvot_manifest_hash(const json_t *obj, const char *key, uint64_t *out)
 {
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? mvot_hash_parse_hex(s, out) : -1;
+}
+
+int mvot_shard_file_name(char *buf, size_t cap, const char *split, uint32_t part, uint32_t n)
+{
+    int r = snprintf(buf, cap, "%s/shard-%05u-%06u.tar.zst", split, part, n);
+    return r < 0 || (size_t)r >= cap ? -1 : r;
+}
+
+int mvot_shard_file_like(const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(name, "shard-", 6) == 0 || (n > 8 && strcmp(name + n - 8, ".tar.zst") == 0);
+}
+
+enum mvot_status mvot_manifest_digest(const json_t *manifest, uint64_t *out)
+{
+    json_t *c = json_copy((json_t *)manifest);
+    if (!c)
+        return MVOT_ERR_NOMEM;
+    json_object_del(c, "manifest_xxh3");
+    char *s = mvot_json_dumps(c);
+    json_decref(c);
+    if (!s)
+        return MVOT_ERR_NOMEM;
+    *out = mvot_hash64(s, strlen(s));
+    free(s);
+    return MVOT_OK;
+}
+
+enum mvot_status mvot_manifest_seal(json_t *manifest)
+{
+    uint64_t h = 0;
+    enum mvot_status st = mvot_manifest_digest(manifest, &h);
+    if (st == MVOT_OK)
+        json_object_set_new(manifest, "manifest_xxh3", hex(h));
+    return st;
+}
+
+enum mvot_status mvot_manifest_check(const json_t *manifest, const char *path,
+                                     struct mvot_error *err)
+{
+    uint64_t want = 0, got = 0;
+    if (mvot_manifest_hash(manifest, "manifest_xxh3", &want) != 0)
+        return mvot_error_set(err, MVOT_ERR_MISMATCH, path, "manifest_xxh3 is missing");
+    if (mvot_manifest_digest(manifest, &got) != MVOT_OK)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, path, "out of memory");
+    if (got != want) {
+        char a[17], b[17];
+        mvot_hash_hex(want, a);
+        mvot_hash_hex(got, b);
+        return mvot_error_set(err, MVOT_ERR_MISMATCH, path,
+                              "manifest_xxh3 %s does not match its content (%s): the manifest "
+                              "was edited or damaged",
+                              a, b);
+    }
+    return MVOT_OK;
+}
+
+json_t *mvot_manifest_split_totals(const json_t *records)
+{
+    json_t *splits = json_object();
+    for (size_t i = 0; i < json_array_size(records); i++) {
+        json_t *r = json_array_get(records, i);
+        const char *sp = json_string_value(json_object_get(r, "split"));
+        if (!sp)
+            continue;
+        json_t *t = json_object_get(splits, sp);
+        if (!t) {
+            t = mvot_stats_new();
+            json_object_set_new(t, "shards", json_integer(0));
+            json_object_set_new(t, "raw_bytes", json_integer(0));
+            json_object_set_new(t, "compressed_bytes", json_integer(0));
+            json_object_set_new(splits, sp, t);
+        }
+        mvot_stats_merge(t, json_object_get(r, "stats"));
+        mvot_stats_add(t, 1, (const char *const[]){"shards", NULL});
+        mvot_stats_add(t, json_integer_value(json_object_get(r, "raw_bytes")),
+                       (const char *const[]){"raw_bytes", NULL});
+        mvot_stats_add(t, json_integer_value(json_object_get(r, "compressed_bytes")),
+                       (const char *const[]){"compressed_bytes", NULL});
+    }
+    return splits;
+}
+
+json_t *mvot_manifest_task_totals(const json_t *stats)
+{
+    json_t *out = json_object();
+    const char *task, *split, *ans;
+    json_t *v, *w, *x;
+    json_object_foreach(json_object_get(stats, "tasks"), task, v)
+    {
+        json_object_foreach(v, split, w)
+        {
+            mvot_stats_add(out, json_integer_value(w),
+                           (const char *const[]){task, "samples", NULL});
+        }
+    }
+    json_object_foreach(json_object_get(stats, "answers"), task, v)
+    {
+        json_object_foreach(v, split, w)
+        {
+            json_object_foreach(w, ans, x)
+            {
+                mvot_stats_add(out, json_integer_value(x),
+                               (const char *const[]){task, "episodes", NULL});
+            }
+        }
+    }
+    return out;
 }

@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "core/status.h"
 #include "shards/writer.h"
 
@@ -20,9 +22,32 @@ void mvot_stats_max(json_t *stats, int64_t v, const char *key);
 /* Sums src into dst: integers add (keys named "max_*" take the maximum), objects recurse. */
 void mvot_stats_merge(json_t *dst, const json_t *src);
 
-/* The manifest record of a committed shard. stats is borrowed (a copy is stored). */
-json_t *mvot_shard_record(const char *file, uint64_t first_sample, uint64_t end_ordinal,
-                          const struct mvot_shard_info *info, const json_t *stats);
+/* The manifest record of a committed shard. file is relative to the set's root
+ * ("{split}/shard-{part}-{n}.tar.zst"); stats is borrowed (a copy is stored). */
+json_t *mvot_shard_record(const char *file, const char *split, uint32_t part, uint64_t first_sample,
+                          uint64_t end_ordinal, const struct mvot_shard_info *info,
+                          const json_t *stats);
+
+/* The file name of shard n of a split and part, relative to the root:
+ * "{split}/shard-{part:05}-{n:06}.tar.zst". Returns the length written (< cap) or -1. */
+int mvot_shard_file_name(char *buf, size_t cap, const char *split, uint32_t part, uint32_t n);
+/* 1 if name (a plain file name, no folder) looks like a shard of v1 or v2. */
+int mvot_shard_file_like(const char *name);
+
+/* The manifest's own identity: XXH3 of its canonical form (compact JSON, sorted keys,
+ * without the "manifest_xxh3" field). */
+enum mvot_status mvot_manifest_digest(const json_t *manifest, uint64_t *out);
+/* Sets "manifest_xxh3" to the digest of the rest. */
+enum mvot_status mvot_manifest_seal(json_t *manifest);
+/* Checks "manifest_xxh3"; MVOT_ERR_MISMATCH (message naming path) if it is absent or differs. */
+enum mvot_status mvot_manifest_check(const json_t *manifest, const char *path,
+                                     struct mvot_error *err);
+
+/* The manifest's "splits": per split, the shard records' stats summed, plus shards,
+ * raw_bytes and compressed_bytes. New reference. */
+json_t *mvot_manifest_split_totals(const json_t *records);
+/* The manifest's "task_totals" from its global stats: per task, samples and episodes. */
+json_t *mvot_manifest_task_totals(const json_t *stats);
 
 /* Reads the hex hash field `key` of obj; 0 on success. */
 int mvot_manifest_hash(const json_t *obj, const char *key, uint64_t *out);

@@ -1,11 +1,13 @@
 /* Packing episodes into training shards (docs/shard-format.md, docs/manifest.md).
  *
- * mvot_pack_run reads an episode archive, assembles token sequences in one of the modes of
- * docs/shard-format.md §4.1 (shards/assemble.h), encodes every image once per episode, and writes
- * seekable .tar.zst shards plus manifest.json. Output bytes depend only on the inputs and
- * the options, never on the thread count; an interrupted run resumes from its last complete
- * shard and ends byte-identical to an uninterrupted one. mvot_pack_retokenize rebuilds a
- * shard set from its stored frames and texts with a new tokenizer and/or codebook. */
+ * mvot_pack_run reads an episode archive, orders its episodes (per split, tasks interleaved
+ * in proportion, seeded), assembles token sequences in one of the modes of
+ * shards/assemble.h, encodes every image once per episode, and writes one set of seekable
+ * .tar.zst shards per split (ROOT/{split}/) plus ROOT/manifest.json (format version 2). Output
+ * bytes depend only on the inputs and the options, never on the thread count; an interrupted run
+ * resumes from its last complete shard and ends byte-identical to an uninterrupted one.
+ * mvot_pack_retokenize rebuilds a shard set from its stored frames and texts with a new tokenizer
+ * and/or codebook. */
 #ifndef MVOT_SHARDS_PACK_H
 #define MVOT_SHARDS_PACK_H
 
@@ -17,6 +19,7 @@
 #include "core/pool.h"
 #include "core/progress.h"
 #include "core/status.h"
+#include "shards/assemble.h"
 
 /* Optional external image encoder (e.g. the CUDA VQGAN). When set in the pack options it
  * replaces the CPU imagetok for encoding; decoding (augmentation round trips, inspect)
@@ -36,19 +39,12 @@ struct mvot_image_encoder {
 
 #define MVOT_PACK_ENCODE_BATCH 64
 
-enum mvot_pack_mode {
-    MVOT_PACK_MVOT = 0,       /* official loader: L visualization + L+1 reasoning examples */
-    MVOT_PACK_TRAJECTORY = 1, /* one interleaved sequence per episode */
-    MVOT_PACK_COT = 2,        /* text-only rationale with coordinates, then the answer */
-    MVOT_PACK_DIRECT = 3      /* question + initial image, then the answer */
-};
-const char *mvot_pack_mode_name(enum mvot_pack_mode m);
-int mvot_pack_mode_parse(const char *s, enum mvot_pack_mode *out); /* 0 ok, -1 unknown */
-
 enum mvot_length_policy {
     MVOT_LENGTH_DROP = 0,    /* samples longer than max_length are dropped (counted) */
     MVOT_LENGTH_TRUNCATE = 1 /* cut before the first image/token past max_length (counted) */
 };
+const char *mvot_length_policy_name(enum mvot_length_policy p);
+int mvot_length_policy_parse(const char *s, enum mvot_length_policy *out); /* 0 ok, -1 unknown */
 
 struct mvot_pack_opts {
     enum mvot_pack_mode mode;
@@ -56,7 +52,8 @@ struct mvot_pack_opts {
     uint32_t shard_samples;    /* roll a shard after this many samples; 0: no limit */
     uint64_t shard_bytes;      /* roll once a shard's raw tar bytes reach this; 0: no limit */
     uint32_t augment;          /* K: each input image gets k ~ U{0..K} VQ round trips */
-    uint64_t seed;             /* seed of the augmentation draws */
+    uint64_t seed;             /* seed of the augmentation draws and the episode order */
+    uint32_t part;             /* part of a distributed build (shard names); 0 on one machine */
     uint32_t max_length;       /* 0: unlimited */
     enum mvot_length_policy length_policy;
     int zstd_level;   /* 1..19, default 3 */
@@ -69,6 +66,19 @@ struct mvot_pack_opts {
     const json_t *config; /* optional object embedded as manifest "build_config" */
 };
 void mvot_pack_opts_default(struct mvot_pack_opts *o);
+
+/* The options that change output bytes, as JSON text (the manifest's "options" object:
+ * mode, image_seq_length, shard_samples, shard_bytes, augment, seed, part, max_length,
+ * length_policy, zstd_level, store_frames). New string, free() it; NULL if out of memory. */
+char *mvot_pack_opts_to_json(const struct mvot_pack_opts *o);
+/* Reads those fields from JSON text into *o (fields absent keep their value in *o; force,
+ * stop_after_shards, encoder and config are never read). Unknown keys, wrong types and
+ * out-of-range values are MVOT_ERR_INVALID naming `where` and the key. */
+enum mvot_status mvot_pack_opts_from_json(const char *json, const char *where,
+                                          struct mvot_pack_opts *o, struct mvot_error *err);
+/* Checks every field's range (MVOT_ERR_INVALID naming `where` and the field). */
+enum mvot_status mvot_pack_opts_validate(const struct mvot_pack_opts *o, const char *where,
+                                         struct mvot_error *err);
 
 /* Packs `episodes` (an episode archive .tar.zst, or a gen output dir holding
  * episodes.tar.zst and manifest.json) into out_dir using the tokenizer.json and the
@@ -84,7 +94,9 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
                                const struct mvot_progress *prog, json_t **summary,
                                struct mvot_error *err);
 
-/* Rebuilds the shard set in in_dir into out_dir from its stored frames and texts (no gen).
+/* Rebuilds the shard set in in_dir (root or one split's folder, version 1 or 2) into out_dir
+ * as version 2 from its stored frames and texts (no gen). Shard boundaries follow the
+ * source: every output shard holds the samples of one source shard and one split.
  * tokenizer_path / codebook_path: the new files, NULL to keep the set's own. Mode, image
  * size and length policy come from the old manifest; opts supplies threads-independent
  * writer settings (shard roll, zstd level, encoder). The new manifest records the previous

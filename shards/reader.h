@@ -35,7 +35,16 @@ void mvot_sample_free(struct mvot_sample *s);
 
 struct mvot_shard_set;
 
-enum mvot_status mvot_shard_set_open(const char *dir, struct mvot_shard_set **out,
+/* Where a set's manifest is: path itself, or (one split's folder, ROOT/train) its parent.
+ * Sets *root and *split (NULL for the whole set), new strings the caller frees. */
+enum mvot_status mvot_shards_locate(const char *path, char **root, char **split,
+                                    struct mvot_error *err);
+/* Opens a shard set: its root folder (holding manifest.json) or, for version 2, one split's
+ * folder (ROOT/train), which reads the root's manifest restricted to that split. Version 2
+ * manifests must match their manifest_xxh3 (MVOT_ERR_MISMATCH otherwise); every v2 shard is
+ * checked against its record (size, index_xxh3) before its first use, MVOT_ERR_MISMATCH
+ * naming the file on a difference. Version 1 sets open with a warning (see below). */
+enum mvot_status mvot_shard_set_open(const char *path, struct mvot_shard_set **out,
                                      struct mvot_error *err);
 void mvot_shard_set_close(struct mvot_shard_set *s);
 const json_t *mvot_shard_set_manifest(const struct mvot_shard_set *s); /* borrowed */
@@ -47,8 +56,26 @@ enum mvot_status mvot_shard_set_get(struct mvot_shard_set *s, size_t i, struct m
 enum mvot_status mvot_shard_set_find(struct mvot_shard_set *s, const char *key,
                                      struct mvot_sample *out, struct mvot_error *err);
 
-/* The shard directory given to mvot_shard_set_open (borrowed). */
+/* The set's root folder: manifest.json, tokenizer and codebook (borrowed). */
 const char *mvot_shard_set_dir(const struct mvot_shard_set *s);
+/* The split the set was opened at ("train"...), or NULL for the whole set (borrowed). */
+const char *mvot_shard_set_split(const struct mvot_shard_set *s);
+/* The format version of the set (1 or 2). */
+int mvot_shard_set_version(const struct mvot_shard_set *s);
+/* A one-line warning the caller should show (a v1 set carries no identity), or NULL. */
+const char *mvot_shard_set_warning(const struct mvot_shard_set *s);
+/* The position (0-based, in the opened view) of the shard holding sample i. */
+size_t mvot_shard_set_shard_of(const struct mvot_shard_set *s, size_t i);
+/* What the index says of a sample, without reading it (format 2; format 1 sets give
+ * split and task MVOT_INDEX_UNKNOWN, 0xff, and episode_len 0). key is borrowed, valid while
+ * the set is open. */
+struct mvot_sample_info {
+    const char *key;
+    uint8_t split, task;  /* enum mvot_split / mvot_task */
+    uint16_t episode_len; /* the episode key is key[0 .. episode_len) */
+};
+enum mvot_status mvot_shard_set_info(struct mvot_shard_set *s, size_t i,
+                                     struct mvot_sample_info *out, struct mvot_error *err);
 /* Global index of the sample with this key; MVOT_ERR_NOTFOUND if absent. */
 enum mvot_status mvot_shard_set_lookup(struct mvot_shard_set *s, const char *key, size_t *index,
                                        struct mvot_error *err);

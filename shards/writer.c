@@ -1,7 +1,9 @@
-/* Shard writer (docs/shard-format.md): sample members -> tar -> one zstd frame per sample
- * (split at MVOT_FRAME_MAX_RAW), then the tar trailer frame, the index frame and the seek
- * table. Raw and compressed XXH3 are computed while the bytes stream out, in sample order.
- * Invariant: every byte written goes through the streaming hashers exactly once. */
+/* Shard writer (docs/shard-format.md): sample members -> tar -> one zstd frame per episode
+ * group (closed at an episode change or before MVOT_FRAME_MAX_RAW), then the tar trailer
+ * frame, the index frame and the seek table. Raw and compressed XXH3 are computed while the
+ * bytes stream out, in sample order; the tail (index + seek table) is hashed on its own for
+ * the manifest's index_xxh3. Invariant: every byte written goes through the streaming
+ * hashers exactly once. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,6 @@ void mvot_packed_sample_free(struct mvot_packed_sample *p)
         return;
     free(p->key);
     mvot_buf_free(&p->raw);
-    mvot_buf_free(&p->comp);
-    mvot_seek_entries_free(&p->frames);
     memset(p, 0, sizeof *p);
 }
 
@@ -66,7 +66,7 @@ static enum mvot_status member(struct mvot_buf *raw, const char *key, const char
     return MVOT_OK;
 }
 
-enum mvot_status mvot_packed_sample_build(void *cctx, int level, const struct mvot_sample_parts *pp,
+enum mvot_status mvot_packed_sample_build(const struct mvot_sample_parts *pp,
                                           struct mvot_packed_sample *out, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
@@ -76,17 +76,31 @@ enum mvot_status mvot_packed_sample_build(void *cctx, int level, const struct mv
     memset(out, 0, sizeof *out);
     mvot_buf_init(&npy, 0);
     mvot_buf_init(&out->raw, 0);
-    mvot_buf_init(&out->comp, 0);
     out->key = strdup(pp->key);
     MVOT_FAIL_IF(!out->key, err, MVOT_ERR_NOMEM, pp->key, "out of memory");
+    MVOT_FAIL_IF(pp->episode_len > strlen(pp->key) || pp->split > 2 || pp->task > 2, err,
+                 MVOT_ERR_INVALID, pp->key, "bad episode length, split or task");
+    out->episode_len = pp->episode_len;
+    out->split = pp->split;
+    out->task = pp->task;
     for (const char *c = pp->key; *c; c++)
         MVOT_FAIL_IF(!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
                        (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'),
                      err, MVOT_ERR_INVALID, pp->key,
                      "sample key has a character outside [A-Za-z0-9_-]");
 
-    /* tokens */
+    /* one allocation for all members (npy headers are at most 128 bytes here): growing the
+     * buffer member by member copied the PNGs several times */
     size_t item = pp->wide ? 4 : 2;
+    uint64_t est = mvot_tar_member_span(128 + (uint64_t)pp->n_tokens * item) +
+                   mvot_tar_member_span(128 + (uint64_t)pp->n_spans * 16) +
+                   mvot_tar_member_span(pp->json_len);
+    for (uint32_t j = 0; j < pp->n_png; j++)
+        est += mvot_tar_member_span(pp->png_len[j]);
+    MVOT_FAIL_IF(est > MVOT_SAMPLE_MAX_RAW || mvot_buf_reserve(&out->raw, (size_t)est) != MVOT_OK,
+                 err, MVOT_ERR_NOMEM, pp->key, "sample too large or out of memory");
+
+    /* tokens */
     tok = malloc(pp->n_tokens ? pp->n_tokens * item : 1);
     MVOT_FAIL_IF(!tok, err, MVOT_ERR_NOMEM, pp->key, "out of memory");
     for (size_t i = 0; i < pp->n_tokens; i++) {
@@ -127,8 +141,6 @@ enum mvot_status mvot_packed_sample_build(void *cctx, int level, const struct mv
         snprintf(ext, sizeof ext, "%u.png", j);
         MVOT_TRY(member(&out->raw, pp->key, ext, pp->png[j], pp->png_len[j], err));
     }
-    MVOT_TRY(mvot_seekzstd_compress(cctx, level, out->raw.data, out->raw.len, &out->comp,
-                                    &out->frames, err));
     out->n_tokens = pp->n_tokens;
 cleanup:
     free(tok);
@@ -142,9 +154,13 @@ cleanup:
 struct mvot_shard_writer {
     struct mvot_atomic_file af;
     int level;
+    void *cctx; /* ZSTD_CCtx */
     struct mvot_hasher raw_h, comp_h;
     struct mvot_seek_entries frames;
     struct mvot_index index;
+    struct mvot_buf group, comp; /* the open group's raw bytes; scratch for its frame */
+    const char *group_key;       /* the open group's episode: key of its first sample */
+    uint16_t group_ep_len;
     struct mvot_shard_info info;
 };
 
@@ -155,7 +171,11 @@ enum mvot_status mvot_shard_writer_open(const char *path, int level, struct mvot
     struct mvot_shard_writer *w = calloc(1, sizeof *w);
     MVOT_FAIL_IF(!w, err, MVOT_ERR_NOMEM, path, "out of memory");
     w->level = level;
-    MVOT_FAIL_IF(mvot_hasher_init(&w->raw_h) != MVOT_OK || mvot_hasher_init(&w->comp_h) != MVOT_OK,
+    mvot_buf_init(&w->group, 0);
+    mvot_buf_init(&w->comp, 0);
+    w->cctx = ZSTD_createCCtx();
+    MVOT_FAIL_IF(!w->cctx || mvot_hasher_init(&w->raw_h) != MVOT_OK ||
+                     mvot_hasher_init(&w->comp_h) != MVOT_OK,
                  err, MVOT_ERR_NOMEM, path, "out of memory");
     MVOT_TRY(mvot_atomic_open(&w->af, path, err));
     *out = w;
@@ -173,21 +193,50 @@ static enum mvot_status write_comp(struct mvot_shard_writer *w, const void *data
     return mvot_io_write_all(w->af.fp, data, len, w->af.final_path, err);
 }
 
+/* Compresses raw as one frame and writes it. */
+static enum mvot_status write_frame(struct mvot_shard_writer *w, const uint8_t *raw, size_t len,
+                                    struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    MVOT_FAIL_IF(w->frames.n + 1 > MVOT_SHARD_MAX_FRAMES, err, MVOT_ERR_INVALID, w->af.final_path,
+                 "too many frames in one shard");
+    w->comp.len = 0;
+    MVOT_TRY(mvot_seekzstd_compress(w->cctx, w->level, raw, len, &w->comp, &w->frames, err));
+    mvot_hasher_update(&w->raw_h, raw, len);
+    w->info.raw_bytes += len;
+    MVOT_TRY(write_comp(w, w->comp.data, w->comp.len, err));
+cleanup:
+    return st;
+}
+
+static enum mvot_status close_group(struct mvot_shard_writer *w, struct mvot_error *err)
+{
+    if (!w->group.len)
+        return MVOT_OK;
+    enum mvot_status st = write_frame(w, w->group.data, w->group.len, err);
+    w->group.len = 0;
+    w->group_key = NULL;
+    return st;
+}
+
 enum mvot_status mvot_shard_writer_add(struct mvot_shard_writer *w,
                                        const struct mvot_packed_sample *p, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    MVOT_FAIL_IF(w->frames.n + p->frames.n > MVOT_SHARD_MAX_FRAMES, err, MVOT_ERR_INVALID,
-                 w->af.final_path, "too many frames in one shard");
-    MVOT_FAIL_IF(mvot_index_push(&w->index, p->key, (uint32_t)w->frames.n, (uint32_t)p->frames.n) !=
-                     MVOT_OK,
+    MVOT_FAIL_IF(p->raw.len > MVOT_SAMPLE_MAX_RAW, err, MVOT_ERR_INVALID, p->key,
+                 "sample of %zu bytes exceeds the %u-byte cap", p->raw.len, MVOT_SAMPLE_MAX_RAW);
+    if (w->group.len &&
+        (p->episode_len != w->group_ep_len || memcmp(p->key, w->group_key, p->episode_len) != 0 ||
+         w->group.len + p->raw.len > MVOT_FRAME_MAX_RAW))
+        MVOT_TRY(close_group(w, err));
+    struct mvot_index_entry e = {(uint32_t)w->frames.n, 1,        (uint32_t)w->group.len,
+                                 (uint32_t)p->raw.len,  p->split, p->task,
+                                 p->episode_len,        p->key};
+    MVOT_FAIL_IF(mvot_index_push(&w->index, &e) != MVOT_OK ||
+                     mvot_buf_append(&w->group, p->raw.data, p->raw.len) != MVOT_OK,
                  err, MVOT_ERR_NOMEM, w->af.final_path, "out of memory");
-    for (size_t i = 0; i < p->frames.n; i++)
-        MVOT_FAIL_IF(mvot_seek_entries_push(&w->frames, p->frames.v[i]) != MVOT_OK, err,
-                     MVOT_ERR_NOMEM, w->af.final_path, "out of memory");
-    mvot_hasher_update(&w->raw_h, p->raw.data, p->raw.len);
-    w->info.raw_bytes += p->raw.len;
-    MVOT_TRY(write_comp(w, p->comp.data, p->comp.len, err));
+    w->group_key = w->index.v[w->index.n - 1].key;
+    w->group_ep_len = p->episode_len;
     w->info.samples++;
     w->info.tokens += p->n_tokens;
 cleanup:
@@ -201,23 +250,18 @@ uint64_t mvot_shard_writer_samples(const struct mvot_shard_writer *w)
 
 uint64_t mvot_shard_writer_raw_bytes(const struct mvot_shard_writer *w)
 {
-    return w->info.raw_bytes;
+    return w->info.raw_bytes + w->group.len;
 }
 
 enum mvot_status mvot_shard_writer_commit(struct mvot_shard_writer *w, struct mvot_shard_info *info,
                                           struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    struct mvot_buf tail, raw;
+    struct mvot_buf tail;
+    static const uint8_t end[2 * MVOT_TAR_BLOCK];
     mvot_buf_init(&tail, 0);
-    mvot_buf_init(&raw, 0);
-    ZSTD_CCtx *cc = ZSTD_createCCtx();
-    MVOT_FAIL_IF(!cc, err, MVOT_ERR_NOMEM, w->af.final_path, "out of memory");
-    MVOT_FAIL_IF(mvot_tar_append_end(&raw) != MVOT_OK, err, MVOT_ERR_NOMEM, w->af.final_path,
-                 "out of memory");
-    MVOT_TRY(mvot_seekzstd_compress(cc, w->level, raw.data, raw.len, &tail, &w->frames, err));
-    mvot_hasher_update(&w->raw_h, raw.data, raw.len);
-    w->info.raw_bytes += raw.len;
+    MVOT_TRY(close_group(w, err));
+    MVOT_TRY(write_frame(w, end, sizeof end, err));
     MVOT_FAIL_IF(mvot_index_encode(&w->index, &tail) != MVOT_OK, err, MVOT_ERR_NOMEM,
                  w->af.final_path, "cannot encode the index frame");
     MVOT_FAIL_IF(mvot_seek_table_encode(w->frames.v, w->frames.n, &tail) != MVOT_OK, err,
@@ -227,12 +271,11 @@ enum mvot_status mvot_shard_writer_commit(struct mvot_shard_writer *w, struct mv
     w->info.frames = w->frames.n;
     w->info.raw_xxh3 = mvot_hasher_digest(&w->raw_h);
     w->info.compressed_xxh3 = mvot_hasher_digest(&w->comp_h);
+    w->info.index_xxh3 = mvot_hash64(tail.data, tail.len);
     if (info)
         *info = w->info;
 cleanup:
-    ZSTD_freeCCtx(cc);
     mvot_buf_free(&tail);
-    mvot_buf_free(&raw);
     mvot_shard_writer_abort(w);
     return st;
 }
@@ -246,5 +289,8 @@ void mvot_shard_writer_abort(struct mvot_shard_writer *w)
     mvot_hasher_free(&w->comp_h);
     mvot_seek_entries_free(&w->frames);
     mvot_index_free(&w->index);
+    mvot_buf_free(&w->group);
+    mvot_buf_free(&w->comp);
+    ZSTD_freeCCtx(w->cctx);
     free(w);
 }

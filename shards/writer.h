@@ -1,8 +1,9 @@
-/* Shard writer: turns samples into tar members compressed as seekable zstd frames
- * (docs/shard-format.md). Building a packed sample (tar + compress) is pure and runs in
- * worker threads; appending to the writer runs on one thread, in sample order, so the shard
- * bytes never depend on the thread count. A shard appears under its final name only when
- * committed (temp file + rename). */
+/* Shard writer: turns samples into tar members and compresses the consecutive samples of one
+ * episode together as one zstd frame (a "group", docs/shard-format.md §2). Building a
+ * sample's tar members is pure and runs in worker threads; appending to the writer (which
+ * groups and compresses) runs on one thread, in sample order, so the shard bytes never
+ * depend on the thread count. A shard appears under its final name only when committed
+ * (temp file + rename). */
 #ifndef MVOT_SHARDS_WRITER_H
 #define MVOT_SHARDS_WRITER_H
 
@@ -14,12 +15,12 @@
 #include "shards/format.h"
 #include "shards/reader.h"
 
-/* A sample serialized and compressed, ready to append. */
+/* A sample serialized, ready to append. */
 struct mvot_packed_sample {
-    char *key;                       /* owned */
-    struct mvot_buf raw;             /* its tar members, uncompressed */
-    struct mvot_buf comp;            /* its zstd frames */
-    struct mvot_seek_entries frames; /* one entry per frame in comp */
+    char *key;            /* owned */
+    uint16_t episode_len; /* the episode key is key[0 .. episode_len) */
+    uint8_t split, task;  /* enum mvot_split / mvot_task */
+    struct mvot_buf raw;  /* its tar members, uncompressed */
     uint64_t n_tokens;
 };
 void mvot_packed_sample_free(struct mvot_packed_sample *p);
@@ -28,6 +29,8 @@ void mvot_packed_sample_free(struct mvot_packed_sample *p);
  * 65536), else <u2 (every token must then be < 65536). pngs may be NULL when n_png is 0. */
 struct mvot_sample_parts {
     const char *key;
+    uint16_t episode_len; /* key[0 .. episode_len) names the episode (frame grouping) */
+    uint8_t split, task;  /* recorded in the index */
     const uint32_t *tokens;
     size_t n_tokens;
     int wide;
@@ -40,10 +43,8 @@ struct mvot_sample_parts {
     const size_t *png_len;
 };
 
-/* Serializes the parts as tar members and compresses them with cctx (a ZSTD_CCtx owned by
- * the calling thread). out is initialized by the call. */
-enum mvot_status mvot_packed_sample_build(void *cctx, int level,
-                                          const struct mvot_sample_parts *parts,
+/* Serializes the parts as tar members. out is initialized by the call. */
+enum mvot_status mvot_packed_sample_build(const struct mvot_sample_parts *parts,
                                           struct mvot_packed_sample *out, struct mvot_error *err);
 
 /* What a committed shard holds (the manifest's per-shard record, minus stats). */
@@ -51,13 +52,16 @@ struct mvot_shard_info {
     uint64_t samples, tokens, frames;
     uint64_t raw_bytes, compressed_bytes;
     uint64_t raw_xxh3, compressed_xxh3;
+    uint64_t index_xxh3; /* XXH3 of the index and seek table frames (the file's tail) */
 };
 
 struct mvot_shard_writer;
-/* Starts writing `path` (through a temp file). level: zstd level of the trailer frame. */
+/* Starts writing `path` (through a temp file). level: zstd level of every frame. */
 enum mvot_status mvot_shard_writer_open(const char *path, int level, struct mvot_shard_writer **out,
                                         struct mvot_error *err);
-/* Appends a sample (its frames are copied out; the caller still owns p). */
+/* Appends a sample (its bytes are copied; the caller still owns p). A sample of another
+ * episode than the previous one, or one that would grow the open group past
+ * MVOT_FRAME_MAX_RAW, first closes (compresses and writes) the open group. */
 enum mvot_status mvot_shard_writer_add(struct mvot_shard_writer *w,
                                        const struct mvot_packed_sample *p, struct mvot_error *err);
 uint64_t mvot_shard_writer_samples(const struct mvot_shard_writer *w);

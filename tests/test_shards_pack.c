@@ -1,6 +1,8 @@
 /* Shards end to end on a small generated archive: golden official-loader layout, write ->
- * read -> compare against an independent assembly, verify, thread-count invariance, resume
- * after a stop, and 200 random byte flips that verify must flag without crashing. */
+ * read -> compare against an independent assembly (episodes whole and adjacent), verify,
+ * thread-count invariance, resume after a stop, 200 random byte flips in a shard that verify
+ * must flag without crashing, identity (a swapped shard and an edited manifest refused, a
+ * split's folder), and 60 random bit flips in manifest.json that verify must all flag. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -541,7 +543,7 @@ static void t_roundtrip(void)
     ASSERT_OK(mvot_imagetok_open(cp, 128, 1, &it, &err), &err);
     struct mvot_episode_reader *rd = NULL;
     ASSERT_OK(mvot_episode_reader_open(ap, &rd, &err), &err);
-    size_t checked = 0, global = 0;
+    size_t checked = 0;
     for (; rd;) {
         struct mvot_episode ep;
         int done = 0;
@@ -557,7 +559,8 @@ static void t_roundtrip(void)
         struct mvot_example *ex = NULL;
         size_t n = 0;
         ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_MVOT, &ex, &n, &err), &err);
-        for (size_t e = 0; e < n; e++, global++) {
+        size_t first_index = 0;
+        for (size_t e = 0; e < n; e++) {
             const int32_t *cp_[8];
             for (uint32_t i = 0; i < ex[e].n_images; i++)
                 cp_[i] = codes + ex[e].images[i] * 64;
@@ -567,8 +570,21 @@ static void t_roundtrip(void)
                                            ex[e].n_images, &t, &sp, &err),
                       &err);
             struct mvot_sample s, s2;
-            ASSERT_OK(mvot_shard_set_get(set, global, &s, &err), &err);
+            /* shards hold episodes in their shuffled order, an episode's samples adjacent and
+             * in assembly order */
+            size_t index = 0;
+            ASSERT_OK(mvot_shard_set_lookup(set, ex[e].key, &index, &err), &err);
+            if (e == 0)
+                first_index = index;
+            ASSERT_EQ_INT(index, first_index + e);
+            ASSERT_OK(mvot_shard_set_get(set, index, &s, &err), &err);
             ASSERT_EQ_STR(s.key, ex[e].key);
+            struct mvot_sample_info info;
+            ASSERT_OK(mvot_shard_set_info(set, index, &info, &err), &err);
+            ASSERT_EQ_STR(info.key, ex[e].key);
+            ASSERT_EQ_INT(info.split, ep.split);
+            ASSERT_EQ_INT(info.task, ep.task);
+            ASSERT_EQ_INT(info.episode_len, strlen(ep.key));
             ASSERT_EQ_INT(s.n_tokens, t.n);
             int same = s.n_tokens == t.n;
             for (size_t i = 0; same && i < t.n; i++)
@@ -611,10 +627,14 @@ static void t_roundtrip(void)
     size_t dl = 0;
     if (dp && mvot_io_read_file(dp, 1 << 20, &doc, &dl, &err) == MVOT_OK) {
         const json_t *m = mvot_shard_set_manifest(set);
-        const json_t *objs[5] = {m, json_object_get(m, "totals"), json_object_get(m, "tokenizer"),
+        const json_t *objs[7] = {m,
+                                 json_object_get(m, "totals"),
+                                 json_object_get(m, "tokenizer"),
                                  json_object_get(json_object_get(m, "shards"), 0),
-                                 json_object_get(m, "codebook")};
-        for (int k = 0; k < 5; k++) {
+                                 json_object_get(m, "codebook"),
+                                 json_object_get(m, "episodes"),
+                                 json_object_get(m, "options")};
+        for (int k = 0; k < 7; k++) {
             const char *name;
             json_t *v;
             json_object_foreach((json_t *)objs[k], name, v)
@@ -696,7 +716,7 @@ static void t_corruption(void)
     char *a = path_in(g_dir, "shards-a");
     if (!mvot_io_exists(a))
         ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
-    char *f = path_in(a, "shard-000000.tar.zst");
+    char *f = path_in(a, "train/shard-00000-000000.tar.zst");
     uint8_t *orig = NULL;
     size_t n = 0;
     struct mvot_error err = {0};
@@ -740,6 +760,135 @@ static void t_corruption(void)
     free(buf);
     free(orig);
     free(f);
+    free(a);
+}
+
+static void swap_files(const char *a, const char *b)
+{
+    char *t = mvot_strdupf("%s.swap", a);
+    ASSERT_TRUE(t && rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0);
+    free(t);
+}
+
+/* Identity (format 2): a swapped shard or an edited manifest is refused by the reader with
+ * MVOT_ERR_MISMATCH naming the file; one split's folder opens that split alone. */
+static void t_identity(void)
+{
+    if (!fixture())
+        return;
+    char *a = path_in(g_dir, "shards-a");
+    if (!mvot_io_exists(a))
+        ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
+    char *s0 = path_in(a, "train/shard-00000-000000.tar.zst");
+    char *s1 = path_in(a, "train/shard-00000-000001.tar.zst");
+    char *tr = path_in(a, "train"), *mp = path_in(a, "manifest.json");
+    struct mvot_error err = {0};
+    struct mvot_shard_set *set = NULL;
+    struct mvot_sample s;
+    ASSERT_TRUE(mvot_io_exists(s1));
+    swap_files(s0, s1);
+    ASSERT_OK(mvot_shard_set_open(a, &set, &err), &err);
+    ASSERT_EQ_INT(mvot_shard_set_get(set, 0, &s, &err), MVOT_ERR_MISMATCH);
+    ASSERT_CONTAINS(err.msg, "train/shard-00000-000000.tar.zst");
+    mvot_shard_set_close(set);
+    json_t *rep = verify_dir(a);
+    ASSERT_TRUE(rep && !json_is_true(json_object_get(rep, "ok")));
+    json_decref(rep);
+    swap_files(s0, s1);
+    /* the split folder: the root's manifest restricted to that split */
+    ASSERT_OK(mvot_shard_set_open(tr, &set, &err), &err);
+    if (set) {
+        const json_t *m = mvot_shard_set_manifest(set);
+        json_int_t want = json_integer_value(
+            json_object_get(json_object_get(json_object_get(m, "splits"), "train"), "samples"));
+        ASSERT_EQ_INT(mvot_shard_set_count(set), want);
+        ASSERT_EQ_STR(mvot_shard_set_split(set), "train");
+        ASSERT_TRUE(mvot_shard_set_warning(set) == NULL);
+        ASSERT_OK(mvot_shard_set_get(set, 0, &s, &err), &err);
+        ASSERT_EQ_STR(json_string_value(json_object_get(s.meta, "split")), "train");
+        mvot_sample_free(&s);
+        mvot_shard_set_close(set);
+    }
+    /* an edited manifest (its hash no longer matches) */
+    uint8_t *orig = NULL;
+    size_t n = 0;
+    ASSERT_OK(mvot_io_read_file(mp, 1 << 24, &orig, &n, &err), &err);
+    char *ed = malloc(n + 1);
+    memcpy(ed, orig, n);
+    ed[n] = 0;
+    char *at = strstr(ed, "\"samples\": ");
+    ASSERT_TRUE(at != NULL);
+    if (at) {
+        at += strlen("\"samples\": ");
+        *at = *at == '9' ? '8' : (char)(*at + 1);
+    }
+    ASSERT_OK(mvot_io_write_file(mp, ed, n, &err), &err);
+    ASSERT_EQ_INT(mvot_shard_set_open(a, &set, &err), MVOT_ERR_MISMATCH);
+    ASSERT_CONTAINS(err.msg, "manifest_xxh3");
+    ASSERT_OK(mvot_io_write_file(mp, orig, n, &err), &err);
+    free(ed);
+    free(orig);
+    free(s0);
+    free(s1);
+    free(tr);
+    free(mp);
+    free(a);
+}
+
+/* verify detects every one of 60 random single-bit flips in manifest.json, and reports a
+ * shard-like file the manifest does not list. */
+static void t_manifest_flips(void)
+{
+    if (!fixture())
+        return;
+    char *a = path_in(g_dir, "shards-a");
+    if (!mvot_io_exists(a))
+        ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
+    char *mp = path_in(a, "manifest.json");
+    uint8_t *orig = NULL, *buf = NULL;
+    size_t n = 0;
+    struct mvot_error err = {0};
+    ASSERT_OK(mvot_io_read_file(mp, 1 << 24, &orig, &n, &err), &err);
+    if (!orig)
+        return;
+    buf = malloc(n);
+    struct mvot_rng r;
+    mvot_rng_seed(&r, 60);
+    int detected = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        memcpy(buf, orig, n);
+        size_t off = (size_t)mvot_rng_below(&r, n);
+        buf[off] ^= (uint8_t)(1u << mvot_rng_below(&r, 8));
+        FILE *fp = fopen(mp, "wb");
+        ASSERT_TRUE(fp && fwrite(buf, 1, n, fp) == n);
+        if (fp)
+            fclose(fp);
+        json_t *rep = verify_dir(a);
+        if (rep && !json_is_true(json_object_get(rep, "ok")))
+            detected++;
+        else
+            T_FAIL("bit flip at byte %zu of manifest.json passed verify", off);
+        json_decref(rep);
+    }
+    ASSERT_EQ_INT(detected, 60);
+    ASSERT_OK(mvot_io_write_file(mp, orig, n, &err), &err);
+    json_t *rep = verify_dir(a);
+    ASSERT_TRUE(rep && json_is_true(json_object_get(rep, "ok")));
+    json_decref(rep);
+    /* an unlisted shard-like file */
+    char *extra = path_in(a, "train/shard-00000-000099.tar.zst");
+    ASSERT_OK(mvot_io_write_file(extra, "x", 1, &err), &err);
+    rep = verify_dir(a);
+    ASSERT_TRUE(rep && !json_is_true(json_object_get(rep, "ok")));
+    char *dump = rep ? mvot_json_dumps(json_object_get(rep, "problems")) : NULL;
+    ASSERT_CONTAINS(dump ? dump : "", "does not list");
+    free(dump);
+    json_decref(rep);
+    unlink(extra);
+    free(extra);
+    free(buf);
+    free(orig);
+    free(mp);
     free(a);
 }
 
@@ -830,4 +979,4 @@ static void t_length(void)
 }
 
 TEST_MAIN(t_golden_texts, t_golden_captions, t_golden_tokens, t_hf_equivalence_trained, t_roundtrip,
-          t_threads_and_resume, t_augment, t_length, t_corruption)
+          t_threads_and_resume, t_augment, t_length, t_corruption, t_identity, t_manifest_flips)

@@ -87,6 +87,12 @@ void mvot_cli_init(struct mvot_cli *cli, const char *cmd)
     cli->progress = isatty(STDERR_FILENO);
 }
 
+void mvot_cli_warn(const struct mvot_cli *cli, const char *warning)
+{
+    if (warning)
+        fprintf(stderr, "%s: warning: %s\n", cli->cmd, warning);
+}
+
 int mvot_cli_usage(const struct mvot_cli *cli, const char *fmt, ...)
 {
     va_list ap;

@@ -65,6 +65,9 @@ int mvot_cli_usage(const struct mvot_cli *cli, const char *fmt, ...)
 /* Prints the error as one line and returns 2 for MVOT_ERR_INVALID, else 1. */
 int mvot_cli_fail(const struct mvot_cli *cli, const struct mvot_error *err);
 /* A note on stderr unless --quiet. */
+/* Prints a reader's one-line warning (e.g. a v1 shard set carries no identity) to stderr,
+ * also under --quiet; NULL prints nothing. */
+void mvot_cli_warn(const struct mvot_cli *cli, const char *warning);
 void mvot_cli_note(const struct mvot_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

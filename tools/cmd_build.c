@@ -77,12 +77,15 @@ static json_t *default_config(void)
     json_object_set_new(c, "tokenizer",
                         json_pack("{s:n,s:i,s:i}", "file", "vocab_size", b.vocab_size,
                                   "min_frequency", b.min_frequency));
-    json_object_set_new(
-        c, "pack",
-        json_pack("{s:s,s:n,s:i,s:I,s:i,s:I,s:i,s:s,s:i,s:b}", "mode", "mvot", "image_seq_length",
-                  "shard_samples", p.shard_samples, "shard_bytes", (json_int_t)p.shard_bytes,
-                  "augment", p.augment, "seed", (json_int_t)p.seed, "max_length", p.max_length,
-                  "length_policy", "drop", "zstd_level", p.zstd_level, "store_frames", 1));
+    /* the library's one JSON form of the pack options; image_seq_length follows gen */
+    char *pjs = mvot_pack_opts_to_json(&p);
+    json_t *pj = NULL;
+    if (pjs)
+        mvot_json_load_buf(pjs, strlen(pjs), "pack", &pj, NULL);
+    free(pjs);
+    if (pj)
+        json_object_set_new(pj, "image_seq_length", json_null());
+    json_object_set_new(c, "pack", pj ? pj : json_object());
     return c;
 }
 
@@ -278,22 +281,15 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
                             json_integer((json_int_t)(gc.image_size / 16) * (gc.image_size / 16)));
     struct mvot_pack_opts po;
     mvot_pack_opts_default(&po);
-    const char *mode = json_string_value(json_object_get(pj, "mode"));
-    const char *pol = json_string_value(json_object_get(pj, "length_policy"));
-    if (!mode || mvot_pack_mode_parse(mode, &po.mode) != 0 || !pol ||
-        (strcmp(pol, "drop") != 0 && strcmp(pol, "truncate") != 0)) {
-        rc = mvot_cli_usage(cli, "--config: pack.mode or pack.length_policy is not valid");
+    char *pjs = mvot_json_dumps(pj);
+    st = pjs ? mvot_pack_opts_from_json(pjs, "--config: pack", &po, &err) : MVOT_ERR_NOMEM;
+    free(pjs);
+    if (st != MVOT_OK) {
+        if (st == MVOT_ERR_NOMEM)
+            mvot_error_set(&err, st, "build", "out of memory");
+        rc = mvot_cli_fail(cli, &err); /* MVOT_ERR_INVALID: exit 2 */
         goto done;
     }
-    po.length_policy = strcmp(pol, "truncate") == 0 ? MVOT_LENGTH_TRUNCATE : MVOT_LENGTH_DROP;
-    po.image_seq_length = (uint32_t)geti(pj, "image_seq_length");
-    po.shard_samples = (uint32_t)geti(pj, "shard_samples");
-    po.shard_bytes = (uint64_t)geti(pj, "shard_bytes");
-    po.augment = (uint32_t)geti(pj, "augment");
-    po.seed = (uint64_t)geti(pj, "seed");
-    po.max_length = (uint32_t)geti(pj, "max_length");
-    po.zstd_level = (int)geti(pj, "zstd_level");
-    po.store_frames = json_is_true(json_object_get(pj, "store_frames"));
     po.force = 1; /* the build owns OUT/shards */
     po.config = cfg;
 
@@ -369,7 +365,7 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
             goto fail;
     }
     t_tok = now_s();
-    mvot_cli_note(cli, "build: packing %s shards into %s\n", mode, sh_dir);
+    mvot_cli_note(cli, "build: packing %s shards into %s\n", mvot_pack_mode_name(po.mode), sh_dir);
     st = mvot_pack_run(ep_dir, tok_path, cb_path, sh_dir, &po, pool, &cli->hook, &pack_sum, &err);
     mvot_cli_progress_done(cli);
     if (st != MVOT_OK)

@@ -14,6 +14,8 @@
 static const char HELP[] =
     "usage: mvot cat SHARDS KEY|INDEX\n"
     "\n"
+    "SHARDS is a shard set's root or one split's folder (ROOT/train; INDEX then counts\n"
+    "within that split). Every shard is checked against the manifest before use.\n"
     "Prints a sample: its json metadata, its spans (start, length, modality, loss) and the\n"
     "decoded token sequence, images shown as [image j: frame F, N codes]. With --json prints\n"
     "{key, index, input_ids, labels (-100 masked), spans, meta, text} on one line.\n"
@@ -109,6 +111,7 @@ int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
     enum mvot_status st = mvot_shard_set_open(dir, &set, &err);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
+    mvot_cli_warn(cli, mvot_shard_set_warning(set));
     int digits = *which != 0;
     for (const char *p = which; *p; p++)
         digits &= isdigit((unsigned char)*p) != 0;
@@ -130,7 +133,7 @@ int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
     }
     const char *tf = json_string_value(
         json_object_get(json_object_get(mvot_shard_set_manifest(set), "tokenizer"), "file"));
-    char *tp = tf ? mvot_io_join(dir, tf) : NULL;
+    char *tp = tf ? mvot_io_join(mvot_shard_set_dir(set), tf) : NULL;
     if (!tp || mvot_bpe_load_file(tp, &tok, &err) != MVOT_OK) {
         free(tp);
         rc = mvot_cli_fail(cli, &err);

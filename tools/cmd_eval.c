@@ -25,7 +25,8 @@ static const char HELP[] =
     "any line had a problem.\n"
     "\n"
     "Options:\n"
-    "  --truth DIR         shard directory (manifest.json, shards, tokenizer, codebook)\n"
+    "  --truth DIR         shard set root or one split's folder (shards are checked\n"
+    "                      against the manifest before use)\n"
     "  --pred FILE         predictions, JSONL\n"
     "  --out DIR           write DIR/report.json, DIR/report.md, DIR/failures/*.png\n"
     "  --max-failures N    failure pictures written at most (default 100)\n"
@@ -207,6 +208,7 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     pool = mvot_pool_create(cli->threads);
     MVOT_FAIL_IF(!pool, &err, MVOT_ERR_NOMEM, "eval", "cannot start threads");
     MVOT_TRY(mvot_eval_truth_open(truth, mvot_pool_threads(pool), pool, &tr, &err));
+    mvot_cli_warn(cli, mvot_eval_truth_warning(tr));
     MVOT_TRY(mvot_io_read_file(pred, (size_t)16 << 30, &data, &len, &err));
     pdir = pred_dir(pred);
     MVOT_FAIL_IF(!pdir, &err, MVOT_ERR_NOMEM, "eval", "out of memory");

@@ -102,6 +102,7 @@ struct check {
     int have_stored;
     int cpu_only; /* --cpu-reference: c->cpu encodes, no GPU */
     int threads;
+    const struct mvot_cli *cli; /* shard mode: prints the set's warning */
     /* results */
     uint64_t images, ncodes, agree, images_exact;
     double wall_s;
@@ -235,6 +236,8 @@ static enum mvot_status run_shards(struct check *c, const char *dir, uint64_t ma
     json_int_t augment = 0;
     size_t per, n;
     MVOT_TRY(mvot_shard_set_open(dir, &set, err));
+    mvot_cli_warn(c->cli, mvot_shard_set_warning(set));
+    dir = mvot_shard_set_dir(set); /* the root (tokenizer, codebook), also for a split folder */
     man = mvot_shard_set_manifest(set);
     cbj = json_object_get(man, "codebook");
     cbfile = json_string_value(json_object_get(cbj, "file"));
@@ -548,6 +551,7 @@ int mvot_cmd_gpucheck(int argc, char **argv, struct mvot_cli *cli)
     memset(&go, 0, sizeof go);
     c.cpu_only = a.cpu_only;
     c.threads = cli->threads;
+    c.cli = cli;
     if (c.cpu_only) {
         snprintf(desc, sizeof desc, "CPU (--cpu-reference)");
     } else {

@@ -62,6 +62,7 @@ int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli)
         digits &= isdigit((unsigned char)*p) != 0;
     enum mvot_status st = mvot_shard_set_open(dir, &set, &err);
     if (st == MVOT_OK) {
+        mvot_cli_warn(cli, mvot_shard_set_warning(set));
         if (digits)
             index = (size_t)strtoull(which, NULL, 10);
         else

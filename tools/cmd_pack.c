@@ -13,9 +13,11 @@ static const char HELP[] =
     "usage: mvot pack --episodes DIR|FILE --tokenizer tokenizer.json --codebook FILE --out DIR\n"
     "                 [options]\n"
     "\n"
-    "Assembles training sequences from a gen episode archive and writes seekable .tar.zst\n"
-    "shards plus manifest.json (docs/shard-format.md). An interrupted run resumes from its\n"
-    "last complete shard; the result is byte-identical for any --threads.\n"
+    "Assembles training sequences from a gen episode archive and writes one set of seekable\n"
+    "zstd shards per split, DIR/{split}/shard-{part}-{n}.tar.zst, plus DIR/manifest.json\n"
+    "(shard format 2, docs/shard-format.md). Episodes of all tasks are interleaved in a\n"
+    "seeded order (--seed). An interrupted run resumes from its last complete shard; the\n"
+    "result is byte-identical for any --threads.\n"
     "\n"
     "Options:\n"
     "  --episodes P          gen output dir (with episodes.tar.zst) or the archive itself\n"
@@ -30,7 +32,7 @@ static const char HELP[] =
     "                        one fixed, seeded draw (the official trainer draws 0..8 afresh\n"
     "                        every epoch); needs a decoder; a no-op with a patch codebook,\n"
     "                        whose round trip returns the same codes\n"
-    "  --seed S              seed of the augmentation draws (default 0)\n"
+    "  --seed S              seed of the augmentation draws and episode order (default 0)\n"
     "  --max-length N        maximum tokens per sample (default 0: unlimited)\n"
     "  --length-policy P     drop (default) or truncate samples over --max-length\n"
     "  --zstd-level L        1..19 (default 3)\n"
@@ -131,11 +133,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
             o.max_length = (uint32_t)v;
             break;
         case O_POLICY:
-            if (strcmp(optarg, "drop") == 0)
-                o.length_policy = MVOT_LENGTH_DROP;
-            else if (strcmp(optarg, "truncate") == 0)
-                o.length_policy = MVOT_LENGTH_TRUNCATE;
-            else
+            if (mvot_length_policy_parse(optarg, &o.length_policy) != 0)
                 return mvot_cli_usage(cli, "--length-policy %s: want drop or truncate", optarg);
             break;
         case O_LEVEL:

@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/pool.h"
 #include "shards/pack.h"
+#include "shards/reader.h"
 #include "core/io.h"
 #include "tools/commands.h"
 #include "tools/gpu_cli.h"
@@ -13,31 +14,31 @@
 static const char HELP[] =
     "usage: mvot retokenize SHARDS [--codebook FILE] [--tokenizer FILE] --out NEW_SHARDS\n"
     "\n"
-    "Re-encodes every sample of SHARDS from its stored source frames and texts with a new\n"
-    "image tokenizer and/or text tokenizer (at least one). Mode, image size, length policy\n"
-    "and augmentation come from the old manifest; with only a new codebook the text tokens\n"
-    "stay byte-identical. The new manifest records the old identities under\n"
-    "\"retokenized_from\". Resumable like pack.\n"
+    "Re-encodes every sample of SHARDS (a shard set's root or one split's folder, format 2\n"
+    "or 1) from its stored source frames and texts with a new image tokenizer and/or text\n"
+    "tokenizer (at least one), and writes format 2. Mode, image size, length policy and\n"
+    "augmentation come from the old manifest; the order and shard boundaries are the\n"
+    "source's (one new shard per source shard and split), which also migrates a format 1\n"
+    "set. With only a new codebook the text tokens stay byte-identical. The new manifest\n"
+    "records the old identities under \"retokenized_from\". Resumable like pack.\n"
     "\n"
     "Options:\n"
     "  --codebook F        new patch codebook or VQGAN file\n"
     "  --tokenizer F       new tokenizer.json\n"
-    "  --out DIR           new shard directory\n"
-    "  --shard-samples N   roll shards after N samples (default 4096)\n"
+    "  --out DIR           new shard set root\n"
     "  --zstd-level L      1..19 (default 3)\n"
     "  --force             replace our own earlier pack in --out made with other inputs\n"
     "                      or options (only the files its manifest lists)\n"
     "  --gpu               encode images on the GPU (CUDA builds)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_SHARD_SAMPLES, O_LEVEL, O_FORCE, O_GPU };
+enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_LEVEL, O_FORCE, O_GPU };
 
 int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
 {
     static const struct option opts[] = {{"codebook", required_argument, 0, O_CODEBOOK},
                                          {"tokenizer", required_argument, 0, O_TOKENIZER},
                                          {"out", required_argument, 0, O_OUT},
-                                         {"shard-samples", required_argument, 0, O_SHARD_SAMPLES},
                                          {"zstd-level", required_argument, 0, O_LEVEL},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"gpu", no_argument, 0, O_GPU},
@@ -53,11 +54,6 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         case O_CODEBOOK: cb = optarg; break;
         case O_TOKENIZER: tk = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_SHARD_SAMPLES:
-            if (!mvot_cli_parse_u64(cli, "--shard-samples", optarg, 0, UINT32_MAX, &v))
-                return MVOT_EXIT_USAGE;
-            o.shard_samples = (uint32_t)v;
-            break;
         case O_LEVEL:
             if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
                 return MVOT_EXIT_USAGE;
@@ -81,17 +77,23 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     if (gpu) {
         /* the encoder's image side is the old set's: its size, and its codebook unless a
          * new one is given */
-        char *mp = mvot_io_join(argv[optind], "manifest.json");
+        char *root = NULL, *split = NULL, *mp = NULL;
         json_t *m = NULL;
         struct mvot_error e0 = {0};
-        if (!mp || mvot_json_load_file(mp, &m, &e0) != MVOT_OK) {
+        if (mvot_shards_locate(argv[optind], &root, &split, &e0) != MVOT_OK ||
+            !(mp = mvot_io_join(root, "manifest.json")) ||
+            mvot_json_load_file(mp, &m, &e0) != MVOT_OK) {
             free(mp);
+            free(root);
+            free(split);
             return mvot_cli_fail(cli, &e0);
         }
         free(mp);
+        free(split);
         uint32_t S = (uint32_t)json_integer_value(json_object_get(m, "image_size"));
         const char *f = json_string_value(json_object_get(json_object_get(m, "codebook"), "file"));
-        char *old_cb = f ? mvot_io_join(argv[optind], f) : NULL;
+        char *old_cb = f ? mvot_io_join(root, f) : NULL;
+        free(root);
         int r = mvot_cli_gpu_encoder_open(cli, cb ? cb : old_cb ? old_cb : "", S, &enc);
         free(old_cb);
         json_decref(m);
@@ -109,6 +111,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     mvot_cli_gpu_encoder_close(&enc);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
+    mvot_cli_warn(cli, json_string_value(json_object_get(sum, "warning")));
     mvot_cli_print_json(cli, sum);
     mvot_cli_note(cli, "retokenized %lld samples into %lld shards, %lld tokens\n",
                   (long long)json_integer_value(json_object_get(sum, "samples")),

@@ -7,17 +7,21 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "core/pool.h"
+#include "shards/reader.h"
 #include "shards/verify.h"
 #include "tools/commands.h"
 
 static const char HELP[] =
     "usage: mvot verify SHARDS\n"
     "\n"
-    "Re-reads every shard of a shard directory: zstd frame checksums, the seek table and\n"
-    "index, manifest XXH3 of raw and compressed bytes, tar structure, token bounds against\n"
-    "the vocabulary, span consistency, BOI + N codes + EOI around every image, sample json.\n"
-    "Prints each problem with its shard and sample; exits 1 if there is any, 2 when SHARDS\n"
-    "is not a shard set at all (a gen or build folder, no manifest.json).\n"
+    "Re-reads every shard of a shard set (its root, or one split's folder: the whole set is\n"
+    "checked): zstd frame checksums, the seek table and index, manifest XXH3 of raw and\n"
+    "compressed bytes and of the index, the manifest's own hash, every manifest field against\n"
+    "the shards (statistics, totals, end ordinals, mode), tar structure, token bounds against\n"
+    "the vocabulary, span consistency, BOI + N codes + EOI around every image, sample json,\n"
+    "and shard-like files the manifest does not list. Version 1 sets are checked with a\n"
+    "warning. Prints each problem with its shard and sample; exits 1 if there is any, 2 when\n"
+    "SHARDS is not a shard set at all (a gen or build folder, no manifest.json).\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 /* A folder that is no shard set at all is a usage error naming what it is; a shard set with
@@ -29,6 +33,15 @@ static int not_a_shard_set(struct mvot_cli *cli, const char *dir)
         return mvot_cli_usage(cli, "%s: no such folder", dir);
     if (!S_ISDIR(sb.st_mode))
         return mvot_cli_usage(cli, "%s is a file, not a shard folder", dir);
+    /* one split's folder of a set: the root's manifest */
+    char *root = NULL, *split = NULL;
+    if (mvot_shards_locate(dir, &root, &split, NULL) == MVOT_OK && split) {
+        free(root);
+        free(split);
+        return -1;
+    }
+    free(root);
+    free(split);
     char *mp = mvot_io_join(dir, "manifest.json"), *bp = mvot_io_join(dir, "build-config.json");
     char *sp = mvot_io_join(dir, "shards/manifest.json");
     int rc = -1;
@@ -74,6 +87,9 @@ int mvot_cmd_verify(int argc, char **argv, struct mvot_cli *cli)
     mvot_pool_free(pool);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
+    json_t *wr = json_object_get(rep, "warnings");
+    for (size_t i = 0; i < json_array_size(wr); i++)
+        mvot_cli_warn(cli, json_string_value(json_array_get(wr, i)));
     json_t *pr = json_object_get(rep, "problems");
     for (size_t i = 0; i < json_array_size(pr); i++)
         fprintf(stderr, "%s: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));

@@ -101,7 +101,7 @@ expect_eq "$?" 1 "eval --strict with malformed lines"
 "$M" eval --truth "$tmp/s" --pred "$tmp/perfect.jsonl" --strict --quiet
 expect_eq "$?" 0 "eval --strict with perfect lines"
 # an unreadable truth shard is a runtime failure, not "0 scored"
-for f in "$tmp"/s/shard-*.tar.zst; do head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f"; done
+for f in "$tmp"/s/*/shard-*.tar.zst; do head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f"; done
 "$M" eval --truth "$tmp/s" --pred "$tmp/perfect.jsonl" --quiet 2>"$tmp/err3"
 expect_eq "$?" 1 "eval with unreadable truth shards"
 rm -rf "$tmp"

@@ -14,7 +14,7 @@ refused() { # what, command...
   case $err in *"not a regular file (a FIFO)"*) ;; *) fail "$what: message: $err" ;; esac
 }
 cp -r "$T/b/shards" "$T/s"
-rm "$T/s/shard-000000.tar.zst" && mkfifo "$T/s/shard-000000.tar.zst"
+rm "$T/s/train/shard-00000-000000.tar.zst" && mkfifo "$T/s/train/shard-00000-000000.tar.zst"
 echo '{"key": "x", "text": "The answer is A."}' > "$T/pred.jsonl"
 refused "verify" "$MVOT_BIN" verify --quiet "$T/s"
 refused "eval" "$MVOT_BIN" eval --truth "$T/s" --pred "$T/pred.jsonl"

@@ -22,10 +22,15 @@ P=(--episodes "$T/a/episodes" --tokenizer "$T/a/tokenizer.json" --codebook "$T/a
    --image-seq-length 64 --quiet)
 "$M" pack "${P[@]}" --out "$T/cpu" || fail "pack (CPU)"
 "$M" pack "${P[@]}" --gpu --out "$T/gpu" || fail "pack --gpu (mock)"
-for f in "$T"/cpu/*.tar.zst; do
+n=0
+for f in "$T"/cpu/*/shard-*.tar.zst; do
+  rel=${f#"$T/cpu/"}
+  n=$((n + 1))
   T_CHECKS=$((T_CHECKS + 1))
-  cmp -s "$f" "$T/gpu/$(basename "$f")" || fail "$(basename "$f") differs between CPU and --gpu"
+  cmp -s "$f" "$T/gpu/$rel" || fail "$rel differs between CPU and --gpu"
 done
+T_CHECKS=$((T_CHECKS + 1))
+[ "$n" -gt 0 ] || fail "no shards written"
 T_CHECKS=$((T_CHECKS + 1))
 grep -q '"image_encoder": "cuda-patchvq"' "$T/gpu/manifest.json" || fail "manifest image_encoder: $(grep image_encoder "$T/gpu/manifest.json")"
 finish

@@ -46,7 +46,7 @@ expect_eq "$(snapshot "$T/gen2")" "$before" "gen folder untouched by pack --forc
 echo keep > "$T/p/notes.txt"
 expect_usage_error "$MVOT_BIN" pack "${P[@]}" --out "$T/p" --shard-samples 2 --force
 expect_eq "$(cat "$T/p/notes.txt")" "keep" "user file kept"
-expect_eq "$(ls "$T/p" | grep -c '^shard-')" "$(grep -o '"shard-[0-9]*\.tar\.zst"' "$T/p/manifest.json" | wc -l)" "our shards kept after the refused --force"
+expect_eq "$(find "$T/p" -name 'shard-*.tar.zst' | wc -l)" "$(grep -o '"[a-z]*/shard-[0-9]*-[0-9]*\.tar\.zst"' "$T/p/manifest.json" | wc -l)" "our shards kept after the refused --force"
 rm "$T/p/notes.txt"
 
 # a folder locked by another run: exit 1, the holder named, nothing written
@@ -70,11 +70,11 @@ printf 'pid 999999 host h command killed\n' > "$T/fresh/.mvot.lock"
 echo partial > "$T/fresh/..pack-state.json.tmp.999999.0"
 "$MVOT_BIN" pack "${P[@]}" --out "$T/fresh" || fail "pack after a kill during the first state write"
 echo partial > "$B/episodes/.episodes.tar.zst.tmp.999999.0"
-echo partial > "$T/p/.shard-000000.tar.zst.tmp.999999.3"
+echo partial > "$T/p/train/.shard-00000-000000.tar.zst.tmp.999999.3"
 echo partial > "$T/p/.manifest.json.tmp.999999.7"
 "$MVOT_BIN" build --quiet --config "$T/b.cfg.json" --out "$B" || fail "build rerun"
 "$MVOT_BIN" pack "${P[@]}" --out "$T/p" --shard-samples 3 || fail "pack rerun"
-expect_eq "$(ls -A "$B/episodes" "$T/p" "$T/fresh" | grep -c '\.tmp\.')" 0 "stale temp files removed"
+expect_eq "$(find "$B/episodes" "$T/p" "$T/fresh" -name '*.tmp.*' | wc -l)" 0 "stale temp files removed"
 expect_eq "$(cat "$B/episodes/.mvot.lock" "$T/p/.mvot.lock")" "" "lock records cleared after a clean run"
 # a real kill of build while its gen step writes the archive, then a rerun: no hidden
 # partial archive remains (the kill waits until the temp archive exists)

@@ -18,7 +18,7 @@ B="$T/b"
   2> "$T/err" || { cat "$T/err"; exit 1; }
 grep -q "round trip gives back the same codes, so no augmentation was done" "$T/err" ||
   { echo "FAIL: no identity note"; cat "$T/err"; exit 1; }
-zstd -dc "$T/p/shard-000000.tar.zst" | tar -xO --wildcards '*.json' | grep -o '"augment": *\[[^]]*\]' \
+cat "$T/p"/*/shard-*.tar.zst | zstd -dc | tar -xO --ignore-zeros --wildcards '*.json' | grep -o '"augment": *\[[^]]*\]' \
   > "$T/aug"
 [ -s "$T/aug" ] || { echo "FAIL: no augment lists"; exit 1; }
 if grep -q '[1-9]' "$T/aug"; then echo "FAIL: augmentation applied"; cat "$T/aug"; exit 1; fi

@@ -15,10 +15,10 @@ B="$T/b"
 "$BIN" pack --quiet --episodes "$B/episodes" --tokenizer "$B/shards/tokenizer.json" \
   --codebook "$B/shards/codebook.safetensors" --image-seq-length 64 --mode trajectory --out "$T/t"
 for d in "$B/shards" "$T/t"; do
-  zstd -dc "$d/shard-000000.tar.zst" > "$T/s.tar"
+  cat "$d"/*/shard-*.tar.zst | zstd -dc > "$T/s.tar"  # every split's shards, one tar each
   /usr/bin/python3 - "$T/s.tar" <<'P'
 import json, re, sys, tarfile
-t = tarfile.open(sys.argv[1])
+t = tarfile.open(sys.argv[1], ignore_zeros=True)
 n = 0
 for m in t.getmembers():
     if not m.name.endswith(".json"):

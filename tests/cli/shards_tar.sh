@@ -12,7 +12,7 @@ cat > "$T/cfg.json" <<'J'
 J
 "$MVOT_BIN" build --quiet --config "$T/cfg.json" --out "$T/b"
 D="$T/b/shards"
-zstd -dc "$D/shard-000000.tar.zst" > "$T/s.tar"
+zstd -dc "$D/train/shard-00000-000000.tar.zst" > "$T/s.tar"
 tar tvf "$T/s.tar" > "$T/list"
 sed -n 1,4p "$T/list"
 grep -q ' 0/0 ' "$T/list"
@@ -33,8 +33,8 @@ print("tarfile ok:", len(m), "members")
 P
 "$MVOT_BIN" verify --quiet "$D"
 # flip one byte in the middle of the shard: verify must fail and name the shard
-size=$(stat -c %s "$D/shard-000000.tar.zst")
-printf '\xff' | dd of="$D/shard-000000.tar.zst" bs=1 seek=$((size / 2)) conv=notrunc status=none
+size=$(stat -c %s "$D/train/shard-00000-000000.tar.zst")
+printf '\xff' | dd of="$D/train/shard-00000-000000.tar.zst" bs=1 seek=$((size / 2)) conv=notrunc status=none
 if "$MVOT_BIN" verify --quiet "$D" 2> "$T/err"; then echo "verify missed a flipped byte"; exit 1; fi
-grep -q 'shard-000000.tar.zst' "$T/err"
+grep -q "train/shard-00000-000000.tar.zst" "$T/err"
 echo "ok"

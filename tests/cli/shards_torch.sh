@@ -20,7 +20,7 @@ import json, sys
 from mvot_reader import make_torch_dataset
 d, catf = sys.argv[1], sys.argv[2]
 cat = [json.loads(l) for l in open(catf)]
-td = make_torch_dataset(d)
+td = make_torch_dataset(d, split=None)
 assert len(td) == len(cat), (len(td), len(cat))
 for i in (0, len(cat) - 1):
     x = td[i]

@@ -221,7 +221,7 @@ J
     if "$M" pack --help 2>/dev/null | grep -q -- '--gpu'; then
       step e2e_pack_gpu 120 "$M" pack "${PK[@]}" --gpu --out "$W/s_gpu"
       # identical shards apart from the manifest's image_encoder line
-      step e2e_pack_identical 30 bash -c "cd '$W' && for f in s_cpu/*.tar.zst; do cmp \"\$f\" \"s_gpu/\${f#s_cpu/}\" || exit 1; done"
+      step e2e_pack_identical 30 bash -c "cd '$W' && for f in s_cpu/*/shard-*.tar.zst; do cmp \"\$f\" \"s_gpu/\${f#s_cpu/}\" || exit 1; done"
     else
       say "pack has no --gpu flag in this tree: GPU pack not exercised"
     fi

@@ -241,6 +241,8 @@ char *mvot_eval_report_md(const json_t *report);
 /* A shard directory opened for eval: one shard-set handle per worker, the tokenizer and the
  * image tokenizer named by its manifest, the vocabulary and the decoder built from them. */
 struct mvot_eval_truth;
+/* The truth set's one-line warning (a v1 set carries no identity), or NULL. */
+const char *mvot_eval_truth_warning(const struct mvot_eval_truth *t);
 enum mvot_status mvot_eval_truth_open(const char *dir, int threads, struct mvot_pool *pool,
                                       struct mvot_eval_truth **out, struct mvot_error *err);
 void mvot_eval_truth_close(struct mvot_eval_truth *t); /* NULL is a no-op */

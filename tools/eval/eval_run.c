@@ -575,10 +575,14 @@ static enum mvot_status work(void *ctx, size_t i, int worker, void **result, str
     if (st == MVOT_ERR_NOTFOUND) {
         DIAG(it, MVOT_EVAL_DIAG_UNKNOWN_KEY, "line %zu: key %s is not in the truth shards", line,
              p.key);
+        st = MVOT_OK;
         goto done;
     }
     if (st != MVOT_OK) {
-        DIAG(it, MVOT_EVAL_DIAG_TRUTH, "line %zu: key %s: %s", line, p.key, e.msg);
+        /* the truth set itself cannot be read (I/O, corrupt, or a shard that is not the one
+         * its manifest lists): the run fails, scoring against it would be silently wrong */
+        if (err)
+            *err = e;
         goto done;
     }
     if (!truth_build(&s, c->v, c->dec, &t, why, sizeof why)) {
@@ -653,8 +657,9 @@ done:
     truth_free(&t);
     mvot_sample_free(&s);
     mvot_eval_pred_free(&p);
-    /* Only running out of memory stops the run; everything else became a diagnostic. */
-    return st == MVOT_ERR_NOMEM ? st : MVOT_OK;
+    /* Running out of memory and an unreadable truth set stop the run; every problem of the
+     * predictions themselves became a diagnostic. */
+    return st;
 }
 
 /* ---- merge (calling thread, line order) ------------------------------------------- */

@@ -58,6 +58,11 @@ static char *manifest_file(const char *dir, const json_t *man, const char *secti
     return p;
 }
 
+const char *mvot_eval_truth_warning(const struct mvot_eval_truth *t)
+{
+    return t && t->n_sets ? mvot_shard_set_warning(t->sets[0]) : NULL;
+}
+
 enum mvot_status mvot_eval_truth_open(const char *dir, int threads, struct mvot_pool *pool,
                                       struct mvot_eval_truth **out, struct mvot_error *err)
 {
@@ -79,8 +84,10 @@ enum mvot_status mvot_eval_truth_open(const char *dir, int threads, struct mvot_
         st = mvot_error_corrupt(err, dir, -1, "manifest.json: image_size missing or out of range");
         goto cleanup;
     }
-    tpath = manifest_file(dir, man, "tokenizer", err);
-    cpath = tpath ? manifest_file(dir, man, "codebook", err) : NULL;
+    /* the copies sit at the set's root, also when dir is one split's folder */
+    const char *root = mvot_shard_set_dir(t->sets[0]);
+    tpath = manifest_file(root, man, "tokenizer", err);
+    cpath = tpath ? manifest_file(root, man, "codebook", err) : NULL;
     if (!cpath) {
         st = err ? err->code : MVOT_ERR_CORRUPT;
         goto cleanup;
