@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
@@ -73,7 +72,6 @@ struct exporter {
     struct split_out sp[N_SPLITS];
     json_t *files; /* [{file, bytes, xxh3}] in commit order */
     struct mvot_buf line;
-    ZSTD_CCtx *cctx;
     int wide;
 };
 
@@ -211,7 +209,7 @@ static enum mvot_status sample_members(struct exporter *e, const struct mvot_sam
         .png = (const uint8_t *const *)s->png,
         .png_len = s->png_len,
     };
-    enum mvot_status st = mvot_packed_sample_build(e->cctx, 1, &parts, ps, err);
+    enum mvot_status st = mvot_packed_sample_build(&parts, ps, err);
     free(json);
     return st;
 }
@@ -484,10 +482,6 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
             goto cleanup;
         }
     }
-    if (o->format == MVOT_EXPORT_TAR) {
-        e.cctx = ZSTD_createCCtx();
-        MVOT_FAIL_IF(!e.cctx, err, MVOT_ERR_NOMEM, "export", "out of memory");
-    }
     for (int i = 0; i < N_SPLITS; i++) {
         struct split_out *s = &e.sp[i];
         if (!s->expected)
@@ -572,7 +566,6 @@ cleanup:
     mvot_sample_free(&smp);
     mvot_shard_set_close(set);
     mvot_outdir_unlock(lock);
-    ZSTD_freeCCtx(e.cctx);
     mvot_buf_free(&e.line);
     json_decref(e.files);
     json_decref(names);
