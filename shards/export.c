@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
@@ -73,7 +72,6 @@ struct exporter {
     struct split_out sp[N_SPLITS];
     json_t *files; /* [{file, bytes, xxh3}] in commit order */
     struct mvot_buf line;
-    ZSTD_CCtx *cctx;
     int wide;
 };
 
@@ -211,7 +209,7 @@ static enum mvot_status sample_members(struct exporter *e, const struct mvot_sam
         .png = (const uint8_t *const *)s->png,
         .png_len = s->png_len,
     };
-    enum mvot_status st = mvot_packed_sample_build(e->cctx, 1, &parts, ps, err);
+    enum mvot_status st = mvot_packed_sample_build(&parts, ps, err);
     free(json);
     return st;
 }
@@ -452,18 +450,20 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     e.wide = dtype && strcmp(dtype, "uint32") == 0;
     uint64_t counts[N_SPLITS];
     split_counts(sm, counts);
+    /* a set opened at one split's folder (ROOT/train) exports that split */
+    const char *only = o->split ? o->split : mvot_shard_set_split(set);
     int any = 0;
     for (int i = 0; i < N_SPLITS; i++) {
         struct split_out *s = &e.sp[i];
         s->name = SPLITS[i];
-        if (o->split && strcmp(o->split, SPLITS[i]) != 0)
+        if (only && strcmp(only, SPLITS[i]) != 0)
             continue;
         s->expected = counts[i];
         any |= s->expected > 0;
         if (s->expected)
             split_names(&e, s, names);
     }
-    MVOT_FAIL_IF(o->split && !any, err, MVOT_ERR_INVALID, shards, "holds no %s samples", o->split);
+    MVOT_FAIL_IF(only && !any, err, MVOT_ERR_INVALID, shards, "holds no %s samples", only);
     MVOT_FAIL_IF(!any, err, MVOT_ERR_INVALID, shards, "holds no samples");
     /* not into the set itself; one writer per folder; every name is checked before the
      * first byte is written (docs/cli.md, "Output folders") */
@@ -483,10 +483,6 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
             st = MVOT_ERR_INVALID;
             goto cleanup;
         }
-    }
-    if (o->format == MVOT_EXPORT_TAR) {
-        e.cctx = ZSTD_createCCtx();
-        MVOT_FAIL_IF(!e.cctx, err, MVOT_ERR_NOMEM, "export", "out of memory");
     }
     for (int i = 0; i < N_SPLITS; i++) {
         struct split_out *s = &e.sp[i];
@@ -517,7 +513,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
         MVOT_FAIL_IF(!split || !s, err, MVOT_ERR_CORRUPT, smp.key,
                      "sample json has no valid split");
         /* a split the manifest does not count, or (with --split) one that is not exported */
-        MVOT_FAIL_IF(!s->fit && !o->split, err, MVOT_ERR_MISMATCH, smp.key,
+        MVOT_FAIL_IF(!s->fit && !only, err, MVOT_ERR_MISMATCH, smp.key,
                      "the set's manifest counts no %s samples, its shards hold one", split);
         if (s->fit)
             MVOT_TRY(add_sample(&e, s, &smp, err));
@@ -543,9 +539,8 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     json_object_set_new(manifest, "tool", json_string("mvot-data " MVOT_VERSION));
     json_object_set_new(manifest, "export",
                         json_pack("{s:s,s:o,s:b,s:I}", "format", mvot_export_format_name(o->format),
-                                  "split", o->split ? json_string(o->split) : json_null(),
-                                  "prompts", o->prompts, "tar_samples",
-                                  (json_int_t)o->tar_samples));
+                                  "split", only ? json_string(only) : json_null(), "prompts",
+                                  o->prompts, "tar_samples", (json_int_t)o->tar_samples));
     json_object_set_new(manifest, "source",
                         json_pack("{s:O,s:O,s:O,s:s,s:I}", "format", json_object_get(sm, "format"),
                                   "version", json_object_get(sm, "version"), "config_xxh3",
@@ -572,7 +567,6 @@ cleanup:
     mvot_sample_free(&smp);
     mvot_shard_set_close(set);
     mvot_outdir_unlock(lock);
-    ZSTD_freeCCtx(e.cctx);
     mvot_buf_free(&e.line);
     json_decref(e.files);
     json_decref(names);

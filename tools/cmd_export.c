@@ -10,7 +10,8 @@
 static const char HELP[] =
     "usage: mvot export SHARDS --format megatron|jsonl|tar [--split S] --out DIR\n"
     "\n"
-    "Writes the samples of the shard set SHARDS, split by split, as:\n"
+    "Writes the samples of the shard set SHARDS (its root, or one split's folder such as\n"
+    "ROOT/train: that split only), split by split, as:\n"
     "  megatron  Megatron-Core indexed datasets: DIR/{split}.bin + .idx (int32 tokens, one\n"
     "            sequence and one document per sample) and DIR/{split}_labels.bin + .idx\n"
     "            (the labels: the token where it is supervised, else -100)\n"

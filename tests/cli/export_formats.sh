@@ -20,6 +20,12 @@ expect_eq "$?" 0 "export --prompts"
 "$MVOT_BIN" export --quiet "$S" --format megatron --out "$T/again" --tar-samples 4
 expect_eq "$(cd "$T/again" && sha256sum ./* | sha256sum)" "$(cd "$E/megatron" && sha256sum ./* | sha256sum)" \
   "a repeated export is byte-identical"
+# a split's folder (ROOT/test) exports that split only, as --split test does
+"$MVOT_BIN" export --quiet "$S/test" --format jsonl --prompts --out "$T/folder"
+expect_eq "$?" 0 "export of a split folder"
+expect_eq "$(ls "$T/folder" | tr '\n' ' ')" "manifest.json test-prompts.jsonl " "split folder outputs"
+T_CHECKS=$((T_CHECKS + 1))
+cmp -s "$T/folder/test-prompts.jsonl" "$E/prompts/test-prompts.jsonl" || fail "split folder and --split differ"
 n=$($PY -c "import json;print(json.load(open('$S/manifest.json'))['totals']['samples'])")
 for ((i = 0; i < n; i++)); do "$MVOT_BIN" cat --json "$S" "$i"; done > "$T/cat.jsonl"
 
