@@ -13,11 +13,12 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 "$BIN" gen --task maze --episodes 300 --seed 5 --image-size 128 --png-level 0 --zstd-level 1 --out "$T/m" --quiet || exit 1
 "$BIN" gen --task frozenlake --episodes 300 --seed 5 --image-size 128 --png-level 0 --zstd-level 1 --out "$T/f" --quiet || exit 1
-"$BIN" export-mvot "$T/m" --out "$T/x" --quiet || exit 1
-"$BIN" export-mvot "$T/f" --out "$T/x" --quiet || exit 1
-/usr/bin/python3 - "$R/interleaved_maze.py" "$T/x" <<'PY'
+# export-mvot writes only into a new folder: one per task.
+"$BIN" export-mvot "$T/m" --out "$T/xm" --quiet || exit 1
+"$BIN" export-mvot "$T/f" --out "$T/xf" --quiet || exit 1
+/usr/bin/python3 - "$R/interleaved_maze.py" "$T/xm" "$T/xf" <<'PY'
 import ast, glob, json, os, sys
-src, X = sys.argv[1], sys.argv[2]
+src, XM, XF = sys.argv[1], sys.argv[2], sys.argv[3]
 # Run only the official function definition: the module's imports (datasets, torch) are not
 # needed for it.
 tree = ast.parse(open(src).read())
@@ -26,14 +27,14 @@ assert len(fn) == 1, "remove_duplicates not found in the official loader"
 ns = {}
 exec(compile(ast.Module(body=fn, type_ignores=[]), src, "exec"), ns)
 kept = total = 0
-for f in sorted(glob.glob(os.path.join(X, "maze", "grid*.json"))):
+for f in sorted(glob.glob(os.path.join(XM, "maze", "grid*.json"))):
     data = json.load(open(f))
     k = len(ns["remove_duplicates"](data))
     if k != len(data):
         print(f"FAIL: {os.path.basename(f)}: the official loader keeps {k} of {len(data)}")
     kept += k; total += len(data)
 seqs = 0
-for f in glob.glob(os.path.join(X, "frozenlake", "level*", "data.json")):
+for f in glob.glob(os.path.join(XF, "frozenlake", "level*", "data.json")):
     for env in json.load(open(f)).values():
         seqs += len(env["actions"])
 print(f"maze: {kept} of {total} kept; frozenlake: {seqs} sequences")
