@@ -90,6 +90,11 @@ static enum mvot_status parse(struct mvot_safetensors *st, struct mvot_error *er
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | st->data[i];
+    /* An index JSON given where a checkpoint file belongs would otherwise read as an absurd
+     * length; say what it is (core/checkpoint.h opens index files). */
+    if ((hlen > ST_MAX_HEADER || hlen > st->len - 8) && st->data[0] == '{')
+        return mvot_error_corrupt(err, name, 0,
+                                  "a JSON file (a model.safetensors.index.json?), not safetensors");
     if (hlen > ST_MAX_HEADER || hlen > st->len - 8)
         return mvot_error_corrupt(err, name, 0,
                                   "header length %" PRIu64 " exceeds the %zu bytes that follow",
@@ -211,6 +216,10 @@ enum mvot_status mvot_st_open(const char *path, struct mvot_safetensors **out,
     if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
         close(fd);
         return mvot_error_set(err, MVOT_ERR_IO, path, "cannot stat: %s", strerror(errno));
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        close(fd);
+        return mvot_error_set(err, MVOT_ERR_INVALID, path, "a folder, not a safetensors file");
     }
     size_t len = (size_t)sb.st_size;
     void *map = NULL;

@@ -196,7 +196,7 @@ int mvot_cmd_tokenize_image(int argc, char **argv, struct mvot_cli *cli)
                             info.kind == MVOT_IMAGETOK_PATCH ? "patch codebook" : "VQGAN",
                             info.kind == MVOT_IMAGETOK_PATCH ? "--codebook" : "--vqgan");
     else if (dec && !info.can_decode)
-        rc = mvot_cli_usage(cli, "%s has no decoder", vqf ? vqf : cbf);
+        rc = mvot_cli_usage(cli, "%s: %s", vqf ? vqf : cbf, MVOT_IMAGETOK_NO_DECODER);
     else
         rc = dec ? decode(cli, t, in, out) : encode(cli, t, in, out);
     mvot_imagetok_free(t);
