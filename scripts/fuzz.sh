@@ -43,7 +43,12 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
         exit 2
     }
 fi
-cmake --build "$build" -j"${MVOT_FUZZ_JOBS:-2}" --target "${name}_libfuzzer" > /dev/null || {
+# Re-running the configure step picks up a target added since the last one (cheap).
+cmake "$build" > /dev/null 2>&1 || {
+    echo "fuzz.sh: configure of $build failed" >&2
+    exit 2
+}
+cmake --build "$build" -j"${MVOT_FUZZ_JOBS:-2}" --target "${name}_libfuzzer" > /dev/null 2>&1 || {
     echo "fuzz.sh: build of ${name}_libfuzzer failed" >&2
     exit 2
 }
