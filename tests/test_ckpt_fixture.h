@@ -25,7 +25,7 @@ static inline int ckfx_write_sharded(const char *dir, const struct mvot_tensor_o
     int rc = part && map && index ? 0 : -1;
     uint64_t total = 0;
     for (int s = 0; rc == 0 && s < n_shards; s++) {
-        char file[64], path[1024];
+        char file[64];
         size_t k = 0;
         snprintf(file, sizeof file, "model-%05d-of-%05d.safetensors", s + 1, n_shards);
         for (size_t i = 0; i < n; i++)
@@ -37,21 +37,22 @@ static inline int ckfx_write_sharded(const char *dir, const struct mvot_tensor_o
                     numel *= t[i].shape[d];
                 total += (uint64_t)numel * mvot_dtype_size(t[i].dtype);
             }
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-        if (mvot_st_write(path, part, k, NULL, &err) != MVOT_OK) {
+        char *path = mvot_io_join(dir, file);
+        if (!path || mvot_st_write(path, part, k, NULL, &err) != MVOT_OK) {
             fprintf(stderr, "ckfx: %s\n", err.msg);
             rc = -1;
         }
+        free(path);
     }
     if (rc == 0) {
-        char path[1024];
         json_object_set_new(index, "metadata", json_pack("{s:I}", "total_size", (json_int_t)total));
         json_object_set(index, "weight_map", map);
-        snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-        if (mvot_json_write_file(path, index, &err) != MVOT_OK) {
+        char *path = mvot_io_join(dir, "model.safetensors.index.json");
+        if (!path || mvot_json_write_file(path, index, &err) != MVOT_OK) {
             fprintf(stderr, "ckfx: %s\n", err.msg);
             rc = -1;
         }
+        free(path);
     }
     json_decref(map);
     json_decref(index);
