@@ -356,6 +356,51 @@ cleanup:
     return st;
 }
 
+enum mvot_status mvot_vqgan_extract(const char *checkpoint, const char *out, size_t *n_tensors,
+                                    struct mvot_error *err)
+{
+    static const char *const roots[] = {"encoder.", "decoder.", "quantize.", "quant_conv.",
+                                        "post_quant_conv."};
+    enum mvot_status st = MVOT_OK;
+    struct mvot_checkpoint *ck = NULL;
+    const char **names = NULL, **all = NULL;
+    size_t n = 0, n_all = 0, k = 0;
+    struct mvot_tensor_out *t = NULL;
+    MVOT_TRY(mvot_checkpoint_open(checkpoint, &ck, err));
+    MVOT_TRY(mvot_checkpoint_names(ck, "model.vqmodel.", &names, &n, err));
+    if (n == 0) { /* a bare VQGAN: its own top-level modules */
+        MVOT_TRY(mvot_checkpoint_names(ck, "", &all, &n_all, err));
+        for (size_t i = 0; i < n_all; i++)
+            for (size_t r = 0; r < sizeof roots / sizeof roots[0]; r++)
+                if (strncmp(all[i], roots[r], strlen(roots[r])) == 0) {
+                    all[n++] = all[i];
+                    break;
+                }
+        free(names);
+        names = all;
+        all = NULL;
+    }
+    MVOT_FAIL_IF(n == 0, err, MVOT_ERR_NOTFOUND, checkpoint,
+                 "no VQGAN tensors (model.vqmodel.*, encoder.*, quantize.*, ...)");
+    t = calloc(n, sizeof *t);
+    MVOT_FAIL_IF(!t, err, MVOT_ERR_NOMEM, checkpoint, "out of memory");
+    for (k = 0; k < n; k++) {
+        const struct mvot_tensor *x = NULL;
+        MVOT_TRY(mvot_checkpoint_find(ck, names[k], &x, err));
+        t[k] = (struct mvot_tensor_out){x->name, x->dtype, x->ndim, {0}, x->data};
+        memcpy(t[k].shape, x->shape, sizeof t[k].shape);
+    }
+    MVOT_TRY(mvot_st_write(out, t, n, NULL, err));
+    if (n_tensors)
+        *n_tensors = n;
+cleanup:
+    free(t);
+    free(names);
+    free(all);
+    mvot_checkpoint_close(ck);
+    return st;
+}
+
 void mvot_vqgan_free(struct mvot_vqgan *m)
 {
     if (!m)

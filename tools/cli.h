@@ -76,6 +76,11 @@ int mvot_cli_parse_u64(const struct mvot_cli *cli, const char *opt, const char *
 int mvot_cli_parse_double(const struct mvot_cli *cli, const char *opt, const char *arg, double min,
                           double max, double *out);
 
+/* pack and build copy the image tokenizer into the shard set, so it must be one file: for a
+ * folder or an index JSON (accepted elsewhere, core/checkpoint.h) prints a usage line naming
+ * `mvot codebook extract-vqgan` and returns 2; else returns -1. */
+int mvot_cli_require_one_file(const struct mvot_cli *cli, const char *opt, const char *path);
+
 /* Ends the progress line (if one is drawn). */
 void mvot_cli_progress_done(struct mvot_cli *cli);
 

@@ -283,6 +283,10 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         fprintf(stderr, "%s: out of memory\n", cli->cmd);
         goto done;
     }
+    if (cbf && mvot_cli_require_one_file(cli, "--codebook", cbf) >= 0) {
+        rc = MVOT_EXIT_USAGE;
+        goto done;
+    }
     if (mvot_io_mkdirs(out, &err) != MVOT_OK ||
         mvot_json_write_file(cfg_out, cfg, &err) != MVOT_OK) {
         rc = mvot_cli_fail(cli, &err);
