@@ -34,7 +34,8 @@ static const char HELP[] =
     "codebook and the BPE tokenizer on them (or uses the given files), packs training shards\n"
     "(mvot mode by default) and verifies them. Writes OUT/episodes/, OUT/codebook.safetensors,\n"
     "OUT/tokenizer.json, OUT/shards/, OUT/preview.png and OUT/build-config.json (the\n"
-    "effective config: pass it to --config to reproduce the run).\n"
+    "effective config: pass it to --config to reproduce the run). An encoder-only VQGAN\n"
+    "(no decoder.* tensors) builds the shards but no preview, with a note saying why.\n"
     "\n"
     "Options:\n"
     "  --config FILE   JSON with any of the sections gen, codebook, tokenizer, pack\n"
@@ -42,7 +43,8 @@ static const char HELP[] =
     "  --episodes N    episodes per task (default 40)\n"
     "  --seed S        master seed (gen, codebook and augmentation)\n"
     "  --tokenizer F   use this tokenizer.json instead of training one\n"
-    "  --codebook F    use this codebook/VQGAN file instead of training one\n"
+    "  --codebook F    use this codebook/VQGAN file instead of training one (one file; from\n"
+    "                  a sharded model folder: mvot codebook extract-vqgan)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 enum { O_CONFIG = 0x100, O_OUT, O_EPISODES, O_SEED, O_TOKENIZER, O_CODEBOOK };
@@ -373,11 +375,20 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
             st = mvot_shard_set_get(set, 0, &s, &err);
         if (st == MVOT_OK)
             st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, &err);
+        struct mvot_imagetok_info iti = {0};
         if (st == MVOT_OK)
+            mvot_imagetok_get_info(it, &iti);
+        int preview_ok = st != MVOT_OK || iti.can_decode;
+        /* An encoder-only VQGAN packs fine; only the preview needs a decoder: say so, and
+         * leave the built set alone rather than fail after all the work. */
+        if (!preview_ok)
+            mvot_cli_note(cli, "%s: no preview.png: %s: %s\n", cli->cmd, cb_path,
+                          MVOT_IMAGETOK_NO_DECODER);
+        if (st == MVOT_OK && preview_ok)
             st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, &err);
-        if (st == MVOT_OK)
+        if (st == MVOT_OK && preview_ok)
             st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, &err);
-        if (st == MVOT_OK)
+        if (st == MVOT_OK && preview_ok)
             st = mvot_png_write_file(preview, &sheet, NULL, &err);
         for (size_t i = 0; i < ni; i++)
             mvot_image_free(&imgs[i]);
