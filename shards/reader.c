@@ -366,20 +366,27 @@ static uint64_t key_hash(const char *k)
 
 static enum mvot_status build_map(struct mvot_shard_set *s, struct mvot_error *err)
 {
+    /* Every index first: shard_load checks each manifest sample count against its index, so
+     * the map is sized by samples that exist, not by a count a corrupt manifest claims (a
+     * claimed 2^62 made the doubling below wrap to 0 and spin forever, and 10^9 asked for
+     * 16 GB before any shard was looked at). */
+    for (size_t k = 0; k < s->n_shards; k++) {
+        enum mvot_status st = shard_load(&s->sh[k], err);
+        if (st != MVOT_OK)
+            return st;
+    }
     size_t cap = 16;
-    while (cap < s->total * 2 + 2)
+    while (cap < s->total * 2 + 2) {
+        if (cap > SIZE_MAX / 2 / sizeof *s->map)
+            return mvot_error_set(err, MVOT_ERR_NOMEM, s->dir, "%" PRIu64 " samples: too many",
+                                  s->total);
         cap *= 2;
+    }
     s->map = calloc(cap, sizeof *s->map);
     if (!s->map)
         return mvot_error_set(err, MVOT_ERR_NOMEM, s->dir, "out of memory");
     s->map_cap = cap;
     for (size_t k = 0; k < s->n_shards; k++) {
-        enum mvot_status st = shard_load(&s->sh[k], err);
-        if (st != MVOT_OK) {
-            free(s->map);
-            s->map = NULL;
-            return st;
-        }
         for (size_t j = 0; j < s->sh[k].index.n; j++) {
             size_t h = (size_t)key_hash(s->sh[k].index.v[j].key) & (cap - 1);
             while (s->map[h])
