@@ -360,6 +360,7 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         fprintf(stderr, "%s: verify: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));
 
     /* preview: the first sample, decoded images over the source frames */
+    int have_preview = 1;
     {
         struct mvot_shard_set *set = NULL;
         struct mvot_sample s = {0};
@@ -382,8 +383,9 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         /* An encoder-only VQGAN packs fine; only the preview needs a decoder: say so, and
          * leave the built set alone rather than fail after all the work. */
         if (!preview_ok)
-            mvot_cli_note(cli, "%s: no preview.png: %s: %s\n", cli->cmd, cb_path,
+            mvot_cli_note(cli, "build: no preview.png: %s: %s\n", cb_path,
                           MVOT_IMAGETOK_NO_DECODER);
+        have_preview = preview_ok;
         if (st == MVOT_OK && preview_ok)
             st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, &err);
         if (st == MVOT_OK && preview_ok)
@@ -412,7 +414,7 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     json_object_set(summary, "pack", pack_sum);
     json_object_set_new(summary, "verify_ok",
                         json_boolean(json_is_true(json_object_get(ver, "ok"))));
-    json_object_set_new(summary, "preview", json_string(preview));
+    json_object_set_new(summary, "preview", have_preview ? json_string(preview) : json_null());
     json_object_set_new(summary, "seconds",
                         json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "gen", t_gen - t0, "codebook",
                                   t_cb - t_gen, "tokenizer", t_tok - t_cb, "pack", t_pack - t_tok,
@@ -434,7 +436,8 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
                   "build: %.1f s (gen %.1f, codebook %.1f, tokenizer %.1f, pack %.1f, verify "
                   "%.1f); verify %s; preview %s\n",
                   total, t_gen - t0, t_cb - t_gen, t_tok - t_cb, t_pack - t_tok, t_ver - t_pack,
-                  json_is_true(json_object_get(ver, "ok")) ? "ok" : "FAILED", preview);
+                  json_is_true(json_object_get(ver, "ok")) ? "ok" : "FAILED",
+                  have_preview ? preview : "none (no decoder)");
     rc = json_is_true(json_object_get(ver, "ok")) ? MVOT_EXIT_OK : MVOT_EXIT_FAIL;
     goto done;
 fail:

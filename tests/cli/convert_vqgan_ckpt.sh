@@ -4,8 +4,9 @@
 # tests/vqgan/ref.py's module tree, plus training-only loss.* tensors and Lightning fields):
 # the output holds exactly the VQGAN tensors under model.vqmodel. with the checkpoint's
 # values, mvot encodes and decodes with it, an encoder-only conversion is refused for decode
-# with the no-decoder message, a pickle carrying code is refused without running it, and an
-# existing output is never replaced. Exits 77 (skipped) without torch.
+# and inspect with the no-decoder message (build packs with it, without preview), a pickle
+# carrying code is refused without running it, and an existing output is never replaced.
+# Exits 77 (skipped) without torch.
 set -u
 . "$MVOT_SRC/tests/cli/lib.bash"
 BIN=${MVOT_BIN:?}
@@ -88,6 +89,22 @@ grep -q '"BF16"' "$T/enc.safetensors" || fail "dtype not kept"
 expect_eq "$?" 2 "decode without decoder"
 grep -q "no decoder.\* tensors (encoder-only, like the Hugging Face conversion of facebook/chameleon-7b)" "$T/err" ||
     fail "no-decoder message: $(cat "$T/err")"
+
+# build packs with it but writes no preview (saying why); inspect then stops naming the file
+cat > "$T/cfg.json" << 'J'
+{"gen": {"episodes": 1, "image_size": 128, "min_steps": 1, "max_steps": 6, "tasks": ["maze"],
+         "sizes": {"maze": {"3": 1}}},
+ "pack": {"store_frames": false, "image_seq_length": 64}}
+J
+"$BIN" build --config "$T/cfg.json" --codebook "$T/enc.safetensors" --out "$T/b" 2> "$T/err" > /dev/null
+expect_eq "$?" 0 "build with an encoder-only VQGAN"
+[ ! -e "$T/b/preview.png" ] || fail "preview written without a decoder"
+grep -q "no preview.png: .*enc.safetensors: this VQGAN checkpoint has no decoder" "$T/err" ||
+    fail "build note: $(cat "$T/err")"
+"$BIN" inspect "$T/b/shards" 0 --out "$T/insp" 2> "$T/err"
+expect_eq "$?" 1 "inspect without a decoder"
+grep -q "shards/vqgan.safetensors: this VQGAN checkpoint has no decoder" "$T/err" ||
+    fail "inspect message: $(cat "$T/err")"
 
 # a pickle with code in it is refused, and the code does not run
 "$PY" "$CONV" "$T/evil.ckpt" --out "$T/evil.safetensors" 2> "$T/err"
