@@ -40,7 +40,7 @@ static enum mvot_status batch_flush(struct batch *b, struct mvot_patchset_job *j
         mvot_pool_map_ordered(pool, b->n, 0, mvot_patchset_frame_work, mvot_patchset_frame_emit,
                               mvot_patchset_frame_discard, job, err);
     batch_clear(b);
-    mvot_progress_report(prog, "reading frames", job->out->frames, 0);
+    mvot_progress_report(prog, "reading frames", job->out->frames, job->frames_hint);
     return st;
 }
 
@@ -58,8 +58,11 @@ enum mvot_status mvot_patchset_from_archive(const char *path, uint32_t patch, si
     memset(out, 0, sizeof *out);
     MVOT_FAIL_IF(!b, err, MVOT_ERR_NOMEM, path, "out of memory");
     MVOT_TRY(mvot_patchset_init(out, patch, max_distinct, err));
-    struct mvot_patchset_job job = {NULL, b->png, b->png_len, b->names, patch, out};
+    struct mvot_patchset_job job = {NULL, b->png, b->png_len, b->names, patch, out, 0};
+    uint64_t episodes_hint;
+    mvot_episode_archive_totals(path, &episodes_hint, &job.frames_hint);
     MVOT_TRY(mvot_episode_reader_open(path, &rd, err));
+    mvot_progress_report(prog, "reading frames", 0, job.frames_hint); /* starts the clock */
     for (;;) {
         MVOT_TRY(mvot_episode_reader_next(rd, &ep, &done, err));
         if (done)
@@ -81,7 +84,7 @@ enum mvot_status mvot_patchset_from_archive(const char *path, uint32_t patch, si
     }
     if (b->n)
         MVOT_TRY(batch_flush(b, &job, pool, prog, err));
-    MVOT_FAIL_IF(out->frames == 0, err, MVOT_ERR_INVALID, path, "no frames in %llu episodes",
+    MVOT_FAIL_IF(out->frames == 0, err, MVOT_ERR_NOTFOUND, path, "no frames in %llu episodes",
                  (unsigned long long)episodes);
 cleanup:
     if (b) {

@@ -117,7 +117,7 @@ void mvot_patch_extract(const uint8_t *rgb, uint32_t w, uint32_t x0, uint32_t y0
         memcpy(out + y * row, rgb + ((size_t)(y0 + y) * w + x0) * 3, row);
 }
 
-/* RGBA -> RGB on white, float64, truncating (the DESIGN.md §4.3 rule, so patches match what
+/* RGBA -> RGB on white, float64, truncating (docs/chameleon.md §3, so patches match what
  * the Chameleon preprocessing would feed a tokenizer). */
 static enum mvot_status flatten_rgb(const struct mvot_image *img, uint8_t **out,
                                     struct mvot_error *err)
@@ -334,7 +334,7 @@ enum mvot_status mvot_patchset_from_frames(const struct mvot_image *frames, size
     enum mvot_status st = mvot_patchset_init(out, patch, max_distinct, err);
     if (st != MVOT_OK)
         return st;
-    struct mvot_patchset_job job = {frames, NULL, NULL, NULL, patch, out};
+    struct mvot_patchset_job job = {frames, NULL, NULL, NULL, patch, out, 0};
     st = mvot_pool_map_ordered(pool, n, 0, mvot_patchset_frame_work, mvot_patchset_frame_emit,
                                mvot_patchset_frame_discard, &job, err);
     if (st != MVOT_OK)

@@ -39,7 +39,7 @@ void mvot_patchset_free(struct mvot_patchset *ps);
 /* Adds `count` copies of one patch (D bytes) whose XXH3 is `hash`. */
 enum mvot_status mvot_patchset_add(struct mvot_patchset *ps, const uint8_t *patch, uint64_t hash,
                                    uint64_t count, struct mvot_error *err);
-/* Adds every patch of an S x S frame (RGB, or RGBA composited on white as DESIGN.md §4.3);
+/* Adds every patch of an S x S frame (RGB, or RGBA composited on white as docs/chameleon.md §3);
  * S must be a multiple of the patch and equal for all frames. `name` labels errors. */
 enum mvot_status mvot_patchset_add_image(struct mvot_patchset *ps, const struct mvot_image *img,
                                          const char *name, struct mvot_error *err);

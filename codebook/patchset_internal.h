@@ -12,6 +12,7 @@ struct mvot_patchset_job {
     char **names; /* per-frame labels for errors (may be NULL) */
     uint32_t patch;
     struct mvot_patchset *out;
+    uint64_t frames_hint; /* progress total (0: unknown) */
 };
 
 enum mvot_status mvot_patchset_frame_work(void *ctx, size_t i, int worker, void **result,

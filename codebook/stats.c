@@ -4,10 +4,12 @@
 #include "codebook/stats.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codebook/assign.h"
+#include "gen/render.h"
 
 #define USAGE_CHUNK 2048
 
@@ -115,32 +117,109 @@ json_t *mvot_codebook_usage_json(const struct mvot_codebook_usage *u, int with_h
     return j;
 }
 
-enum mvot_status mvot_codebook_atlas(const struct mvot_codebook *cb, struct mvot_image *out,
-                                     struct mvot_error *err)
+/* Atlas geometry: tiles of the enlarged patch plus one text line, a 2-px gutter, below a
+ * header of one text line. */
+#define ATLAS_PAD 2u
+#define ATLAS_HEAD (MVOT_LINE_H + 2 * ATLAS_PAD)
+
+static uint32_t atlas_cols(uint32_t K)
 {
+    uint32_t cols = 1;
+    while ((uint64_t)cols * cols < K)
+        cols++;
+    return cols;
+}
+
+static void atlas_geometry(const struct mvot_codebook *cb, uint32_t *zoom, uint32_t *tw,
+                           uint32_t *th)
+{
+    char digits[16];
+    snprintf(digits, sizeof digits, "%u", cb->K ? cb->K - 1 : 0);
+    uint32_t z = cb->patch >= 32 ? 1 : 32 / cb->patch, w = z * cb->patch;
+    uint32_t text = (uint32_t)mvot_text_width(digits, 1);
+    *zoom = z;
+    *tw = (w > text ? w : text) + 2 * ATLAS_PAD;
+    *th = w + MVOT_LINE_H + 2 * ATLAS_PAD;
+}
+
+void mvot_codebook_atlas_tile(const struct mvot_codebook *cb, uint32_t slot, uint32_t *x,
+                              uint32_t *y, uint32_t *zoom)
+{
+    uint32_t tw, th, cols = atlas_cols(cb->K);
+    atlas_geometry(cb, zoom, &tw, &th);
+    *x = (slot % cols) * tw + ATLAS_PAD;
+    *y = ATLAS_HEAD + (slot / cols) * th + ATLAS_PAD;
+}
+
+/* Most used first, ties by index: a total order, so the atlas does not depend on qsort. */
+struct atlas_slot {
+    uint64_t count;
+    uint32_t k;
+};
+static int by_use(const void *a, const void *b)
+{
+    const struct atlas_slot *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+enum mvot_status mvot_codebook_atlas(const struct mvot_codebook *cb,
+                                     const struct mvot_codebook_usage *usage,
+                                     struct mvot_image *out, struct mvot_error *err)
+{
+    static const struct mvot_rgb ink = {0, 0, 0}, dim = {100, 100, 100};
     memset(out, 0, sizeof *out);
     if (cb->kind != MVOT_CB_PATCH)
         return mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "atlas",
                               "an atlas needs a patch codebook (this one is %s)",
                               mvot_codebook_kind_name(cb->kind));
-    const uint32_t p = cb->patch, cell = p + 2;
-    uint32_t cols = 1;
-    while ((uint64_t)cols * cols < cb->K)
-        cols++;
-    uint32_t rows = (cb->K + cols - 1) / cols;
-    if ((uint64_t)cols * cell > MVOT_PNG_MAX_DIM || (uint64_t)rows * cell > MVOT_PNG_MAX_DIM)
+    if (usage && usage->K != cb->K)
+        return mvot_error_set(err, MVOT_ERR_MISMATCH, "atlas", "usage of %u codes for K = %u",
+                              usage->K, cb->K);
+    const uint32_t p = cb->patch, cols = atlas_cols(cb->K), rows = (cb->K + cols - 1) / cols;
+    uint32_t z, tw, th;
+    atlas_geometry(cb, &z, &tw, &th);
+    char head[160];
+    snprintf(head, sizeof head, "%u codes, %s", cb->K,
+             usage ? "most used first; shaded: unused in these frames"
+                   : "in index order (no frames given: usage unknown)");
+    uint64_t W = (uint64_t)cols * tw, hw = (uint64_t)mvot_text_width(head, 1) + 2 * ATLAS_PAD;
+    W = W > hw ? W : hw;
+    uint64_t H = ATLAS_HEAD + (uint64_t)rows * th;
+    if (W > MVOT_PNG_MAX_DIM || H > MVOT_PNG_MAX_DIM)
         return mvot_error_set(err, MVOT_ERR_INVALID, "atlas", "K = %u is too large for an atlas",
                               cb->K);
-    enum mvot_status st = mvot_image_init(out, cols * cell, rows * cell, 3);
-    if (st != MVOT_OK)
+    struct atlas_slot *order = malloc((cb->K ? cb->K : 1) * sizeof *order);
+    enum mvot_status st =
+        order ? mvot_image_init(out, (uint32_t)W, (uint32_t)H, 3) : MVOT_ERR_NOMEM;
+    if (st != MVOT_OK) {
+        free(order);
         return mvot_error_set(err, st, "atlas", "out of memory");
-    memset(out->px, 128, (size_t)out->w * out->h * 3);
-    for (uint32_t k = 0; k < cb->K; k++) {
-        uint32_t x0 = (k % cols) * cell + 1, y0 = (k / cols) * cell + 1;
-        for (uint32_t y = 0; y < p; y++)
-            for (uint32_t x = 0; x < p * 3; x++)
-                out->px[((size_t)(y0 + y) * out->w + x0) * 3 + x] =
-                    (uint8_t)cb->vec[(size_t)k * cb->D + (size_t)y * p * 3 + x];
     }
+    memset(out->px, 160, (size_t)out->w * out->h * 3);
+    mvot_draw_text(out, ATLAS_PAD, ATLAS_PAD, 1, head, ink);
+    for (uint32_t k = 0; k < cb->K; k++) {
+        order[k].k = k;
+        order[k].count = usage ? usage->count[k] : 0;
+    }
+    if (usage)
+        qsort(order, cb->K, sizeof *order, by_use);
+    for (uint32_t slot = 0; slot < cb->K; slot++) {
+        uint32_t k = order[slot].k, x0, y0, zz;
+        int unused = usage && usage->count[k] == 0;
+        mvot_codebook_atlas_tile(cb, slot, &x0, &y0, &zz);
+        for (uint32_t y = 0; y < p * z; y++)
+            for (uint32_t x = 0; x < p * z; x++)
+                for (uint32_t c = 0; c < 3; c++) {
+                    uint32_t v = cb->vec[(size_t)k * cb->D + ((size_t)(y / z) * p + x / z) * 3 + c];
+                    out->px[((size_t)(y0 + y) * out->w + x0 + x) * 3 + c] =
+                        (uint8_t)(unused ? (v + 160) / 2 : v);
+                }
+        char idx[16];
+        snprintf(idx, sizeof idx, "%u", k);
+        mvot_draw_text(out, (int)x0, (int)(y0 + p * z + 1), 1, idx, unused ? dim : ink);
+    }
+    free(order);
     return MVOT_OK;
 }

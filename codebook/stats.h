@@ -34,9 +34,18 @@ void mvot_codebook_usage_free(struct mvot_codebook_usage *u);
 /* A JSON summary; with_histogram adds "histogram": [count per code]. New reference. */
 json_t *mvot_codebook_usage_json(const struct mvot_codebook_usage *u, int with_histogram);
 
-/* All code patches of a patch codebook tiled row-major, ceil(sqrt(K)) per row, with a 1-px
- * grey (128) border around each; unused cells are grey. out is initialized by the call. */
-enum mvot_status mvot_codebook_atlas(const struct mvot_codebook *cb, struct mvot_image *out,
-                                     struct mvot_error *err);
+/* An atlas of all code patches of a patch codebook for a person to look at: a header line
+ * saying the order, then one tile per code, ceil(sqrt(K)) per row, each the patch enlarged to
+ * at least 32 px (zoom = max(1, 32 / patch)) above its index. With usage (non-NULL, from the
+ * same codebook) tiles are sorted by use, most used first (ties by index), and codes no frame
+ * used are shaded (patch blended half-way to grey, index in grey); without it, index order.
+ * The background is grey (160). out is initialized by the call. */
+enum mvot_status mvot_codebook_atlas(const struct mvot_codebook *cb,
+                                     const struct mvot_codebook_usage *usage,
+                                     struct mvot_image *out, struct mvot_error *err);
+/* Where the atlas puts the patch of the tile in position `slot` (its top-left pixel) and the
+ * zoom, for a codebook of cb's size and patch. */
+void mvot_codebook_atlas_tile(const struct mvot_codebook *cb, uint32_t slot, uint32_t *x,
+                              uint32_t *y, uint32_t *zoom);
 
 #endif

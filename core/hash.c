@@ -1,6 +1,8 @@
 /* XXH3-64 wrappers. */
 #include "core/hash.h"
 
+#include "core/io.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,9 +74,9 @@ int mvot_hash_parse_hex(const char *s, uint64_t *out)
 
 enum mvot_status mvot_hash_file(const char *path, uint64_t *out, struct mvot_error *err)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = mvot_io_fopen_input(path, err);
     if (!fp)
-        return mvot_error_set(err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return MVOT_ERR_IO;
     struct mvot_hasher h;
     if (mvot_hasher_init(&h) != MVOT_OK) {
         fclose(fp);

@@ -40,16 +40,61 @@ int mvot_io_exists(const char *path)
     return stat(path, &sb) == 0;
 }
 
+int mvot_io_open_input(const char *path, struct mvot_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        mvot_error_set(err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        mvot_error_set(err, MVOT_ERR_IO, path, "cannot stat: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        mvot_error_set(err, MVOT_ERR_IO, path, "not a regular file (%s)",
+                       S_ISFIFO(sb.st_mode)   ? "a FIFO"
+                       : S_ISDIR(sb.st_mode)  ? "a directory"
+                       : S_ISSOCK(sb.st_mode) ? "a socket"
+                                              : "a device");
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+        mvot_error_set(err, MVOT_ERR_IO, path, "fcntl failed: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+FILE *mvot_io_fopen_input(const char *path, struct mvot_error *err)
+{
+    int fd = mvot_io_open_input(path, err);
+    if (fd < 0)
+        return NULL;
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        mvot_error_set(err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
 enum mvot_status mvot_io_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
                                    struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = mvot_io_fopen_input(path, err);
     *out = NULL;
     *len = 0;
-    MVOT_FAIL_IF(!fp, err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
+    if (!fp)
+        return MVOT_ERR_IO;
     for (;;) {
         if (n == cap) {
             /* Grow geometrically; allow one byte past the limit to detect "too large". */

@@ -11,6 +11,14 @@
 
 #include "core/status.h"
 
+/* Opens an input file read-only, refusing anything but a regular file (a FIFO, device or
+ * directory named like a shard would block or mislead a reader): the open itself does not
+ * block (O_NONBLOCK, cleared again), then fstat decides. Returns the descriptor (caller
+ * closes) or -1 with err set (MVOT_ERR_IO). */
+int mvot_io_open_input(const char *path, struct mvot_error *err);
+/* The same as a stdio stream ("rb"); NULL with err set. */
+FILE *mvot_io_fopen_input(const char *path, struct mvot_error *err);
+
 /* Reads a whole file into a malloc'd buffer (caller frees; a NUL is appended past *len).
  * Files larger than max_bytes fail with MVOT_ERR_NOMEM naming the file. */
 enum mvot_status mvot_io_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,

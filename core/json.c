@@ -34,14 +34,86 @@ enum mvot_status mvot_json_load_file(const char *path, json_t **out, struct mvot
     return st;
 }
 
+/* The shortest "%.Ng" that reads back as the same double (0.1, not jansson's 17-digit
+ * 0.10000000000000001), in plain notation when the input was, and with ".0" kept so the
+ * value stays a JSON real. Writes at most `cap` bytes to out; returns the length. */
+static size_t shortest_real(const char *tok, size_t n, char *out, size_t cap)
+{
+    char in[64];
+    if (n >= sizeof in) {
+        memmove(out, tok, n < cap ? n : cap); /* may overlap: rewritten in place */
+        return n < cap ? n : cap;
+    }
+    memcpy(in, tok, n);
+    in[n] = 0;
+    double v = strtod(in, NULL);
+    int plain = !memchr(tok, 'e', n) && !memchr(tok, 'E', n);
+    char b[64] = "";
+    for (int p = 1; p <= 17; p++) {
+        snprintf(b, sizeof b, "%.*g", p, v);
+        if (strtod(b, NULL) == v && (!plain || !strchr(b, 'e')))
+            break;
+    }
+    if (!strpbrk(b, ".e"))
+        strncat(b, ".0", sizeof b - strlen(b) - 1);
+    size_t k = strlen(b);
+    if (k > n) { /* never longer than what jansson wrote; keep its text then */
+        memcpy(b, tok, n);
+        k = n;
+    }
+    memcpy(out, b, k < cap ? k : cap);
+    return k < cap ? k : cap;
+}
+
+/* Rewrites every real number of a dumped document (outside strings) in its shortest form. */
+static char *shorten_reals(char *s)
+{
+    if (!s)
+        return NULL;
+    size_t w = 0, i = 0, n = strlen(s);
+    int in_str = 0;
+    while (i < n) {
+        char c = s[i];
+        if (in_str) {
+            s[w++] = s[i++];
+            if (c == '\\' && i < n)
+                s[w++] = s[i++];
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            s[w++] = s[i++];
+            continue;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t e = i;
+            while (e < n && strchr("0123456789+-.eE", s[e]))
+                e++;
+            if (memchr(s + i, '.', e - i) || memchr(s + i, 'e', e - i) || memchr(s + i, 'E', e - i))
+                w += shortest_real(s + i, e - i, s + w, e - i); /* w <= i: in place */
+            else {
+                memmove(s + w, s + i, e - i);
+                w += e - i;
+            }
+            i = e;
+            continue;
+        }
+        s[w++] = s[i++];
+    }
+    s[w] = 0;
+    return s;
+}
+
 char *mvot_json_dumps(const json_t *j)
 {
-    return json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    return shorten_reals(json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY));
 }
 
 char *mvot_json_dumps_pretty(const json_t *j)
 {
-    return json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENCODE_ANY);
+    return shorten_reals(json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENCODE_ANY));
 }
 
 enum mvot_status mvot_json_write_file(const char *path, const json_t *j, struct mvot_error *err)

@@ -95,7 +95,12 @@ static enum mvot_status parse(struct mvot_safetensors *st, struct mvot_error *er
     if ((hlen > ST_MAX_HEADER || hlen > st->len - 8) && st->data[0] == '{')
         return mvot_error_corrupt(err, name, 0,
                                   "a JSON file (a model.safetensors.index.json?), not safetensors");
-    if (hlen > ST_MAX_HEADER || hlen > st->len - 8)
+    if (hlen > ST_MAX_HEADER)
+        return mvot_error_corrupt(err, name, 0,
+                                  "header length %" PRIu64 " exceeds the safetensors header cap "
+                                  "of %" PRIu64 " bytes (100 MiB)",
+                                  hlen, ST_MAX_HEADER);
+    if (hlen > st->len - 8)
         return mvot_error_corrupt(err, name, 0,
                                   "header length %" PRIu64 " exceeds the %zu bytes that follow",
                                   hlen, st->len - 8);
@@ -209,17 +214,13 @@ enum mvot_status mvot_st_open(const char *path, struct mvot_safetensors **out,
                               struct mvot_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
+    int fd = mvot_io_open_input(path, err);
     if (fd < 0)
-        return mvot_error_set(err, MVOT_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return MVOT_ERR_IO;
     struct stat sb;
     if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
         close(fd);
         return mvot_error_set(err, MVOT_ERR_IO, path, "cannot stat: %s", strerror(errno));
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return mvot_error_set(err, MVOT_ERR_INVALID, path, "a folder, not a safetensors file");
     }
     size_t len = (size_t)sb.st_size;
     void *map = NULL;

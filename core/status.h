@@ -9,27 +9,10 @@
 
 #include <stdint.h>
 
-enum mvot_status {
-    MVOT_OK = 0,
-    MVOT_ERR_IO = -1,          /* open/read/write/rename failed */
-    MVOT_ERR_NOMEM = -2,       /* allocation failed or a size cap was exceeded */
-    MVOT_ERR_CORRUPT = -3,     /* input bytes are malformed */
-    MVOT_ERR_INVALID = -4,     /* a caller or config value is out of range */
-    MVOT_ERR_UNSUPPORTED = -5, /* valid input this build does not handle */
-    MVOT_ERR_NOTFOUND = -6,    /* a named item (tensor, key, file) is missing */
-    MVOT_ERR_MISMATCH = -7,    /* a check failed: hash, shape, vocab, agreement */
-    MVOT_ERR_INTERNAL = -8     /* a bug: an invariant of our own was broken */
-};
-
-#define MVOT_ERROR_MSG_MAX 512
-
-struct mvot_error {
-    enum mvot_status code;
-    char msg[MVOT_ERROR_MSG_MAX]; /* complete one-line message, context included */
-};
-
-/* Short stable name of a status, e.g. "corrupt input". Never NULL. */
-const char *mvot_status_str(enum mvot_status st);
+/* enum mvot_status, struct mvot_error and mvot_status_str() are part of the public API
+ * (include/mvot/status.h); included by relative path so that every target compiling core/
+ * finds it, whatever its include directories. */
+#include "../include/mvot/status.h"
 
 /* Records an error and returns st. `where` (may be NULL) is prefixed as "where: ".
  * A NULL err is allowed. */

@@ -1,5 +1,6 @@
 /* Integer drawing primitives and the built-in 5x7 font (gen/render.h). The font was drawn for
- * this project: one byte per row, bit 4 = leftmost column. Shapes test every pixel centre in
+ * this project: one byte per row, bit 4 = leftmost column; g, j, p, q and y have two more rows
+ * of descender below the baseline. Shapes test every pixel centre in
  * their bounding box with exact integer arithmetic, so rendering is reproducible everywhere. */
 #include <stddef.h>
 #include <stdint.h>
@@ -105,6 +106,20 @@ static const uint8_t font5x7[95][7] = {
     {0x00, 0x00, 0x08, 0x15, 0x02, 0x00, 0x00}, /* ~ */
 };
 
+/* Lowercase letters with descenders: the same 5-column grid, two more rows below the
+ * baseline (rows 7 and 8); the body sits on the x-height rows 2..6 like the other lowercase
+ * letters. These replace the 7-row shapes above when drawing. */
+static const struct {
+    char ch;
+    uint8_t rows[MVOT_GLYPH_H + MVOT_GLYPH_DESC];
+} descenders[] = {
+    {'g', {0x00, 0x00, 0x0F, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
+    {'j', {0x02, 0x00, 0x06, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}},
+    {'p', {0x00, 0x00, 0x1E, 0x11, 0x11, 0x11, 0x1E, 0x10, 0x10}},
+    {'q', {0x00, 0x00, 0x0F, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x01}},
+    {'y', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D, 0x01, 0x0E}},
+};
+
 static void put(struct mvot_image *img, int x, int y, struct mvot_rgb c)
 {
     uint8_t *p = img->px + ((size_t)y * img->w + (size_t)x) * img->channels;
@@ -136,6 +151,15 @@ void mvot_draw_rect(struct mvot_image *img, int x0, int y0, int x1, int y1, stru
     size_t span = (size_t)(x1 - x0) * ch;
     for (int y = y0 + 1; y < y1; y++)
         memcpy(img->px + (size_t)y * stride + (size_t)x0 * ch, row0, span);
+}
+
+void mvot_draw_outline(struct mvot_image *img, int x0, int y0, int x1, int y1, int t,
+                       struct mvot_rgb c)
+{
+    mvot_draw_rect(img, x0, y0, x1, y0 + t, c);
+    mvot_draw_rect(img, x0, y1 - t, x1, y1, c);
+    mvot_draw_rect(img, x0, y0, x0 + t, y1, c);
+    mvot_draw_rect(img, x1 - t, y0, x1, y1, c);
 }
 
 /* Pixel range [lo, hi) whose centres can lie within [a, b] (quarter-pixel units). */
@@ -222,22 +246,36 @@ void mvot_draw_triangle(struct mvot_image *img, const int p[6], struct mvot_rgb 
     }
 }
 
-void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char *s,
-                    struct mvot_rgb c)
+void mvot_draw_text_xy(struct mvot_image *img, int x, int y, int sx, int sy, const char *s,
+                       struct mvot_rgb c)
 {
-    if (scale < 1)
-        scale = 1;
-    for (; *s; s++, x += 6 * scale) {
+    if (sx < 1)
+        sx = 1;
+    if (sy < 1)
+        sy = 1;
+    for (; *s; s++, x += 6 * sx) {
         unsigned char ch = (unsigned char)*s;
         if (ch < 32 || ch > 126)
             ch = '?';
         const uint8_t *g = font5x7[ch - 32];
-        for (int row = 0; row < MVOT_GLYPH_H; row++)
+        int rows = MVOT_GLYPH_H;
+        for (size_t i = 0; i < sizeof descenders / sizeof descenders[0]; i++)
+            if (descenders[i].ch == (char)ch) {
+                g = descenders[i].rows;
+                rows = MVOT_GLYPH_H + MVOT_GLYPH_DESC;
+            }
+        for (int row = 0; row < rows; row++)
             for (int col = 0; col < MVOT_GLYPH_W; col++)
                 if (g[row] & (0x10 >> col))
-                    mvot_draw_rect(img, x + col * scale, y + row * scale, x + (col + 1) * scale,
-                                   y + (row + 1) * scale, c);
+                    mvot_draw_rect(img, x + col * sx, y + row * sy, x + (col + 1) * sx,
+                                   y + (row + 1) * sy, c);
     }
+}
+
+void mvot_draw_text(struct mvot_image *img, int x, int y, int scale, const char *s,
+                    struct mvot_rgb c)
+{
+    mvot_draw_text_xy(img, x, y, scale, scale, s, c);
 }
 
 int mvot_text_width(const char *s, int scale)

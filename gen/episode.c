@@ -107,6 +107,9 @@ enum mvot_status mvot_episode_from_json(json_t *record, const char *name, struct
     MVOT_FAIL_IF(v != MVOT_EPISODE_VERSION, err, MVOT_ERR_UNSUPPORTED, name,
                  "episode version %lld (this build reads %d)", (long long)v, MVOT_EPISODE_VERSION);
     MVOT_TRY(get_dup(record, "key", name, &ep.key, err));
+    /* keys name tar members ({key}.json): no path, nothing hidden */
+    MVOT_FAIL_IF(!ep.key[0] || ep.key[0] == '.' || strpbrk(ep.key, "/\\") || strlen(ep.key) > 64,
+                 err, MVOT_ERR_CORRUPT, name, "key \"%.80s\" is not a plain member name", ep.key);
     MVOT_TRY(mvot_json_get_str(record, "task", name, &s, err));
     if (mvot_task_parse(s, &ep.task) != 0) {
         st = mvot_error_corrupt(err, name, -1, "unknown task \"%s\"", s);
@@ -150,6 +153,13 @@ enum mvot_status mvot_episode_from_json(json_t *record, const char *name, struct
     MVOT_TRY(get_dup(record, "instruction", name, &ep.instruction, err));
     MVOT_TRY(get_dup(record, "init_text", name, &ep.init_text, err));
     MVOT_TRY(get_dup(record, "answer", name, &ep.answer, err));
+    {
+        /* FrozenLake answers A..C, maze and MiniBehavior A..D (docs/episode-format.md) */
+        char last = ep.task == MVOT_TASK_FROZENLAKE ? 'C' : 'D';
+        MVOT_FAIL_IF(strlen(ep.answer) != 1 || ep.answer[0] < 'A' || ep.answer[0] > last, err,
+                     MVOT_ERR_CORRUPT, name, "answer \"%.20s\" is not one of A..%c for %s",
+                     ep.answer, last, mvot_task_name(ep.task));
+    }
     MVOT_TRY(get_dup(record, "final_text", name, &ep.final_text, err));
     MVOT_TRY(get_dup(record, "final_rationale", name, &ep.final_rationale, err));
     MVOT_TRY(mvot_json_get_int(record, "n_frames", name, &v, err));
@@ -292,6 +302,7 @@ enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct 
         goto cleanup;
     }
     {
+        const char *member = name; /* the record's key must name its own member */
         char *label = mvot_strdupf("%s: %s", path, name);
         if (!label) {
             st = mvot_error_set(err, MVOT_ERR_NOMEM, path, "out of memory");
@@ -300,6 +311,12 @@ enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct 
         st = mvot_json_load_buf((const char *)data, len, label, &rec, err);
         if (st == MVOT_OK)
             st = mvot_episode_from_json(rec, label, ep, err);
+        if (st == MVOT_OK && (strlen(member) != strlen(ep->key) + 5 ||
+                              strncmp(member, ep->key, strlen(ep->key)) != 0))
+            st = mvot_error_corrupt(err, path, -1,
+                                    "member %s holds the record of key %s (want "
+                                    "{key}.json)",
+                                    member, ep->key);
         free(label);
         if (st != MVOT_OK)
             goto cleanup;
@@ -333,4 +350,21 @@ cleanup:
     if (st != MVOT_OK)
         mvot_episode_free(ep);
     return st;
+}
+
+void mvot_episode_archive_totals(const char *archive_path, uint64_t *episodes, uint64_t *frames)
+{
+    const char *slash = strrchr(archive_path, '/');
+    char *mp = slash ? mvot_strdupf("%.*s/manifest.json", (int)(slash - archive_path), archive_path)
+                     : mvot_strdupf("manifest.json");
+    json_t *m = NULL;
+    *episodes = *frames = 0;
+    if (mp && mvot_io_exists(mp) && mvot_json_load_file(mp, &m, NULL) == MVOT_OK) {
+        json_int_t e = json_integer_value(json_object_get(m, "episodes"));
+        json_int_t f = json_integer_value(json_object_get(m, "frames"));
+        *episodes = e > 0 ? (uint64_t)e : 0;
+        *frames = f > 0 ? (uint64_t)f : 0;
+    }
+    json_decref(m);
+    free(mp);
 }

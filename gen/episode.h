@@ -32,7 +32,7 @@ struct mvot_episode {
     enum mvot_split split;
     uint64_t layout_hash; /* XXH3 of the canonical layout (split assignment key) */
 
-    /* Text, exactly as the official loader builds it (../shared/reference/official-prompts.md). */
+    /* Text, exactly as the official loader builds it (docs/tasks.md, "Prompts"). */
     char *instruction; /* task prefix including "Full Action Sequence: ...\n" (and options) */
     char *init_text;   /* "Initial maze: " or "Initial State: " */
     uint32_t n_steps;  /* L: rendered actions; frames are L + 1 */
@@ -76,5 +76,9 @@ enum mvot_status mvot_episode_reader_open(const char *path, struct mvot_episode_
 enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct mvot_episode *ep,
                                           int *done, struct mvot_error *err);
 void mvot_episode_reader_close(struct mvot_episode_reader *r);
+
+/* Totals of the gen manifest beside an archive (DIR/manifest.json for DIR/episodes.tar.zst),
+ * for progress bars only: 0 when absent or unreadable; never trusted for anything else. */
+void mvot_episode_archive_totals(const char *archive_path, uint64_t *episodes, uint64_t *frames);
 
 #endif

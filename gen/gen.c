@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "core/png.h"
 #include "core/rng.h"
 #include "gen/internal.h"
@@ -26,7 +28,13 @@
 #define DOM_EPISODE 0x67656e2d65700000ull /* + task */
 #define DOM_BALANCE 0x67656e2d62610000ull /* + task */
 #define DOM_ATTEMPT 0x67656e2d61740000ull
+#define DOM_FLMAP 0x67656e2d666d0000ull /* FROZENLAKE map shared by a block of episodes */
 #define MAX_ATTEMPTS 256
+#define GEN_MANIFEST_FORMAT "mvot-gen-manifest"
+/* written before the archive, removed after the manifest: marks the folder as gen's while a
+ * run is in progress or after it was killed */
+#define GEN_STATE_FILE ".gen-state.json"
+#define GEN_STATE_FORMAT "mvot-gen-state"
 
 static const uint32_t N_OPTIONS[MVOT_TASK_COUNT] = {4, 3, 4};
 
@@ -36,6 +44,22 @@ void mvot_gen_task_grid_range(enum mvot_task t, uint32_t *lo, uint32_t *hi)
     *hi = t == MVOT_TASK_MINIBEHAVIOR ? 10 : 6;
 }
 
+const char *mvot_gen_style_name(enum mvot_gen_style s)
+{
+    return s == MVOT_GEN_STYLE_OFFICIAL ? "official" : "grid";
+}
+
+int mvot_gen_style_parse(const char *s, enum mvot_gen_style *out)
+{
+    if (strcmp(s, "grid") == 0)
+        *out = MVOT_GEN_STYLE_GRID;
+    else if (strcmp(s, "official") == 0)
+        *out = MVOT_GEN_STYLE_OFFICIAL;
+    else
+        return -1;
+    return 0;
+}
+
 void mvot_gen_config_default(struct mvot_gen_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -43,13 +67,14 @@ void mvot_gen_config_default(struct mvot_gen_config *c)
     c->episodes = 100;
     c->seed = 0;
     c->image_size = 512;
-    c->min_steps = 1;
+    c->min_steps = 2;
     c->max_steps = 32;
     c->split_frac[0] = 0.8;
     c->split_frac[1] = 0.1;
     c->split_frac[2] = 0.1;
     c->png_level = -1;
     c->zstd_level = 3;
+    c->frozenlake_per_map = 1;
 }
 
 enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struct mvot_error *err)
@@ -81,6 +106,17 @@ enum mvot_status mvot_gen_config_validate(const struct mvot_gen_config *c, struc
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "png level must be -1..9");
     if (c->zstd_level < 1 || c->zstd_level > 19)
         return mvot_error_set(err, MVOT_ERR_INVALID, w, "zstd level must be 1..19");
+    if (c->frozenlake_per_map < 1 || c->frozenlake_per_map > 64)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sequences per map must be 1..64, got %u",
+                              c->frozenlake_per_map);
+    if (c->style != MVOT_GEN_STYLE_GRID && c->style != MVOT_GEN_STYLE_OFFICIAL)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "unknown style %d", (int)c->style);
+    if (memchr(c->sprites, 0, sizeof c->sprites) == NULL)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sprites path is too long");
+    /* The sprites replace our art inside the official geometry only: the grid style keeps its
+     * own art so that its patch codebook stays exact. */
+    if (c->sprites[0] && c->style != MVOT_GEN_STYLE_OFFICIAL)
+        return mvot_error_set(err, MVOT_ERR_INVALID, w, "sprites need the official style");
     for (int t = 0; t < MVOT_TASK_COUNT; t++) {
         uint32_t lo, hi;
         mvot_gen_task_grid_range((enum mvot_task)t, &lo, &hi);
@@ -210,6 +246,12 @@ json_t *mvot_gen_config_to_json(const struct mvot_gen_config *c)
     json_object_set_new(o, "max_steps", json_integer(c->max_steps));
     json_object_set_new(o, "png_level", json_integer(c->png_level));
     json_object_set_new(o, "zstd_level", json_integer(c->zstd_level));
+    json_object_set_new(o, "style", json_string(mvot_gen_style_name(c->style)));
+    if (c->sprites[0])
+        json_object_set_new(o, "sprites", json_string(c->sprites));
+    json_object_set_new(o, "frozenlake_border_walks", json_integer(c->frozenlake_border_walks));
+    json_object_set_new(o, "minibehavior_random_table", json_integer(c->minibehavior_random_table));
+    json_object_set_new(o, "frozenlake_per_map", json_integer(c->frozenlake_per_map));
     return o;
 fail:
     json_decref(o);
@@ -276,6 +318,15 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
                              "split.%s: want a number", names[k]);
                 c->split_frac[k] = json_number_value(x);
             }
+        } else if (strcmp(key, "style") == 0) {
+            MVOT_FAIL_IF(!json_is_string(v) ||
+                             mvot_gen_style_parse(json_string_value(v), &c->style) != 0,
+                         err, MVOT_ERR_INVALID, ctx, "style: want \"grid\" or \"official\"");
+        } else if (strcmp(key, "sprites") == 0) {
+            MVOT_FAIL_IF(!json_is_string(v) || json_string_length(v) == 0 ||
+                             json_string_length(v) >= sizeof c->sprites,
+                         err, MVOT_ERR_INVALID, ctx, "sprites: want a folder path");
+            memcpy(c->sprites, json_string_value(v), json_string_length(v) + 1);
         } else {
             MVOT_FAIL_IF(!json_is_integer(v), err, MVOT_ERR_INVALID, ctx, "%s: want an integer",
                          key);
@@ -294,6 +345,12 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
                 c->png_level = (int)iv;
             else if (strcmp(key, "zstd_level") == 0 && iv >= 1 && iv <= 19)
                 c->zstd_level = (int)iv;
+            else if (strcmp(key, "frozenlake_border_walks") == 0 && (iv == 0 || iv == 1))
+                c->frozenlake_border_walks = (int)iv;
+            else if (strcmp(key, "minibehavior_random_table") == 0 && (iv == 0 || iv == 1))
+                c->minibehavior_random_table = (int)iv;
+            else if (strcmp(key, "frozenlake_per_map") == 0 && iv >= 1 && iv <= 64)
+                c->frozenlake_per_map = (uint32_t)iv;
             else
                 MVOT_FAIL_IF(1, err, MVOT_ERR_INVALID, ctx, "%s: unknown key or bad value", key);
         }
@@ -347,7 +404,7 @@ struct ep_result {
     uint64_t index;
     struct mvot_draft d;
     struct mvot_trace t;
-    uint64_t seed, dedup, layout;
+    uint64_t seed, dedup, layout, path; /* path: MAZE only, else 0 */
     enum mvot_split split;
     char key[48];
     json_t *rec;
@@ -381,10 +438,24 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
         st = mvot_maze_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
         break;
     case MVOT_TASK_FROZENLAKE:
-        st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
+        if (c->frozenlake_per_map > 1) {
+            /* The block's map (and grid size) comes from the block's own generator, so every
+             * episode of the block, on any attempt, sees the same map. */
+            struct mvot_rng brng;
+            mvot_rng_derive(&brng, c->seed, DOM_FLMAP, r->index / c->frozenlake_per_map);
+            n = pick_size(c, r->task, &brng);
+            mvot_frozenlake_map(&brng, n, c->min_steps, c->max_steps, c->frozenlake_border_walks,
+                                c->frozenlake_per_map, &r->d);
+            st = mvot_frozenlake_on_map(&rng, target, c->min_steps, c->max_steps,
+                                        c->frozenlake_border_walks, &r->d, err);
+        } else {
+            st = mvot_frozenlake_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                       c->frozenlake_border_walks, &r->d, err);
+        }
         break;
     default:
-        st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps, &r->d, err);
+        st = mvot_minibehavior_draft(&rng, n, target, c->min_steps, c->max_steps,
+                                     c->minibehavior_random_table, &r->d, err);
         break;
     }
     if (st != MVOT_OK) {
@@ -400,6 +471,17 @@ static enum mvot_status make_draft(const struct mvot_gen_config *c, struct ep_re
                               target);
     r->seed = s;
     r->dedup = mvot_record_dedup_hash(&r->d);
+    r->path = 0;
+    if (r->task == MVOT_TASK_MAZE) {
+        /* The official loader's remove_duplicates drops a maze whose path (start and cells
+         * visited) another maze of its grid size already has, whatever the walls. */
+        uint8_t key[3 + MVOT_GEN_MAX_STEPS];
+        key[0] = (uint8_t)r->d.n;
+        key[1] = r->d.start_r;
+        key[2] = r->d.start_c;
+        memcpy(key + 3, r->d.actions, r->d.n_actions);
+        r->path = mvot_hash64(key, 3 + (size_t)r->d.n_actions) | 1;
+    }
     r->layout = mvot_record_layout_hash(&r->d);
     r->split = mvot_gen_split_of(c->split_frac, r->layout);
     return MVOT_OK;
@@ -422,7 +504,7 @@ enum mvot_status mvot_gen_encode_draft(const struct mvot_draft *d, const struct 
     MVOT_TRY(mvot_record_build(d, t, m, rec, err));
     MVOT_FAIL_IF(mvot_image_init(&img, m->image_size, m->image_size, 3) != MVOT_OK, err,
                  MVOT_ERR_NOMEM, "gen", "out of memory");
-    mvot_board_layout(d->task, d->n, m->image_size, &b);
+    mvot_board_layout(d->task, d->n, m->image_size, m->style, &b);
     for (uint32_t k = 0; k < t->n_frames; k++) {
         mvot_render_frame(d, t, k, &b, &img);
         if (encode) {
@@ -443,11 +525,27 @@ cleanup:
     return st;
 }
 
-/* Builds the record and renders + encodes every frame. */
-static enum mvot_status finish(const struct mvot_gen_config *c, struct ep_result *r, int encode,
-                               struct mvot_error *err)
+/* The frame style of a config, with its sprites loaded into *sp when it names a folder
+ * (*sp is zeroed either way, for mvot_sprites_free). */
+static enum mvot_status style_open(const struct mvot_gen_config *c, struct mvot_sprites *sp,
+                                   struct mvot_style *out, struct mvot_error *err)
 {
-    struct mvot_record_meta m = {r->key, c->image_size, r->seed, r->split};
+    memset(sp, 0, sizeof *sp);
+    out->kind = c->style;
+    out->sprites = NULL;
+    if (!c->sprites[0])
+        return MVOT_OK;
+    enum mvot_status st = mvot_sprites_load(c->sprites, sp, err);
+    if (st == MVOT_OK)
+        out->sprites = sp;
+    return st;
+}
+
+/* Builds the record and renders + encodes every frame. */
+static enum mvot_status finish(const struct mvot_gen_config *c, const struct mvot_style *style,
+                               struct ep_result *r, int encode, struct mvot_error *err)
+{
+    struct mvot_record_meta m = {r->key, c->image_size, r->seed, r->split, style};
     enum mvot_status st = mvot_gen_encode_draft(&r->d, &r->t, &m, c->png_level, encode, &r->rec,
                                                 r->png, r->png_len, err);
     if (st == MVOT_OK && encode)
@@ -496,11 +594,13 @@ static size_t set_slot(const struct u64_set *s, uint64_t key)
 
 struct run_ctx {
     const struct mvot_gen_config *cfg;
+    struct mvot_style style;
+    struct mvot_sprites sprites;
     uint32_t task_list[MVOT_TASK_COUNT], n_tasks;
     struct mvot_tarz_writer *tar;
     const struct mvot_progress *prog;
     uint64_t total, done;
-    struct u64_set dedup, layouts;
+    struct u64_set dedup, layouts, paths;
     uint64_t counts[MVOT_TASK_COUNT][3], answers[MVOT_TASK_COUNT][4];
     uint64_t grids[MVOT_TASK_COUNT][MVOT_GEN_GRID_MAX + 1], frames[MVOT_TASK_COUNT];
     uint64_t steps[MVOT_TASK_COUNT], dup_rejected, leakage, n_layouts;
@@ -519,7 +619,7 @@ static enum mvot_status work(void *vctx, size_t i, int worker, void **result,
     set_key(r);
     enum mvot_status st = make_draft(ctx->cfg, r, 0, err);
     if (st == MVOT_OK)
-        st = finish(ctx->cfg, r, 1, err);
+        st = finish(ctx->cfg, &ctx->style, r, 1, err);
     if (st != MVOT_OK) {
         result_free(r);
         return st;
@@ -534,6 +634,11 @@ static void discard(void *vctx, void *result)
     result_free(result);
 }
 
+static int path_taken(const struct run_ctx *ctx, const struct ep_result *r)
+{
+    return r->path && ctx->paths.vals[set_slot(&ctx->paths, r->path)];
+}
+
 static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_error *err)
 {
     struct run_ctx *ctx = vctx;
@@ -542,7 +647,7 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
     char *name = NULL, *json = NULL;
     (void)i;
     size_t slot = set_slot(&ctx->dedup, r->dedup);
-    for (uint32_t attempt = 1; ctx->dedup.vals[slot]; attempt++) {
+    for (uint32_t attempt = 1; ctx->dedup.vals[slot] || path_taken(ctx, r); attempt++) {
         /* A duplicate: regenerate here, in order, so the outcome is thread-independent. */
         ctx->dup_rejected++;
         MVOT_FAIL_IF(attempt >= MAX_ATTEMPTS, err, MVOT_ERR_INVALID, "gen",
@@ -558,11 +663,16 @@ static enum mvot_status emit(void *vctx, size_t i, void *result, struct mvot_err
         r->n_frames = 0;
         MVOT_TRY(make_draft(ctx->cfg, r, attempt, err));
         slot = set_slot(&ctx->dedup, r->dedup);
-        if (!ctx->dedup.vals[slot])
-            MVOT_TRY(finish(ctx->cfg, r, 1, err));
+        if (!ctx->dedup.vals[slot] && !path_taken(ctx, r))
+            MVOT_TRY(finish(ctx->cfg, &ctx->style, r, 1, err));
     }
     ctx->dedup.keys[slot] = r->dedup;
     ctx->dedup.vals[slot] = 0x80;
+    if (r->path) {
+        size_t ps = set_slot(&ctx->paths, r->path);
+        ctx->paths.keys[ps] = r->path;
+        ctx->paths.vals[ps] = 0x80;
+    }
     size_t ls = set_slot(&ctx->layouts, r->layout);
     if (!ctx->layouts.vals[ls]) {
         ctx->layouts.keys[ls] = r->layout;
@@ -635,7 +745,7 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
             splits[s] += ctx->counts[t][s];
         frames += ctx->frames[t];
     }
-    json_object_set_new(m, "format", json_string("mvot-gen-manifest"));
+    json_object_set_new(m, "format", json_string(GEN_MANIFEST_FORMAT));
     json_object_set_new(m, "version", json_integer(1));
     json_object_set_new(m, "episode_format_version", json_integer(MVOT_EPISODE_VERSION));
     json_object_set_new(m, "tool", json_string("mvot-data"));
@@ -657,31 +767,73 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
     return m;
 }
 
+/* The files gen writes into its folder. */
+static const char *const gen_files[] = {"episodes.tar.zst", "manifest.json", GEN_STATE_FILE};
+
+/* Makes sure out_dir holds nothing but an earlier gen run's files (docs/cli.md, "Output
+ * folders"): a gen manifest, or the state file a killed run wrote before its archive; temp
+ * files of a killed run are removed. Then records this run in the state file, so a kill
+ * before the manifest still leaves files the rerun knows as its own. */
+static enum mvot_status claim_out_dir(const char *out_dir, const struct mvot_outdir_lock *lock,
+                                      const char *man_path, const char *state_path,
+                                      struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    json_t *m = NULL, *state = NULL;
+    int ours = 0;
+    const char *paths[2] = {state_path, man_path};
+    const char *formats[2] = {GEN_STATE_FORMAT, GEN_MANIFEST_FORMAT};
+    for (int i = 0; i < 2 && !ours; i++) {
+        if (mvot_io_exists(paths[i]) && mvot_json_load_file(paths[i], &m, NULL) == MVOT_OK) {
+            const char *f = json_string_value(json_object_get(m, "format"));
+            ours = f && strcmp(f, formats[i]) == 0;
+        }
+        json_decref(m);
+        m = NULL;
+    }
+    mvot_outdir_clean_stale(lock, gen_files, 3);
+    MVOT_TRY(mvot_outdir_check_foreign(out_dir, gen_files, ours ? 3 : 0, "an episode set", err));
+    state =
+        json_pack("{s:s,s:[s,s]}", "format", GEN_STATE_FORMAT, "files", gen_files[0], gen_files[1]);
+    MVOT_FAIL_IF(!state, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    MVOT_TRY(mvot_json_write_file(state_path, state, err));
+cleanup:
+    json_decref(m);
+    json_decref(state);
+    return st;
+}
+
 enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct run_ctx ctx;
-    char *tar_path = NULL, *man_path = NULL;
+    char *tar_path = NULL, *man_path = NULL, *state_path = NULL;
     json_t *manifest = NULL;
+    struct mvot_outdir_lock *lock = NULL;
     memset(&ctx, 0, sizeof ctx);
     if (summary)
         *summary = NULL;
     MVOT_TRY(mvot_gen_config_validate(cfg, err));
+    MVOT_TRY(style_open(cfg, &ctx.sprites, &ctx.style, err));
     ctx.cfg = cfg;
     ctx.prog = prog;
     for (uint32_t t = 0; t < MVOT_TASK_COUNT; t++)
         if (cfg->tasks & (1u << t))
             ctx.task_list[ctx.n_tasks++] = t;
     ctx.total = cfg->episodes * ctx.n_tasks;
-    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0,
+    MVOT_FAIL_IF(set_init(&ctx.dedup, ctx.total) != 0 || set_init(&ctx.layouts, ctx.total) != 0 ||
+                     set_init(&ctx.paths, ctx.total) != 0,
                  err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
                  (unsigned long long)ctx.total);
-    MVOT_TRY(mvot_io_mkdirs(out_dir, err));
+    MVOT_TRY(mvot_outdir_lock(out_dir, "mvot gen", &lock, err));
     tar_path = mvot_io_join(out_dir, "episodes.tar.zst");
     man_path = mvot_io_join(out_dir, "manifest.json");
-    MVOT_FAIL_IF(!tar_path || !man_path, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    state_path = mvot_io_join(out_dir, GEN_STATE_FILE);
+    MVOT_FAIL_IF(!tar_path || !man_path || !state_path, err, MVOT_ERR_NOMEM, "gen",
+                 "out of memory");
+    MVOT_TRY(claim_out_dir(out_dir, lock, man_path, state_path, err));
     MVOT_TRY(mvot_tarz_writer_open(tar_path, cfg->zstd_level, &ctx.tar, err));
     mvot_progress_report(prog, "gen", 0, ctx.total);
     st = mvot_pool_map_ordered(pool, (size_t)ctx.total, 0, work, emit, discard, &ctx, err);
@@ -707,6 +859,7 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
     }
     MVOT_FAIL_IF(!manifest, err, MVOT_ERR_NOMEM, "gen", "out of memory");
     MVOT_TRY(mvot_json_write_file(man_path, manifest, err));
+    unlink(state_path);
     if (summary) {
         *summary = manifest;
         manifest = NULL;
@@ -715,9 +868,13 @@ cleanup:
     mvot_tarz_writer_abort(ctx.tar);
     set_free(&ctx.dedup);
     set_free(&ctx.layouts);
+    set_free(&ctx.paths);
+    mvot_sprites_free(&ctx.sprites);
     json_decref(manifest);
     free(tar_path);
     free(man_path);
+    free(state_path);
+    mvot_outdir_unlock(lock);
     return st;
 }
 
@@ -728,18 +885,26 @@ static enum mvot_status one(const struct mvot_gen_config *cfg, enum mvot_task ta
 {
     enum mvot_status st = mvot_gen_config_validate(cfg, err);
     struct ep_result *r = NULL;
+    struct mvot_sprites sp;
+    struct mvot_style style;
     *out = NULL;
     if (st != MVOT_OK)
         return st;
+    st = style_open(cfg, &sp, &style, err);
+    if (st != MVOT_OK)
+        return st;
     r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r) {
+        mvot_sprites_free(&sp);
         return mvot_error_set(err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    }
     r->task = task;
     r->index = index;
     set_key(r);
     st = make_draft(cfg, r, 0, err);
     if (st == MVOT_OK)
-        st = finish(cfg, r, encode, err);
+        st = finish(cfg, &style, r, encode, err);
+    mvot_sprites_free(&sp);
     if (st != MVOT_OK) {
         result_free(r);
         return st;

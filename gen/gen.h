@@ -1,4 +1,4 @@
-/* The episode generator (CONTRACTS.md, "gen"): configuration and the run that writes
+/* The episode generator (docs/architecture.md): configuration and the run that writes
  * DIR/episodes.tar.zst plus DIR/manifest.json (docs/episode-format.md).
  *
  * Determinism: every episode draws from its own generator, mvot_rng_derive(seed, task domain,
@@ -17,6 +17,15 @@
 
 #define MVOT_GEN_GRID_MAX 10 /* largest n of any task */
 #define MVOT_GEN_STEPS_LIMIT 64
+#define MVOT_GEN_SPRITES_MAX 1024 /* bytes of the sprite folder path, NUL included */
+
+/* Frame styles (docs/tasks.md, "Styles"). GRID puts cells on the 16-px token grid, which keeps
+ * the patch codebook exact; OFFICIAL draws the geometry the official MVoT evaluator assumes
+ * (maze square at the evaluator's pixels, MiniBehavior cells of S/n from the corner), which
+ * makes the patch codebook a lossy k-means one. */
+enum mvot_gen_style { MVOT_GEN_STYLE_GRID = 0, MVOT_GEN_STYLE_OFFICIAL = 1 };
+const char *mvot_gen_style_name(enum mvot_gen_style s);            /* "grid", "official" */
+int mvot_gen_style_parse(const char *s, enum mvot_gen_style *out); /* 0 ok, -1 unknown */
 
 struct mvot_gen_config {
     uint32_t tasks;      /* bit (1u << enum mvot_task) per task to generate */
@@ -30,10 +39,20 @@ struct mvot_gen_config {
     double split_frac[3];          /* train, dev, test; each >= 0, sum 1 */
     int png_level;                 /* zlib level for frames; -1 = mvot_png_opts_default() */
     int zstd_level;                /* archive compression level (1..19) */
+    enum mvot_gen_style style;     /* frame geometry and art */
+    /* FrozenLake sprites: a folder with Gymnasium's sprite file names (hole.png, ice.png, ...),
+     * drawn instead of our own art; "" = our own. Only with the official style. */
+    char sprites[MVOT_GEN_SPRITES_MAX];
+    /* Sampling options (docs/tasks.md); 0 is the default. */
+    int frozenlake_border_walks;   /* FROZENLAKE walks may bump into the border */
+    int minibehavior_random_table; /* w x h table at random instead of the fixed 3x2 */
+    uint32_t frozenlake_per_map;   /* sequences sharing one map, 1..64 (1: a map per episode) */
 };
 
 /* Defaults: all three tasks, 100 episodes per task, seed 0, 512 px, uniform sizes, steps
- * 1..32, splits 0.8/0.1/0.1, default PNG options, zstd level 3. */
+ * 2..32 (the official samples have at least 2), splits 0.8/0.1/0.1, default PNG options, zstd
+ * level 3, grid style, no sprites, no border walks, the fixed 3x2 table, one FROZENLAKE map
+ * per episode. */
 void mvot_gen_config_default(struct mvot_gen_config *c);
 
 /* Checks every field; MVOT_ERR_INVALID with a one-line message naming the field. */
@@ -57,7 +76,9 @@ enum mvot_status mvot_gen_config_from_json(const json_t *j, struct mvot_gen_conf
 
 /* Generates everything into out_dir (created if missing): episodes.tar.zst and manifest.json,
  * both written atomically. pool may be NULL (inline), prog may be NULL. On success *summary
- * (if non-NULL) receives a new reference to the manifest object. */
+ * (if non-NULL) receives a new reference to the manifest object. out_dir is locked for the
+ * run (core/outdir.h) and may hold only an earlier gen run's files (MVOT_ERR_INVALID
+ * otherwise); a killed earlier run's temp files are removed. */
 enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out_dir,
                               struct mvot_pool *pool, const struct mvot_progress *prog,
                               json_t **summary, struct mvot_error *err);

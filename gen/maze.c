@@ -130,13 +130,9 @@ static void maze_dist(const struct mvot_draft *d, uint32_t from, int *dist)
 enum mvot_status mvot_maze_draft(struct mvot_rng *rng, uint32_t n, char target, uint32_t min_steps,
                                  uint32_t max_steps, struct mvot_draft *d, struct mvot_error *err)
 {
-    if (n < 3 || n > 6 || target < 'A' || target > 'D')
-        return mvot_error_set(err, MVOT_ERR_INVALID, "gen maze", "bad grid %u or target %c", n,
-                              target);
-    memset(d, 0, sizeof *d);
-    d->task = MVOT_TASK_MAZE;
-    d->n = n;
-    d->target = target;
+    enum mvot_status st = mvot_draft_begin(d, MVOT_TASK_MAZE, n, target, err);
+    if (st != MVOT_OK)
+        return st;
     uint32_t cells = n * n;
     for (int maze_try = 0; maze_try < 64; maze_try++) {
         maze_generate(rng, d);

@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/png.h"
 #include "core/json.h"
 #include "gen/episode.h"
 #include "gen/gen.h"
@@ -40,8 +41,8 @@ static enum mvot_status app(json_t *a, json_t *v, struct mvot_error *err)
 static enum mvot_status write_frame(const char *out_dir, const char *rel, const uint8_t *png,
                                     size_t len, struct mvot_error *err)
 {
-    char *path = mvot_io_join(out_dir, rel);
     enum mvot_status st;
+    char *path = mvot_io_join(out_dir, rel);
     if (!path)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "export", "out of memory");
     char *slash = strrchr(path, '/');
@@ -51,6 +52,66 @@ static enum mvot_status write_frame(const char *out_dir, const char *rel, const 
     if (st == MVOT_OK)
         st = mvot_io_write_file(path, png, len, err);
     free(path);
+    return st;
+}
+
+/* An archive frame copied as it is: checked first, so a truncated or empty frame does not
+ * become a broken file in the official layout. */
+static enum mvot_status copy_frame(const char *out_dir, const char *rel, const uint8_t *png,
+                                   size_t len, struct mvot_error *err)
+{
+    struct mvot_image img = {0};
+    enum mvot_status st = mvot_png_decode(png, len, rel, &img, err);
+    uint32_t w = img.w, h = img.h;
+    mvot_image_free(&img);
+    if (st != MVOT_OK) {
+        mvot_error_prefix(err, "export: frame is not a complete PNG");
+        return st;
+    }
+    if (!w || !h)
+        return mvot_error_corrupt(err, rel, -1, "export: frame is %ux%u", w, h);
+    return write_frame(out_dir, rel, png, len, err);
+}
+
+static int official_style(const struct mvot_episode *ep)
+{
+    const char *s = json_string_value(json_object_get(ep->record, "style"));
+    return s && strcmp(s, "official") == 0;
+}
+
+/* Official-style maze frames are exported as the official frames are: 640x480 pictures with
+ * the maze square where the evaluator looks, drawn afresh by our renderer (the archive holds
+ * them squashed to S x S, which is what the official loader makes of them anyway). */
+static enum mvot_status export_maze_canvas(const struct mvot_episode *ep,
+                                           const struct mvot_draft *d, const char *prefix,
+                                           const char *out_dir, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_trace t;
+    struct mvot_image img = {0};
+    struct mvot_png_opts po;
+    const struct mvot_style style = {MVOT_GEN_STYLE_OFFICIAL, NULL};
+    struct mvot_board b;
+    uint8_t *png = NULL;
+    size_t len = 0;
+    char rel[128];
+    mvot_png_opts_default(&po);
+    MVOT_TRY(mvot_draft_simulate(d, &t, err));
+    MVOT_FAIL_IF(t.n_frames != ep->n_frames, err, MVOT_ERR_CORRUPT, ep->key,
+                 "replay gives %u frames, the record %u", t.n_frames, ep->n_frames);
+    MVOT_TRY(mvot_image_init(&img, MVOT_OFFICIAL_MAZE_W, MVOT_OFFICIAL_MAZE_H, 3));
+    mvot_board_layout(d->task, d->n, ep->image_size, &style, &b);
+    for (uint32_t k = 0; k < t.n_frames; k++) {
+        mvot_render_frame(d, &t, k, &b, &img);
+        MVOT_TRY(mvot_png_encode(&img, &po, &png, &len, err));
+        snprintf(rel, sizeof rel, "%s_%u.jpg", prefix, k + 1);
+        MVOT_TRY(write_frame(out_dir, rel, png, len, err));
+        free(png);
+        png = NULL;
+    }
+cleanup:
+    free(png);
+    mvot_image_free(&img);
     return st;
 }
 
@@ -88,9 +149,13 @@ static enum mvot_status export_maze(const struct mvot_episode *ep, const struct 
     json_t *c = json_object_get(layout, "candidates");
     for (size_t k = 0; k < json_array_size(c); k++)
         MVOT_TRY(app(cand, json_copy(json_array_get(c, k)), err));
-    for (uint32_t k = 0; k < ep->n_frames; k++) {
-        snprintf(rel, sizeof rel, "%s_%u.jpg", prefix, k + 1);
-        MVOT_TRY(write_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
+    if (official_style(ep)) {
+        MVOT_TRY(export_maze_canvas(ep, d, prefix, out_dir, err));
+    } else {
+        for (uint32_t k = 0; k < ep->n_frames; k++) {
+            snprintf(rel, sizeof rel, "%s_%u.jpg", prefix, k + 1);
+            MVOT_TRY(copy_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
+        }
     }
 cleanup:
     return st;
@@ -139,7 +204,7 @@ static enum mvot_status export_frozenlake(const struct mvot_episode *ep, const s
     MVOT_TRY(app(json_object_get(env, "data_id"), json_integer(data_id), err));
     for (uint32_t k = 0; k < ep->n_frames; k++) {
         snprintf(rel, sizeof rel, "frozenlake/level%u/%u/%u.png", n, data_id, k);
-        MVOT_TRY(write_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
+        MVOT_TRY(copy_frame(out_dir, rel, ep->frame_png[k], ep->frame_png_len[k], err));
     }
 cleanup:
     return st;
@@ -259,7 +324,7 @@ static enum mvot_status import_draft(struct importer *im, struct mvot_draft *d, 
     snprintf(key, sizeof key, "%s-%06llu", mvot_task_name(d->task),
              (unsigned long long)im->counts[d->task]);
     enum mvot_split split = mvot_gen_split_of(IMPORT_SPLIT, mvot_record_layout_hash(d));
-    struct mvot_record_meta m = {key, im->image_size, 0, split};
+    struct mvot_record_meta m = {key, im->image_size, 0, split, NULL};
     MVOT_TRY(mvot_gen_encode_draft(d, &t, &m, -1, 1, &rec, png, png_len, err));
     json_object_set_new(rec, "origin", json_incref(origin));
     json = mvot_json_dumps(rec);

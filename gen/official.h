@@ -14,7 +14,8 @@
 
 /* Writes the official layout of every MAZE and FROZENLAKE episode of `episodes` (an archive or
  * a gen output dir) under out_dir. Maze frames keep their PNG bytes under the official .jpg
- * names (PIL, which the official loader uses, identifies images by content). *summary (may be
+ * names (PIL, which the official loader uses, identifies images by content); official-style
+ * maze episodes get their frames drawn afresh at 640x480, the official frame size. *summary (may be
  * NULL) receives counts. */
 enum mvot_status mvot_official_export(const char *episodes, const char *out_dir,
                                       const struct mvot_progress *prog, json_t **summary,

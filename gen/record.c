@@ -44,8 +44,9 @@ static const char MB_PREFIX[] =
     "installs the printer on the table following the action sequence. If not, identify the "
     "failure reason. The definitions of the actions are as below. \n* Go up/left/down/right: "
     "face the absolute up/left/down/right direction and move one grid space if that space is "
-    "free. \n* Pick up: pick up the object in front of the agent. \n* Drop: put the carried "
-    "object down in front of the agent. \nReturn A, B, C or D. \nFull Action Sequence: ";
+    "free. \n* Pick up: pick up an object next to the agent, turning toward it. \n* Drop: "
+    "put the carried object down in front of the agent. \nReturn A, B, C or D. \nFull Action "
+    "Sequence: ";
 static const char MB_OPTIONS[] =
     "\nA. Action Success. \nB. Action Failed: Printer Never Picked Up. \nC. Action Failed: Agent "
     "Still Carrying the Printer. \nD. Action Failed: Printer Dropped on the Floor. \n";
@@ -175,13 +176,19 @@ static char *rationale(const struct mvot_draft *d, const struct mvot_trace *t, u
         uint32_t fr = (uint32_t)((int)a->r + mvot_dir_dr[a->facing]);
         uint32_t fc = (uint32_t)((int)a->c + mvot_dir_dc[a->facing]);
         if (act == MVOT_ACT_PICKUP) {
-            if (b->printer_where == MVOT_PR_CARRIED && a->printer_where != MVOT_PR_CARRIED)
+            if (b->printer_where == MVOT_PR_CARRIED && a->printer_where != MVOT_PR_CARRIED) {
+                if (b->facing != a->facing)
+                    return mvot_strdupf(
+                        "%s The agent turns %s and picks up printer_0 from (%u,%u).", head,
+                        DIR_WORD[b->facing], a->printer_r, a->printer_c);
                 return mvot_strdupf("%s The agent picks up printer_0 from (%u,%u).", head, fr, fc);
+            }
             if (a->printer_where == MVOT_PR_CARRIED)
                 return mvot_strdupf("%s The agent already carries printer_0; nothing happens.",
                                     head);
-            return mvot_strdupf("%s There is nothing to pick up at (%u,%u); nothing happens.", head,
-                                fr, fc);
+            return mvot_strdupf(
+                "%s printer_0 is not next to the agent at (%u,%u); nothing happens.", head, a->r,
+                a->c);
         }
         if (a->printer_where != MVOT_PR_CARRIED)
             return mvot_strdupf("%s The agent carries nothing; nothing happens.", head);
@@ -323,6 +330,9 @@ enum mvot_status mvot_record_build(const struct mvot_draft *d, const struct mvot
     SET("task", json_string(mvot_task_name(d->task)));
     SET("grid", json_integer(n));
     SET("image_size", json_integer(m->image_size));
+    /* Only the official style is named: grid-style records stay as they were. */
+    if (m->style && m->style->kind != MVOT_GEN_STYLE_GRID)
+        SET("style", json_string(mvot_gen_style_name(m->style->kind)));
     mvot_hash_hex(m->seed, hex);
     SET("seed", json_string(hex));
     SET("split", json_string(mvot_split_name(m->split)));
@@ -407,7 +417,7 @@ enum mvot_status mvot_record_build(const struct mvot_draft *d, const struct mvot
 
     /* Frames, cell boxes and per-frame cell states. */
     struct mvot_board b;
-    mvot_board_layout(d->task, n, m->image_size, &b);
+    mvot_board_layout(d->task, n, m->image_size, m->style, &b);
     json_t *frames = json_array(), *boxes = json_array(), *cst = json_array();
     SET("n_frames", json_integer(L + 1));
     SET("frames", frames);
@@ -421,9 +431,9 @@ enum mvot_status mvot_record_build(const struct mvot_draft *d, const struct mvot
         s = NULL;
     }
     for (uint32_t i = 0; i < cells; i++) {
-        uint32_t x0 = b.x0 + (i % n) * b.cell, y0 = b.y0 + (i / n) * b.cell;
-        MVOT_TRY(jappend(boxes, json_pack("[iiii]", (json_int_t)x0, (json_int_t)y0,
-                                          (json_int_t)(x0 + b.cell), (json_int_t)(y0 + b.cell))));
+        uint32_t r = i / n, c = i % n;
+        MVOT_TRY(jappend(boxes, json_pack("[iiii]", (json_int_t)b.xs[c], (json_int_t)b.ys[r],
+                                          (json_int_t)b.xs[c + 1], (json_int_t)b.ys[r + 1])));
     }
     for (uint32_t k = 0; k <= L; k++) {
         uint8_t cs[MVOT_GEN_MAX_CELLS];

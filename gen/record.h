@@ -17,6 +17,7 @@ struct mvot_record_meta {
     uint32_t image_size;
     uint64_t seed;
     enum mvot_split split;
+    const struct mvot_style *style; /* NULL: the grid style */
 };
 
 /* The official step text of an action ("Go up. ", "Pick up. ", "Drop. "). */

@@ -3,26 +3,61 @@
  * state, with integer primitives only, so frames are byte-identical on every machine and
  * thread count. The art is our own procedural drawing, sized relative to the cell.
  *
- * Invariant: the board origin and the cell size are multiples of 16 px whenever
- * 16 * n <= available size, so cell boundaries fall on the 16-px token grid. */
+ * Invariant (grid style): the board origin and the cell size are multiples of 16 px whenever
+ * 16 * n <= available size, so cell boundaries fall on the 16-px token grid. The official
+ * style gives up that invariant to draw the geometry the official evaluator looks at. */
 #include <string.h>
 
 #include "gen/internal.h"
 #include "gen/render.h"
 
-void mvot_board_layout(enum mvot_task task, uint32_t n, uint32_t image_size, struct mvot_board *b)
+/* The official maze canvas: 640x480 with the maze square at column 147, row 61, side 362 px,
+ * the numbers the official evaluator uses to find cells (see render_maze_official). */
+#define OFF_W MVOT_OFFICIAL_MAZE_W
+#define OFF_H MVOT_OFFICIAL_MAZE_H
+#define OFF_X0 147
+#define OFF_Y0 61
+#define OFF_SIDE 362
+
+static int official(const struct mvot_style *s)
 {
-    uint32_t avail = task == MVOT_TASK_MAZE ? image_size - 32 : image_size;
-    uint32_t k = avail / (16 * n);
+    return s && s->kind == MVOT_GEN_STYLE_OFFICIAL;
+}
+
+void mvot_board_layout(enum mvot_task task, uint32_t n, uint32_t image_size,
+                       const struct mvot_style *style, struct mvot_board *b)
+{
+    uint32_t cell, x0;
     b->n = n;
-    if (k >= 1) {
-        b->cell = 16 * k;
-        b->x0 = 16 * ((image_size - n * b->cell) / 32);
-    } else {
-        b->cell = image_size / n;
-        b->x0 = (image_size - n * b->cell) / 2;
+    b->style = style;
+    if (official(style) && task == MVOT_TASK_MAZE) {
+        /* The evaluator's boxes: cells of 362 // n canvas px from the square's corner, each
+         * edge scaled to the frame and truncated (int(x / 640 * 512) at S = 512). */
+        uint32_t q = OFF_SIDE / n;
+        for (uint32_t i = 0; i <= n; i++) {
+            b->xs[i] = (OFF_X0 + i * q) * image_size / OFF_W;
+            b->ys[i] = (OFF_Y0 + i * q) * image_size / OFF_H;
+        }
+        return;
     }
-    b->y0 = b->x0;
+    if (official(style)) {
+        /* MiniBehavior as the evaluator assumes (cells of S // n from the top-left corner),
+         * FrozenLake as Gymnasium draws it. */
+        cell = image_size / n;
+        x0 = 0;
+    } else {
+        uint32_t avail = task == MVOT_TASK_MAZE ? image_size - 32 : image_size;
+        uint32_t k = avail / (16 * n);
+        if (k >= 1) {
+            cell = 16 * k;
+            x0 = 16 * ((image_size - n * cell) / 32);
+        } else {
+            cell = image_size / n;
+            x0 = (image_size - n * cell) / 2;
+        }
+    }
+    for (uint32_t i = 0; i <= n; i++)
+        b->xs[i] = b->ys[i] = x0 + i * cell;
 }
 
 static const struct mvot_rgb WHITE = {255, 255, 255}, BLACK = {0, 0, 0};
@@ -124,6 +159,109 @@ static void render_maze(const struct mvot_draft *d, const struct mvot_trace *t, 
     mvot_draw_line(img, cx - xs, cy + xs, cx + xs, cy - xs, xw, RED);
 }
 
+/* ---- MAZE, official geometry ----
+ * The official frames are 640x480 pictures that the official loader and the model see squashed
+ * to a square, and the evaluator looks for the red path in that squashed square. We draw the
+ * squashed picture directly at S x S: every length below is in half pixels of the 640x480
+ * canvas (proportions measured on the official sample frames) and maps to quarter pixels of
+ * the frame per axis, so the dot becomes an ellipse exactly as in a resized official frame. */
+struct ogeo {
+    int W, H, q; /* frame size (640x480 gives the canvas itself); cell in canvas px (362 // n) */
+};
+static int ox(const struct ogeo *o, int v2)
+{
+    return (int)((int64_t)v2 * MVOT_Q * o->W / (2 * OFF_W));
+}
+static int oy(const struct ogeo *o, int v2)
+{
+    return (int)((int64_t)v2 * MVOT_Q * o->H / (2 * OFF_H));
+}
+/* Cell centre / edge in canvas half pixels. */
+static int ocx(const struct ogeo *o, int c)
+{
+    return 2 * OFF_X0 + (2 * c + 1) * o->q;
+}
+static int ocy(const struct ogeo *o, int r)
+{
+    return 2 * OFF_Y0 + (2 * r + 1) * o->q;
+}
+
+/* Filled box given in canvas half pixels: the frame pixels whose centres fall inside. */
+static void obox(struct mvot_image *img, const struct ogeo *o, int x0, int y0, int x1, int y1,
+                 struct mvot_rgb c)
+{
+    int qx0 = ox(o, x0 < x1 ? x0 : x1), qx1 = ox(o, x0 < x1 ? x1 : x0);
+    int qy0 = oy(o, y0 < y1 ? y0 : y1), qy1 = oy(o, y0 < y1 ? y1 : y0);
+    /* pixel p's centre 4p+2 lies in [q0, q1) for p in [ceil((q0-2)/4), ceil((q1-2)/4)) */
+    mvot_draw_rect(img, (qx0 + 1) / MVOT_Q, (qy0 + 1) / MVOT_Q, (qx1 + 1) / MVOT_Q,
+                   (qy1 + 1) / MVOT_Q, c);
+}
+
+/* Canvas proportions, in half pixels: faint grid line and wall half widths, path half width,
+ * start dot radius, arrowhead length and half width, the x mark's half size and width. */
+enum { O_FAINT = 7, O_WALL = 9, O_PATH = 5, O_DOT = 15, O_HEAD = 48, O_HEADW = 15 };
+enum { O_XS = 12, O_XW = 3, O_CAP_H = 62, O_CAP_W = 54 };
+
+static void render_maze_official(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
+                                 const struct mvot_board *b, struct mvot_image *img)
+{
+    const int n = (int)d->n;
+    const struct ogeo o = {(int)img->w, (int)img->h, OFF_SIDE / n};
+    const int L = 2 * OFF_X0, T = 2 * OFF_Y0, side = 2 * o.q * n;
+    const struct mvot_rgb faint = {246, 246, 246}, red = {255, 0, 0};
+    fill(img, WHITE);
+    for (int i = 1; i < n; i++) {
+        obox(img, &o, L + 2 * i * o.q - O_FAINT, T, L + 2 * i * o.q + O_FAINT, T + side, faint);
+        obox(img, &o, L, T + 2 * i * o.q - O_FAINT, L + side, T + 2 * i * o.q + O_FAINT, faint);
+    }
+    /* walls with square caps half a wall past each end, so that corners close */
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < n; c++) {
+            int x = L + 2 * c * o.q, y = T + 2 * r * o.q, e = 2 * o.q;
+            if (c + 1 < n && !d->open_right[r * n + c])
+                obox(img, &o, x + e - O_WALL, y - O_WALL, x + e + O_WALL, y + e + O_WALL, BLACK);
+            if (r + 1 < n && !d->open_down[r * n + c])
+                obox(img, &o, x - O_WALL, y + e - O_WALL, x + e + O_WALL, y + e + O_WALL, BLACK);
+        }
+    obox(img, &o, L - O_WALL, T - O_WALL, L + side + O_WALL, T + O_WALL, BLACK);
+    obox(img, &o, L - O_WALL, T + side - O_WALL, L + side + O_WALL, T + side + O_WALL, BLACK);
+    obox(img, &o, L - O_WALL, T - O_WALL, L + O_WALL, T + side + O_WALL, BLACK);
+    obox(img, &o, L + side - O_WALL, T - O_WALL, L + side + O_WALL, T + side + O_WALL, BLACK);
+    /* letters: cap height and width of the official labels, rounded to whole font pixels */
+    int sy = (oy(&o, O_CAP_H) + 2 * MVOT_GLYPH_H) / (MVOT_Q * MVOT_GLYPH_H);
+    int sx = (ox(&o, O_CAP_W) + 2 * MVOT_GLYPH_W) / (MVOT_Q * MVOT_GLYPH_W);
+    for (int j = 0; j < 4; j++) {
+        char s[2] = {(char)('A' + j), 0};
+        int x = ox(&o, ocx(&o, d->cand_c[j])) / MVOT_Q - MVOT_GLYPH_W * (sx < 1 ? 1 : sx) / 2;
+        int y = oy(&o, ocy(&o, d->cand_r[j])) / MVOT_Q - MVOT_GLYPH_H * (sy < 1 ? 1 : sy) / 2;
+        mvot_draw_text_xy(img, x, y, sx, sy, s, BLACK);
+    }
+    /* path: a line from centre to centre ending in an arrowhead whose tip is the centre */
+    for (uint32_t i = 0; i < k; i++) {
+        int ax = ocx(&o, t->st[i].c), ay = ocy(&o, t->st[i].r);
+        int bx = ocx(&o, t->st[i + 1].c), by = ocy(&o, t->st[i + 1].r);
+        int dx = bx > ax ? 1 : bx < ax ? -1 : 0, dy = by > ay ? 1 : by < ay ? -1 : 0;
+        int baseX = bx - dx * O_HEAD, baseY = by - dy * O_HEAD;
+        obox(img, &o, ax - dy * O_PATH, ay - dx * O_PATH, baseX + dy * O_PATH, baseY + dx * O_PATH,
+             red);
+        int tri[6] = {ox(&o, bx),
+                      oy(&o, by),
+                      ox(&o, baseX - dy * O_HEADW),
+                      oy(&o, baseY - dx * O_HEADW),
+                      ox(&o, baseX + dy * O_HEADW),
+                      oy(&o, baseY + dx * O_HEADW)};
+        mvot_draw_triangle(img, tri, red);
+    }
+    mvot_draw_ellipse(img, ox(&o, ocx(&o, d->start_c)), oy(&o, ocy(&o, d->start_r)), ox(&o, O_DOT),
+                      oy(&o, O_DOT), red);
+    int cx = ocx(&o, t->st[k].c), cy = ocy(&o, t->st[k].r), xw = ox(&o, O_XW);
+    mvot_draw_line(img, ox(&o, cx - O_XS), oy(&o, cy - O_XS), ox(&o, cx + O_XS), oy(&o, cy + O_XS),
+                   xw, red);
+    mvot_draw_line(img, ox(&o, cx - O_XS), oy(&o, cy + O_XS), ox(&o, cx + O_XS), oy(&o, cy - O_XS),
+                   xw, red);
+    (void)b;
+}
+
 /* ---- FROZENLAKE ---- */
 
 static const struct mvot_rgb ICE = {236, 245, 250}, ICE_EDGE = {180, 200, 230};
@@ -141,10 +279,7 @@ static void ice_tile(struct mvot_image *img, int x, int y, int C, uint32_t salt)
         mvot_draw_rect(img, xx, yy, xx + len, yy + sw, SNOW);
         mvot_draw_rect(img, xx + len / 3, yy + sw, xx + len, yy + 2 * sw, ICE_STREAK);
     }
-    mvot_draw_rect(img, x, y, x + C, y + 1, ICE_EDGE);
-    mvot_draw_rect(img, x, y + C - 1, x + C, y + C, ICE_EDGE);
-    mvot_draw_rect(img, x, y, x + 1, y + C, ICE_EDGE);
-    mvot_draw_rect(img, x + C - 1, y, x + C, y + C, ICE_EDGE);
+    mvot_draw_outline(img, x, y, x + C, y + C, 1, ICE_EDGE);
 }
 
 static void hole(struct mvot_image *img, const struct geo *g, uint32_t r, uint32_t c, int cracked)
@@ -267,6 +402,56 @@ static void render_frozenlake(const struct mvot_draft *d, const struct mvot_trac
         elf(img, g, s->r, s->c, s->facing);
 }
 
+/* A sprite scaled to a C x C cell by nearest neighbour (as pygame's plain scale) and laid over
+ * the frame with its alpha. */
+static void blit(struct mvot_image *img, int x, int y, int C, const struct mvot_image *sp)
+{
+    for (int j = 0; j < C; j++) {
+        if (y + j < 0 || y + j >= (int)img->h)
+            continue;
+        const uint8_t *srow =
+            sp->px + (size_t)((uint32_t)j * sp->h / (uint32_t)C) * sp->w * sp->channels;
+        for (int i = 0; i < C; i++) {
+            if (x + i < 0 || x + i >= (int)img->w)
+                continue;
+            const uint8_t *p = srow + (size_t)((uint32_t)i * sp->w / (uint32_t)C) * sp->channels;
+            uint8_t *q = img->px + ((size_t)(y + j) * img->w + (size_t)(x + i)) * img->channels;
+            unsigned a = sp->channels == 4 ? p[3] : 255;
+            for (int ch = 0; ch < 3; ch++)
+                q[ch] = (uint8_t)((p[ch] * a + q[ch] * (255 - a) + 127) / 255);
+        }
+    }
+}
+
+/* Gymnasium's drawing order: ice everywhere, then the hole, goal or start stool of the tile, a
+ * one-pixel cell border, and on the agent's cell the elf facing its last move or, after a fall,
+ * the cracked hole. */
+static void render_frozenlake_sprites(const struct mvot_draft *d, const struct mvot_trace *t,
+                                      uint32_t k, const struct geo *g,
+                                      const struct mvot_sprites *sp, struct mvot_image *img)
+{
+    uint32_t n = d->n;
+    int C = g->cell;
+    const struct mvot_wstate *s = &t->st[k];
+    fill(img, WHITE);
+    for (uint32_t r = 0; r < n; r++)
+        for (uint32_t c = 0; c < n; c++) {
+            int x = g->x0 + (int)c * C, y = g->y0 + (int)r * C;
+            char tile = d->desc[r * n + c];
+            blit(img, x, y, C, &sp->img[MVOT_SPRITE_ICE]);
+            if (tile == 'H')
+                blit(img, x, y, C, &sp->img[MVOT_SPRITE_HOLE]);
+            else if (tile == 'G')
+                blit(img, x, y, C, &sp->img[MVOT_SPRITE_GOAL]);
+            else if (tile == 'S')
+                blit(img, x, y, C, &sp->img[MVOT_SPRITE_STOOL]);
+            mvot_draw_outline(img, x, y, x + C, y + C, 1, ICE_EDGE);
+        }
+    int x = g->x0 + (int)s->c * C, y = g->y0 + (int)s->r * C;
+    blit(img, x, y, C,
+         &sp->img[s->fell ? MVOT_SPRITE_CRACKED_HOLE : MVOT_SPRITE_ELF + (s->facing & 3)]);
+}
+
 /* ---- MINIBEHAVIOR ---- */
 
 static void printer(struct mvot_image *img, int x, int y, int C)
@@ -327,10 +512,22 @@ static void render_minibehavior(const struct mvot_draft *d, const struct mvot_tr
 void mvot_render_frame(const struct mvot_draft *d, const struct mvot_trace *t, uint32_t k,
                        const struct mvot_board *b, struct mvot_image *img)
 {
-    struct geo g = {(int)b->x0, (int)b->y0, (int)b->cell};
+    /* every board but the official maze has square cells of one size */
+    struct geo g = {(int)b->xs[0], (int)b->ys[0], (int)(b->xs[1] - b->xs[0])};
+    const struct mvot_sprites *sp = b->style ? b->style->sprites : NULL;
     switch (d->task) {
-    case MVOT_TASK_MAZE: render_maze(d, t, k, &g, img); break;
-    case MVOT_TASK_FROZENLAKE: render_frozenlake(d, t, k, &g, img); break;
+    case MVOT_TASK_MAZE:
+        if (official(b->style))
+            render_maze_official(d, t, k, b, img);
+        else
+            render_maze(d, t, k, &g, img);
+        break;
+    case MVOT_TASK_FROZENLAKE:
+        if (official(b->style) && sp)
+            render_frozenlake_sprites(d, t, k, &g, sp, img);
+        else
+            render_frozenlake(d, t, k, &g, img);
+        break;
     case MVOT_TASK_MINIBEHAVIOR: render_minibehavior(d, t, k, &g, img); break;
     }
 }

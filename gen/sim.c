@@ -93,7 +93,15 @@ static enum mvot_status sim_minibehavior(const struct mvot_draft *d, struct mvot
                 s.c = (uint8_t)c;
             }
         } else if (a == MVOT_ACT_PICKUP) {
-            if (s.printer_where != MVOT_PR_CARRIED && s.printer_r == fr && s.printer_c == fc) {
+            /* A printer in any of the four neighbouring cells is picked up, and the agent
+             * turns toward it (the paper's figure); the one in front needs no turn. */
+            int dir = s.printer_r == fr && s.printer_c == fc ? s.facing : -1;
+            for (int k = 0; k < 4 && dir < 0; k++)
+                if ((int)s.printer_r == (int)s.r + mvot_dir_dr[k] &&
+                    (int)s.printer_c == (int)s.c + mvot_dir_dc[k])
+                    dir = k;
+            if (s.printer_where != MVOT_PR_CARRIED && dir >= 0) {
+                s.facing = (uint8_t)dir;
                 s.printer_where = MVOT_PR_CARRIED;
                 s.ever_picked = 1;
             }
@@ -180,24 +188,40 @@ void mvot_cell_states(const struct mvot_draft *d, const struct mvot_trace *t, ui
 }
 
 enum mvot_status mvot_draft_search(struct mvot_rng *rng, struct mvot_draft *d, uint32_t min_steps,
-                                   uint32_t max_steps, mvot_draft_layout_fn layout,
-                                   mvot_draft_sequence_fn sequence, const char *what,
+                                   uint32_t max_steps, const struct mvot_draft_plan *plan,
                                    struct mvot_error *err)
 {
-    for (int layout_try = 0; layout_try < 64; layout_try++) {
-        layout(rng, d);
-        for (int seq_try = 0; seq_try < 16; seq_try++) {
-            if (!sequence(rng, d, min_steps, max_steps))
-                continue;
-            if (d->n_actions < min_steps || d->n_actions > max_steps)
+    enum mvot_status st = mvot_draft_begin(d, plan->task, plan->n, plan->target, err);
+    if (st != MVOT_OK)
+        return st;
+    for (int seq_try = 0; seq_try < 64; seq_try++) {
+        if (!plan->sequence(rng, d, min_steps, max_steps, plan->ctx))
+            break;
+        for (uint32_t place_try = 0; place_try < plan->placements; place_try++) {
+            if (!plan->place(rng, d, min_steps, plan->ctx))
                 continue;
             struct mvot_trace t;
-            if (mvot_draft_simulate(d, &t, NULL) != MVOT_OK || t.answer != d->target)
-                continue;
-            return MVOT_OK;
+            if (mvot_draft_simulate(d, &t, NULL) == MVOT_OK && t.answer == d->target)
+                return MVOT_OK;
         }
     }
-    return mvot_error_set(err, MVOT_ERR_INVALID, what,
+    return mvot_error_set(err, MVOT_ERR_INVALID, plan->what,
                           "no %ux%u episode with answer %c and %u..%u steps", d->n, d->n, d->target,
                           min_steps, max_steps);
+}
+
+enum mvot_status mvot_draft_begin(struct mvot_draft *d, enum mvot_task task, uint32_t n,
+                                  char target, struct mvot_error *err)
+{
+    static const uint32_t lo[MVOT_TASK_COUNT] = {3, 3, 7}, hi[MVOT_TASK_COUNT] = {6, 6, 10};
+    static const char last[MVOT_TASK_COUNT] = {'D', 'C', 'D'};
+    if ((unsigned)task >= MVOT_TASK_COUNT || n < lo[task] || n > hi[task] || target < 'A' ||
+        target > last[task])
+        return mvot_error_set(err, MVOT_ERR_INVALID, "gen", "%s: bad grid %u or target %c",
+                              mvot_task_name(task), n, target);
+    memset(d, 0, sizeof *d);
+    d->task = task;
+    d->n = n;
+    d->target = target;
+    return MVOT_OK;
 }

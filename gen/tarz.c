@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/io.h"
 
@@ -98,6 +99,7 @@ enum mvot_status mvot_tarz_writer_commit(struct mvot_tarz_writer *w, struct mvot
 
 struct mvot_tarz_reader {
     struct archive *a;
+    int fd; /* ours: libarchive reads it but does not close it */
     char *path;
     char *name;
 };
@@ -108,6 +110,8 @@ void mvot_tarz_reader_close(struct mvot_tarz_reader *r)
         return;
     if (r->a)
         archive_read_free(r->a);
+    if (r->fd >= 0)
+        close(r->fd);
     free(r->path);
     free(r->name);
     free(r);
@@ -126,13 +130,19 @@ enum mvot_status mvot_tarz_reader_open(const char *path, struct mvot_tarz_reader
     *out = NULL;
     if (!r)
         return mvot_error_set(err, MVOT_ERR_NOMEM, path, "out of memory");
+    r->fd = -1;
     r->path = mvot_strdupf("%s", path);
     r->a = archive_read_new();
     MVOT_FAIL_IF(!r->path || !r->a, err, MVOT_ERR_NOMEM, path, "out of memory");
     archive_read_support_filter_zstd(r->a);
     archive_read_support_filter_none(r->a);
     archive_read_support_format_tar(r->a);
-    if (archive_read_open_filename(r->a, path, 1 << 16) != ARCHIVE_OK) {
+    r->fd = mvot_io_open_input(path, err); /* a FIFO would block libarchive's open */
+    if (r->fd < 0) {
+        st = MVOT_ERR_IO;
+        goto cleanup;
+    }
+    if (archive_read_open_fd(r->a, r->fd, 1 << 16) != ARCHIVE_OK) {
         st = mvot_error_set(err, mvot_io_exists(path) ? MVOT_ERR_CORRUPT : MVOT_ERR_IO, path,
                             "cannot open archive: %s", archive_error_string(r->a));
         goto cleanup;

@@ -13,6 +13,9 @@ out=${2:-/dev/stdout}
   echo '```'
   "$bin" --help
   echo '```'
+  echo
+  # the prose every command shares, kept beside this script
+  cat "$(dirname "$0")/cli-doc-prose.md"
   for cmd in $("$bin" --help | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p'); do
     echo
     echo "## mvot $cmd"

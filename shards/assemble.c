@@ -1,13 +1,16 @@
 /* Example assembly: episode -> examples (texts with "<image>" markers + frame indices) ->
  * Chameleon-layout token sequences with a loss mask.
  *
- * The mvot mode is the official MVoT loader (../shared/reference/official-prompts.md):
+ * The mvot mode is the official MVoT loader (docs/tasks.md, "Prompts"):
  *   prefix   = instruction + init_text + "<image>" + "\nResponse: "
  *   vis k    : history = k == 0 ? a1 : a1..ak + "<image>" + a(k+1); label "<image>" (I(k+1));
  *              images [I0] or [I0, Ik] then the label I(k+1)
  *   reason k : history = k == 0 ? "" : a1..ak + "<image>"; label strip(a(k+1)) or final text
  * Text segments between images are encoded separately, which is what HF does: added tokens
- * (<racm3:break>, <image>, <eoss>, <reserved08706>) split the string before the model runs. */
+ * (<racm3:break>, <image>, <eoss>, <reserved08706>) split the string before the model runs.
+ * Tasks with captions (MINIBEHAVIOR) write each frame's caption and a space right after its
+ * "<image>" in every mode, input and label alike, as the official visualizer lays out
+ * "<image>Carrying objects: None. "; after a label image the caption is supervised with it. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,14 @@ static char *strip_dup(const char *s)
     return o;
 }
 
+/* "<image>" for frame k, followed by the frame's caption and a space where the task has one. */
+static enum mvot_status put_image(struct mvot_buf *b, const struct mvot_episode *ep, uint32_t k)
+{
+    if (ep->caption && ep->caption[k])
+        return mvot_buf_printf(b, "%s%s ", MVOT_IMAGE_PLACEHOLDER, ep->caption[k]);
+    return mvot_buf_printf(b, "%s", MVOT_IMAGE_PLACEHOLDER);
+}
+
 static enum mvot_status set_images(struct mvot_example *ex, const uint32_t *im, uint32_t n,
                                    uint32_t n_input)
 {
@@ -104,8 +115,9 @@ enum mvot_status mvot_assemble_examples(const struct mvot_episode *ep, enum mvot
         MVOT_FAIL_IF(!(isalnum((unsigned char)*c) || *c == '-' || *c == '_'), err, MVOT_ERR_INVALID,
                      ep->key, "episode key has a character outside [A-Za-z0-9_-]");
     MVOT_FAIL_IF(strlen(ep->key) > 80, err, MVOT_ERR_INVALID, ep->key, "episode key too long");
-    MVOT_FAIL_IF(mvot_buf_printf(&prefix, "%s%s%s\nResponse: ", ep->instruction, ep->init_text,
-                                 MVOT_IMAGE_PLACEHOLDER) != MVOT_OK,
+    MVOT_FAIL_IF(mvot_buf_printf(&prefix, "%s%s", ep->instruction, ep->init_text) != MVOT_OK ||
+                     put_image(&prefix, ep, 0) != MVOT_OK ||
+                     mvot_buf_printf(&prefix, "\nResponse: ") != MVOT_OK,
                  err, MVOT_ERR_NOMEM, ep->key, "out of memory");
     seq = malloc((L + 2) * sizeof *seq);
     MVOT_FAIL_IF(!seq, err, MVOT_ERR_NOMEM, ep->key, "out of memory");
@@ -122,13 +134,16 @@ enum mvot_status mvot_assemble_examples(const struct mvot_episode *ep, enum mvot
                 for (uint32_t i = 0; st == MVOT_OK && i < k; i++)
                     st = mvot_buf_printf(&b, "%s", ep->step_text[i]);
                 if (st == MVOT_OK)
-                    st = mvot_buf_printf(&b, "%s", MVOT_IMAGE_PLACEHOLDER);
+                    st = put_image(&b, ep, k);
             }
             if (st == MVOT_OK)
                 st = mvot_buf_printf(&b, "%s", ep->step_text[k]);
             MVOT_FAIL_IF(st != MVOT_OK, err, MVOT_ERR_NOMEM, ep->key, "out of memory");
             e->input_text = dup_buf(&b);
-            e->label_text = strdup(MVOT_IMAGE_PLACEHOLDER);
+            b.len = 0;
+            MVOT_FAIL_IF(put_image(&b, ep, k + 1) != MVOT_OK, err, MVOT_ERR_NOMEM, ep->key,
+                         "out of memory");
+            e->label_text = dup_buf(&b);
             uint32_t im[3] = {0, k, k + 1};
             if (k == 0) {
                 im[1] = 1;
@@ -152,7 +167,7 @@ enum mvot_status mvot_assemble_examples(const struct mvot_episode *ep, enum mvot
                 for (uint32_t i = 0; st == MVOT_OK && i < k; i++)
                     st = mvot_buf_printf(&b, "%s", ep->step_text[i]);
                 if (st == MVOT_OK)
-                    st = mvot_buf_printf(&b, "%s", MVOT_IMAGE_PLACEHOLDER);
+                    st = put_image(&b, ep, k);
             }
             MVOT_FAIL_IF(st != MVOT_OK, err, MVOT_ERR_NOMEM, ep->key, "out of memory");
             e->input_text = dup_buf(&b);
@@ -176,7 +191,9 @@ enum mvot_status mvot_assemble_examples(const struct mvot_episode *ep, enum mvot
             snprintf(e->key, sizeof e->key, "%s-t", ep->key);
             e->kind = MVOT_EX_TRAJECTORY;
             for (uint32_t i = 0; st == MVOT_OK && i < L; i++) {
-                st = mvot_buf_printf(&b, "%s%s", ep->step_text[i], MVOT_IMAGE_PLACEHOLDER);
+                st = mvot_buf_printf(&b, "%s", ep->step_text[i]);
+                if (st == MVOT_OK)
+                    st = put_image(&b, ep, i + 1);
                 seq[n_img++] = i + 1;
             }
         } else if (mode == MVOT_PACK_COT) {
@@ -376,7 +393,7 @@ json_t *mvot_assemble_meta(const struct mvot_episode *ep, const struct mvot_exam
     json_t *o = json_object();
     json_t *images = json_array(), *label_images = json_array(), *augj = json_array();
     json_t *cells = json_array(), *states = json_object();
-    uint32_t g = ep->grid, side = 16;
+    uint32_t g = ep->grid, side = 1; /* 8, 16, 32 codes a side for 64, 256, 1024 */
     while (side * side < image_seq_length)
         side++;
     json_object_set_new(o, "key", json_string(ex->key));

@@ -1,4 +1,4 @@
-/* Example assembly (DESIGN.md §5, ../shared/reference/official-prompts.md): an episode
+/* Example assembly (docs/shard-format.md §4.1; the official prompts in docs/tasks.md): an episode
  * becomes one or more examples, each an input text and a label text holding a literal
  * "<image>" per image plus the frame index of every image, and then a token sequence in the
  * Chameleon layout (docs/shard-format.md §4). Pure functions; safe from many threads. */

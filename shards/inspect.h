@@ -19,9 +19,12 @@ enum mvot_status mvot_sample_decode_images(const struct mvot_sample *s,
                                            const struct mvot_imagetok *t, struct mvot_image **imgs,
                                            size_t *n, struct mvot_error *err);
 
-/* One RGB sheet: the decoded images in a row, and below them the stored source frames
- * (decoded from PNG, resized by nearest neighbour to the same side) when present, with a
- * 4-pixel white gutter. out is initialized by the call. */
+/* One RGB sheet for a person: a header with the sample key, task, mode and step and a legend;
+ * a caption over each column (image index, frame number, "target" for images the sample
+ * supervises, which are also framed in green); the decoded images in a row labelled
+ * "decoded (tokens)", and below them, labelled "source (frames)", the stored source frames
+ * (decoded from PNG, resized by nearest neighbour to the same side) when present.
+ * out is initialized by the call. */
 enum mvot_status mvot_sample_contact_sheet(const struct mvot_sample *s,
                                            const struct mvot_image *decoded, size_t n,
                                            struct mvot_image *out, struct mvot_error *err);

@@ -9,7 +9,6 @@
  * come from (seed, sample key). Resume: each committed shard's record (with its statistics
  * and the enumeration ordinal it ends at) is saved to .pack-state.json, so a rerun skips
  * exactly the committed samples and sums the same records into the same manifest. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "core/png.h"
 #include "core/rng.h"
 #include "shards/assemble.h"
@@ -111,6 +111,7 @@ struct pack {
     struct mvot_assembler as;
     struct mvot_imagetok *it;
     struct mvot_imagetok_info info;
+    uint32_t augment; /* K in effect: 0 with a patch codebook, whose round trip is the identity */
     uint32_t N, S;
     int wide;
     int retok;
@@ -135,6 +136,7 @@ struct pack {
     json_t *records;   /* array of shard records (committed) */
     json_t *cur_stats; /* stats of the open (or next) shard */
     json_t *state_base;
+    struct mvot_outdir_lock *lock; /* held for the whole run */
     uint32_t new_shards;
     int stopped;
     uint64_t ordinal_total;
@@ -376,8 +378,8 @@ static enum mvot_status add_unit_items(struct pack *p, size_t ui, uint64_t first
             uint32_t k = 0;
             if (old_aug)
                 k = old_aug[e][i];
-            else if (p->o->augment && i < ex->n_input_images)
-                k = draw_k(p->o->seed, ex->key, p->o->augment, i);
+            else if (p->augment && i < ex->n_input_images)
+                k = draw_k(p->o->seed, ex->key, p->augment, i);
             it->aug[i] = k;
             if (k > u->maxk[f])
                 u->maxk[f] = k;
@@ -563,6 +565,11 @@ static enum mvot_status save_state(struct pack *p, struct mvot_error *err)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "pack", "out of memory");
     json_t *s = json_deep_copy(p->state_base);
     json_object_set(s, "shards", p->records);
+    /* the shard written next: a kill between its rename and the next save leaves it
+     * unlisted, and this is how the rerun knows it is ours */
+    char next[48];
+    snprintf(next, sizeof next, "shard-%06u.tar.zst", p->shard_no);
+    json_object_set_new(s, "pending", json_string(next));
     enum mvot_status st = mvot_json_write_file(path, s, err);
     json_decref(s);
     free(path);
@@ -701,8 +708,11 @@ static enum mvot_status copy_file(const char *src, const char *dst, struct mvot_
     if (mvot_io_exists(dst) && mvot_hash_file(src, &hs, NULL) == MVOT_OK &&
         mvot_hash_file(dst, &hd, NULL) == MVOT_OK && hs == hd)
         return MVOT_OK;
-    in = fopen(src, "rb");
-    MVOT_FAIL_IF(!in, err, MVOT_ERR_IO, src, "cannot open");
+    in = mvot_io_fopen_input(src, err);
+    if (!in) {
+        st = MVOT_ERR_IO;
+        goto cleanup;
+    }
     buf = malloc(1 << 20);
     MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, src, "out of memory");
     MVOT_TRY(mvot_atomic_open(&af, dst, err));
@@ -724,50 +734,78 @@ cleanup:
     return st;
 }
 
-/* Removes shard files at or beyond `keep` and stale temp files of ours. */
-static void clean_dir(const char *dir, uint32_t keep)
+/* Adds to `owned` the names of the files an earlier run of ours recorded in `doc` (our
+ * state file or our manifest): its shards, the shard it was writing when it stopped, and
+ * its tokenizer and codebook copies. Only these may be deleted or overwritten. */
+static void add_owned(json_t *owned, const json_t *doc)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        const char *n = de->d_name;
-        int del = 0;
-        if (strncmp(n, "shard-", 6) == 0 && strlen(n) == 6 + 6 + 8 &&
-            strcmp(n + 12, ".tar.zst") == 0) {
-            unsigned long no = strtoul(n + 6, NULL, 10);
-            del = no >= keep;
-        } else if (n[0] == '.' && strstr(n, ".tmp.")) {
-            /* Any atomic writer's leftover (core/io.c names them ".<final>.tmp.<pid>.<n>"):
-             * shards, manifest, state, and the tokenizer/codebook copies. A killed run
-             * leaves them; the directory is ours, so none can be a user's file. */
-            del = 1;
-        }
-        if (del) {
-            char *path = mvot_io_join(dir, n);
-            if (path)
-                unlink(path);
-            free(path);
-        }
-    }
-    closedir(d);
+    json_t *recs = json_object_get(doc, "shards"), *v;
+    size_t i;
+    json_array_foreach(recs, i, v) json_array_append(owned, json_object_get(v, "file"));
+    json_array_foreach(json_object_get(doc, "files"), i, v) json_array_append(owned, v);
+    json_array_append(owned, json_object_get(doc, "pending"));
+    json_array_append(owned, json_object_get(json_object_get(doc, "tokenizer"), "file"));
+    json_array_append(owned, json_object_get(json_object_get(doc, "codebook"), "file"));
 }
 
-/* Loads previous progress (state file, else a complete manifest) if it has our config
- * hash, keeping the longest prefix of records whose shard files hash right. */
+/* The strings of a JSON array as a malloc'd vector (borrowed from the array; non-strings
+ * become NULL, which the core/outdir.h calls skip). */
+static const char **name_vec(const json_t *arr)
+{
+    const char **v = calloc(json_array_size(arr) + 1, sizeof *v);
+    for (size_t i = 0; v && i < json_array_size(arr); i++)
+        v[i] = json_string_value(json_array_get(arr, i));
+    return v;
+}
+
+/* Loads previous progress (state file, else a complete manifest of ours) if it has our
+ * config hash, keeping the longest prefix of records whose shard files hash right. Files
+ * are removed only when our state or manifest lists them (docs/cli.md, "Output folders");
+ * any other entry in out_dir stops the run before anything is written. */
 static enum mvot_status load_progress(struct pack *p, const char *config_hex, int force,
                                       struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     char *spath = mvot_io_join(p->out_dir, STATE_FILE);
     char *mpath = mvot_io_join(p->out_dir, "manifest.json");
-    json_t *prev = NULL;
-    MVOT_FAIL_IF(!spath || !mpath, err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    if (mvot_io_exists(spath))
-        mvot_json_load_file(spath, &prev, NULL);
-    if (!prev && mvot_io_exists(mpath))
-        mvot_json_load_file(mpath, &prev, NULL);
+    json_t *prev = NULL, *man = NULL, *owned = json_array(), *stale = json_array(), *files = NULL;
+    const char **names = NULL, **drop = NULL;
+    MVOT_FAIL_IF(!spath || !mpath || !owned || !stale, err, MVOT_ERR_NOMEM, "pack",
+                 "out of memory");
+    if (mvot_io_exists(spath) && mvot_json_load_file(spath, &prev, NULL) == MVOT_OK &&
+        json_is_string(json_object_get(prev, "config_xxh3")))
+        json_array_append_new(owned, json_string(STATE_FILE));
+    else {
+        json_decref(prev);
+        prev = NULL;
+    }
+    if (mvot_io_exists(mpath) && mvot_json_load_file(mpath, &man, NULL) == MVOT_OK &&
+        json_is_string(json_object_get(man, "format")) &&
+        strcmp(json_string_value(json_object_get(man, "format")), MVOT_SHARD_FORMAT_NAME) == 0)
+        json_array_append_new(owned, json_string("manifest.json"));
+    else {
+        json_decref(man); /* not ours (a gen manifest, say): check_foreign refuses it */
+        man = NULL;
+    }
+    add_owned(owned, prev);
+    add_owned(owned, man);
+    if (!prev)
+        prev = json_incref(man);
+    /* a killed run's temp files: those of its own files and of the files every run writes */
+    files = json_pack("[s,s,s,s]", STATE_FILE, "manifest.json", "tokenizer.json",
+                      p->info.kind == MVOT_IMAGETOK_VQGAN ? "vqgan.safetensors"
+                                                          : "codebook.safetensors");
+    json_array_extend(stale, owned);
+    json_array_extend(stale, files);
+    names = name_vec(stale);
+    MVOT_FAIL_IF(!names, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    mvot_outdir_clean_stale(p->lock, names, json_array_size(stale));
+    json_array_clear(stale);
+    free(names);
+    names = name_vec(owned);
+    MVOT_FAIL_IF(!names, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_TRY(
+        mvot_outdir_check_foreign(p->out_dir, names, json_array_size(owned), "a shard set", err));
     if (prev) {
         const char *h = json_string_value(json_object_get(prev, "config_xxh3"));
         if (!h || strcmp(h, config_hex) != 0) {
@@ -775,6 +813,7 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
                          "holds a pack made with other inputs or options (config %s, now %s); "
                          "use --force to replace it",
                          h ? h : "?", config_hex);
+            MVOT_TRY(mvot_outdir_remove(p->out_dir, names, json_array_size(owned), err));
             json_decref(prev);
             prev = NULL;
         }
@@ -795,16 +834,31 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
             break;
         json_array_append(p->records, r);
     }
+    /* our shards past the kept prefix, and the one a killed run was writing */
+    for (size_t i = json_array_size(p->records); i < json_array_size(recs); i++)
+        json_array_append(stale, json_object_get(json_array_get(recs, i), "file"));
+    json_array_append(stale, json_object_get(prev, "pending"));
+    json_array_remove(files, 0); /* the copies of the tokenizer and codebook */
+    json_array_remove(files, 0);
+    json_object_set_new(p->state_base, "files", files);
+    files = NULL;
     /* Save the kept records as state before the manifest goes, so a kill from here on still
-     * resumes; the manifest is rewritten last, and until then the dir is incomplete. */
-    if (json_array_size(p->records))
-        MVOT_TRY(save_state(p, err));
-    else
-        unlink(spath);
-    unlink(mpath);
-    clean_dir(p->out_dir, (uint32_t)json_array_size(p->records));
+     * resumes and the next run knows every file of ours; the manifest is rewritten last, and
+     * until then the dir is incomplete. */
+    MVOT_TRY(save_state(p, err));
+    if (man)
+        unlink(mpath);
+    drop = name_vec(stale);
+    MVOT_FAIL_IF(!drop, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_TRY(mvot_outdir_remove(p->out_dir, drop, json_array_size(stale), err));
 cleanup:
+    json_decref(files);
     json_decref(prev);
+    json_decref(man);
+    json_decref(owned);
+    json_decref(stale);
+    free(names);
+    free(drop);
     free(spath);
     free(mpath);
     return st;
@@ -851,6 +905,14 @@ static enum mvot_status setup(struct pack *p, const char *tokenizer_path, const 
     p->wide = mvot_bpe_vocab_size(p->tok) > 65536;
     MVOT_TRY(mvot_imagetok_open(codebook_path, p->S, 1, &p->it, err));
     mvot_imagetok_get_info(p->it, &p->info);
+    /* Augmentation re-encodes decoded images, so it needs a decoder. With a patch codebook the
+     * decoded patches are codebook entries, which encode to the same codes: a round trip
+     * changes nothing, so none is done (the summary says so). */
+    MVOT_FAIL_IF(o->augment && !p->info.can_decode, err, MVOT_ERR_INVALID, codebook_path,
+                 "--augment %u needs a decoder to turn codes back into images, and this "
+                 "checkpoint has none",
+                 o->augment);
+    p->augment = p->info.kind == MVOT_IMAGETOK_PATCH ? 0 : o->augment;
     MVOT_FAIL_IF(p->info.grid * p->info.grid != p->N, err, MVOT_ERR_MISMATCH, codebook_path,
                  "gives %u codes per image, want %u", p->info.grid * p->info.grid, p->N);
     MVOT_FAIL_IF(p->info.K > p->lay.n_codes, err, MVOT_ERR_MISMATCH, codebook_path,
@@ -925,6 +987,7 @@ static void pack_free(struct pack *p)
     json_decref(p->records);
     json_decref(p->cur_stats);
     json_decref(p->state_base);
+    mvot_outdir_unlock(p->lock);
     pthread_mutex_destroy(&p->enc_mu);
 }
 
@@ -941,6 +1004,14 @@ static enum mvot_status pack_init(struct pack *p, const struct mvot_pack_opts *o
     p->records = json_array();
     p->cur_stats = mvot_stats_new();
     return p->records && p->cur_stats ? MVOT_OK : MVOT_ERR_NOMEM;
+}
+
+/* The output folder rules (core/outdir.h): no overlap with an input, one run at a time. */
+static enum mvot_status open_out(struct pack *p, const char *const *inputs, size_t n,
+                                 const char *command, struct mvot_error *err)
+{
+    enum mvot_status st = mvot_outdir_check_overlap(p->out_dir, inputs, n, err);
+    return st != MVOT_OK ? st : mvot_outdir_lock(p->out_dir, command, &p->lock, err);
 }
 
 /* Resume position from the kept records. */
@@ -1037,6 +1108,8 @@ static enum mvot_status finish(struct pack *p, json_t *manifest, json_t **summar
     if (summary) {
         *summary = json_deep_copy(totals);
         json_object_set_new(*summary, "interrupted", json_false());
+        if (p->o->augment && !p->augment)
+            json_object_set_new(*summary, "augment_identity", json_true());
         json_object_set_new(*summary, "resumed_shards", json_integer((json_int_t)resumed));
         json_object_set_new(*summary, "ratio", json_real(comp ? (double)raw / (double)comp : 0));
     }
@@ -1090,6 +1163,8 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         *summary = NULL;
     MVOT_FAIL_IF(pack_init(&p, o, out_dir, pool, prog) != MVOT_OK, err, MVOT_ERR_NOMEM, "pack",
                  "out of memory");
+    MVOT_TRY(open_out(&p, (const char *[]){episodes, tokenizer_path, codebook_path}, 3, "mvot pack",
+                      err));
     arch = mvot_io_join(episodes, "episodes.tar.zst");
     MVOT_FAIL_IF(!arch, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     if (!mvot_io_exists(arch)) {
@@ -1123,6 +1198,12 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     uint64_t resume_ordinal = 0;
     resume_point(&p, &resume_ordinal);
     uint64_t resumed = p.shard_no;
+    uint64_t n_ep_hint, n_fr_hint; /* progress total: samples, from the gen manifest */
+    mvot_episode_archive_totals(arch, &n_ep_hint, &n_fr_hint);
+    p.total_hint = o->mode != MVOT_PACK_MVOT ? n_ep_hint
+                   : n_fr_hint >= n_ep_hint  ? 2 * n_fr_hint - n_ep_hint
+                                             : 0;
+    p.done_items = resume_ordinal;
 
     /* stream episodes in chunks */
     MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
@@ -1207,6 +1288,8 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     MVOT_FAIL_IF(pack_init(&p, &o, out_dir, pool, prog) != MVOT_OK, err, MVOT_ERR_NOMEM, "pack",
                  "out of memory");
     p.retok = 1;
+    MVOT_TRY(open_out(&p, (const char *[]){in_dir, tokenizer_path, codebook_path}, 3,
+                      "mvot retokenize", err));
     MVOT_TRY(mvot_shard_set_open(in_dir, &set, err));
     const json_t *om = mvot_shard_set_manifest(set);
     const json_t *oo = json_object_get(om, "options");
@@ -1251,6 +1334,7 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
 
     size_t n = mvot_shard_set_count(set);
     p.total_hint = n;
+    p.done_items = resume_ordinal;
     size_t chunk_frames = 0;
     for (size_t i = 0; i < n; i++) {
         if (i < resume_ordinal)

@@ -1,7 +1,7 @@
 /* Packing episodes into training shards (docs/shard-format.md, docs/manifest.md).
  *
  * mvot_pack_run reads an episode archive, assembles token sequences in one of the modes of
- * DESIGN.md §5 (shards/assemble.h), encodes every image once per episode, and writes
+ * docs/shard-format.md §4.1 (shards/assemble.h), encodes every image once per episode, and writes
  * seekable .tar.zst shards plus manifest.json. Output bytes depend only on the inputs and
  * the options, never on the thread count; an interrupted run resumes from its last complete
  * shard and ends byte-identical to an uninterrupted one. mvot_pack_retokenize rebuilds a
@@ -59,9 +59,10 @@ struct mvot_pack_opts {
     uint64_t seed;             /* seed of the augmentation draws */
     uint32_t max_length;       /* 0: unlimited */
     enum mvot_length_policy length_policy;
-    int zstd_level;             /* 1..19, default 3 */
-    int store_frames;           /* 1 (default): store {key}.{j}.png source frames */
-    int force;                  /* 1: discard a previous, different pack in out_dir */
+    int zstd_level;   /* 1..19, default 3 */
+    int store_frames; /* 1 (default): store {key}.{j}.png source frames */
+    int force;        /* 1: replace an earlier pack in out_dir made with other inputs or options,
+                         removing only the files its manifest or state lists */
     uint32_t stop_after_shards; /* tests only: return after committing this many new shards
                                    (the run is left resumable); 0: off */
     const struct mvot_image_encoder *encoder; /* NULL: CPU imagetok */
@@ -73,7 +74,10 @@ void mvot_pack_opts_default(struct mvot_pack_opts *o);
  * episodes.tar.zst and manifest.json) into out_dir using the tokenizer.json and the
  * codebook / VQGAN file. Copies both into out_dir. pool may be NULL (one thread); prog may
  * be NULL. On success *summary (may be NULL) receives a new object: samples, shards,
- * tokens, raw/compressed bytes, dropped/truncated counts, resumed_shards, interrupted. */
+ * tokens, raw/compressed bytes, dropped/truncated counts, resumed_shards, interrupted.
+ * out_dir follows core/outdir.h: overlapping an input, or holding a file no pack manifest or
+ * state of ours lists, fails with MVOT_ERR_INVALID before anything is written; another run
+ * holding its lock fails with MVOT_ERR_IO naming it. */
 enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
                                const char *codebook_path, const char *out_dir,
                                const struct mvot_pack_opts *opts, struct mvot_pool *pool,

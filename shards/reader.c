@@ -142,8 +142,9 @@ static enum mvot_status shard_load(struct shard_meta *m, struct mvot_error *err)
     uint8_t *ib = NULL;
     if (m->loaded)
         return MVOT_OK;
-    m->fd = open(m->path, O_RDONLY | O_CLOEXEC);
-    MVOT_FAIL_IF(m->fd < 0, err, MVOT_ERR_IO, m->path, "cannot open");
+    m->fd = mvot_io_open_input(m->path, err);
+    if (m->fd < 0)
+        return MVOT_ERR_IO;
     struct stat sb;
     MVOT_FAIL_IF(fstat(m->fd, &sb) != 0, err, MVOT_ERR_IO, m->path, "cannot stat");
     uint64_t size = (uint64_t)sb.st_size, table = 0;

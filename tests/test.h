@@ -1,7 +1,8 @@
 /* Minimal test harness: each test executable is a list of TEST functions run by main().
  * Assertions print both values with file:line and count failures; the run ends with
- * "N passed, N failed" and exits non-zero on any failure. Header-only on purpose: every
- * test file includes it once and defines its own main via TEST_MAIN. */
+ * "N passed, N failed, N skipped" and exits 1 on any failure, 77 (ctest: SKIPPED) when a case
+ * skipped and none failed, else 0. Header-only on purpose: every test file includes it once
+ * and defines its own main via TEST_MAIN. */
 #ifndef MVOT_TESTS_TEST_H
 #define MVOT_TESTS_TEST_H
 
@@ -70,44 +71,91 @@ static int t_failed_asserts __attribute__((unused));
             T_FAIL("%s failed (%d): %s", #expr, _st, (errp)->msg); \
     } while (0)
 
-struct t_case {
-    const char *name;
-    void (*fn)(void);
-};
+/* A test that cannot run here (missing reference data, python module, device) calls T_SKIP
+ * with the reason and returns. A run in which nothing failed and something skipped exits 77,
+ * which ctest reports as SKIPPED (SKIP_RETURN_CODE): a skip never shows as a pass. */
+static int t_skipped_cases __attribute__((unused));
+#define T_SKIP(...)          \
+    do {                     \
+        printf("SKIP: ");    \
+        printf(__VA_ARGS__); \
+        putchar('\n');       \
+        t_skipped_cases++;   \
+        return;              \
+    } while (0)
 
-/* TEST_MAIN(t1, t2, ...) defines main running each test; argv[1] may name one test. */
-#define TEST_MAIN(...)                                        \
-    int main(int argc, char **argv)                           \
-    {                                                         \
-        void (*fns[])(void) = {__VA_ARGS__};                  \
-        const char *names = #__VA_ARGS__;                     \
-        int passed = 0, failed = 0;                           \
-        size_t n = sizeof fns / sizeof fns[0];                \
-        const char *p = names;                                \
-        for (size_t i = 0; i < n; i++) {                      \
-            while (*p == ' ' || *p == ',')                    \
-                p++;                                          \
-            size_t len = strcspn(p, ", ");                    \
-            char name[128];                                   \
-            snprintf(name, sizeof name, "%.*s", (int)len, p); \
-            p += len;                                         \
-            if (argc > 1 && strcmp(argv[1], name) != 0)       \
-                continue;                                     \
-            int before = t_failed_asserts;                    \
-            fns[i]();                                         \
-            if (t_failed_asserts == before) {                 \
-                passed++;                                     \
-                printf("ok   %s\n", name);                    \
-            } else {                                          \
-                failed++;                                     \
-                printf("FAIL %s\n", name);                    \
-            }                                                 \
-        }                                                     \
-        printf("%d passed, %d failed\n", passed, failed);     \
-        return failed ? 1 : 0;                                \
+/* Is NAME among argv[1..argc-1]? Marks the argument as used in USED. */
+static inline int t_selected(const char *name, int argc, char **argv, unsigned char *used)
+{
+    int hit = 0;
+    for (int a = 1; a < argc; a++)
+        if (strcmp(argv[a], name) == 0)
+            hit = used[a] = 1;
+    return hit;
+}
+
+/* TEST_MAIN(t1, t2, ...) defines main running each test. Arguments: none runs every test;
+ * NAME... runs those (an unknown name is an error, exit 2, so a renamed test cannot turn its
+ * ctest entry into an empty pass); --list prints the names, one a line. ctest runs each name
+ * as its own entry (tests/CMakeLists.txt reads them from the TEST_MAIN line). */
+#define TEST_MAIN(...)                                                                             \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        void (*fns[])(void) = {__VA_ARGS__};                                                       \
+        const char *names = #__VA_ARGS__;                                                          \
+        int passed = 0, failed = 0, skipped = 0;                                                   \
+        int list = argc > 1 && strcmp(argv[1], "--list") == 0;                                     \
+        unsigned char used[64] = {0};                                                              \
+        if (argc > 64) {                                                                           \
+            fprintf(stderr, "%s: at most 63 test names\n", argv[0]);                               \
+            return 2;                                                                              \
+        }                                                                                          \
+        size_t n = sizeof fns / sizeof fns[0];                                                     \
+        const char *p = names;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            while (*p == ' ' || *p == ',')                                                         \
+                p++;                                                                               \
+            size_t len = strcspn(p, ", ");                                                         \
+            char name[128];                                                                        \
+            snprintf(name, sizeof name, "%.*s", (int)len, p);                                      \
+            p += len;                                                                              \
+            if (list) {                                                                            \
+                printf("%s\n", name);                                                              \
+                continue;                                                                          \
+            }                                                                                      \
+            if (argc > 1 && !t_selected(name, argc, argv, used))                                   \
+                continue;                                                                          \
+            int before = t_failed_asserts, skips_before = t_skipped_cases;                         \
+            fns[i]();                                                                              \
+            if (t_failed_asserts != before) {                                                      \
+                failed++;                                                                          \
+                printf("FAIL %s\n", name);                                                         \
+            } else if (t_skipped_cases != skips_before) {                                          \
+                skipped++;                                                                         \
+                printf("skip %s\n", name);                                                         \
+            } else {                                                                               \
+                passed++;                                                                          \
+                printf("ok   %s\n", name);                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        if (list)                                                                                  \
+            return 0;                                                                              \
+        for (int a = 1; a < argc; a++)                                                             \
+            if (!used[a]) {                                                                        \
+                fprintf(stderr, "%s: no test named '%s' (--list shows them)\n", argv[0], argv[a]); \
+                return 2;                                                                          \
+            }                                                                                      \
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);                     \
+        return failed ? 1 : skipped ? 77 : 0;                                                      \
     }
 
-/* A fresh temp directory for a test (mkdtemp under $TMPDIR or /tmp); caller frees. */
+/* A fresh temp directory for a test (mkdtemp under $TMPDIR or /tmp); caller frees the
+ * string. The directory and everything in it is removed when the test program exits. */
 char *t_tmpdir(void);
+
+/* The reference data folder (official samples, prompts, third-party name lists) from
+ * $MVOT_REFERENCE_DIR, which ctest sets from the CMake cache setting of the same name; NULL
+ * when unset or missing. Tests that need it T_SKIP on NULL. The string is static. */
+const char *t_reference_dir(void);
 
 #endif

@@ -182,18 +182,39 @@ static void test_usage_and_atlas(void)
     json_t *j = mvot_codebook_usage_json(&u, 1);
     ASSERT_EQ_INT(json_array_size(json_object_get(j, "histogram")), 40);
     json_decref(j);
-    /* Atlas: 7 x 6 cells of 18 px for K = 40; code 3's cell is white inside a grey border. */
+    /* Atlas in index order: code 3's patch (white) is in slot 3, enlarged twice (32 px). */
     struct mvot_image at;
-    ASSERT_OK(mvot_codebook_atlas(&cb, &at, &err), &err);
-    ASSERT_EQ_INT(at.w, 7 * 18);
-    ASSERT_EQ_INT(at.h, 6 * 18);
-    ASSERT_EQ_INT(at.px[((size_t)(0 * 18 + 5) * at.w + (3 * 18 + 5)) * 3], 255);
-    ASSERT_EQ_INT(at.px[((size_t)(0 * 18 + 0) * at.w + (3 * 18 + 0)) * 3], 128);
+    uint32_t x, y, z;
+    ASSERT_OK(mvot_codebook_atlas(&cb, NULL, &at, &err), &err);
+    mvot_codebook_atlas_tile(&cb, 3, &x, &y, &z);
+    ASSERT_EQ_INT(z, 2);
+    ASSERT_TRUE(at.w >= 7 * 32 && at.h >= 6 * 32);
+    ASSERT_EQ_INT(at.px[((size_t)(y + 31) * at.w + (x + 31)) * 3], 255);
+    ASSERT_EQ_INT(at.px[((size_t)(y + 32 + 12) * at.w + (x + 31)) * 3], 160); /* below: text row */
+    mvot_image_free(&at);
+    /* Sorted by use: code 3 (the most used) comes first; a code no patch used is shaded. */
+    ASSERT_OK(mvot_codebook_atlas(&cb, &u, &at, &err), &err);
+    mvot_codebook_atlas_tile(&cb, 0, &x, &y, &z);
+    ASSERT_EQ_INT(at.px[((size_t)(y + 5) * at.w + (x + 5)) * 3], 255);
+    uint32_t last_dead = 40;
+    for (uint32_t k = 0; k < 40; k++)
+        if (u.count[k] == 0)
+            last_dead = k;
+    ASSERT_TRUE(last_dead < 40); /* random codes: some win no patch at all */
+    if (last_dead < 40) {
+        mvot_codebook_atlas_tile(&cb, 39, &x, &y, &z); /* dead codes last, by index */
+        uint8_t v = cb.vec[(size_t)last_dead * 768];
+        ASSERT_EQ_INT(at.px[((size_t)y * at.w + x) * 3], (v + 160) / 2);
+    }
+    /* a usage of another codebook is refused */
+    u.K = 39;
+    ASSERT_EQ_INT(mvot_codebook_atlas(&cb, &u, &at, &err), MVOT_ERR_MISMATCH);
+    u.K = 40;
     mvot_image_free(&at);
     mvot_codebook_usage_free(&u);
     /* A vqgan codebook: clear refusals. */
     cb.kind = MVOT_CB_VQGAN;
-    ASSERT_EQ_INT(mvot_codebook_atlas(&cb, &at, &err), MVOT_ERR_UNSUPPORTED);
+    ASSERT_EQ_INT(mvot_codebook_atlas(&cb, NULL, &at, &err), MVOT_ERR_UNSUPPORTED);
     ASSERT_EQ_INT(mvot_codebook_usage(&cb, &ps, NULL, &u, &err), MVOT_ERR_UNSUPPORTED);
     free(cnt);
     mvot_codebook_free(&cb);

@@ -233,8 +233,8 @@ static void test_safetensors_messages(void)
     snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", dir);
     ASSERT_TRUE(mvot_st_open(idx, &st, &err) != MVOT_OK);
     ASSERT_CONTAINS(err.msg, "a JSON file (a model.safetensors.index.json?), not safetensors");
-    ASSERT_EQ_INT(mvot_st_open(dir, &st, &err), MVOT_ERR_INVALID);
-    ASSERT_CONTAINS(err.msg, "a folder, not a safetensors file");
+    ASSERT_EQ_INT(mvot_st_open(dir, &st, &err), MVOT_ERR_IO);
+    ASSERT_CONTAINS(err.msg, "not a regular file (a directory)");
     ASSERT_TRUE(st == NULL);
     rmtree(dir);
 }

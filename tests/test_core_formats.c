@@ -164,6 +164,13 @@ static void test_safetensors_bad_headers(void)
     ASSERT_EQ_INT(mvot_st_open_mem(b, len, "lying", &st, &err), MVOT_ERR_CORRUPT);
     ASSERT_CONTAINS(err.msg, "lying: offset 0: header length");
     free(b);
+    /* A header over the 100 MiB cap says that it is the cap, not a short file. */
+    b = st_image("{}", 0, &len);
+    b[0] = 0x01;
+    b[3] = 0x10; /* 256 MiB + 1 */
+    ASSERT_EQ_INT(mvot_st_open_mem(b, len, "huge", &st, &err), MVOT_ERR_CORRUPT);
+    ASSERT_CONTAINS(err.msg, "safetensors header cap");
+    free(b);
     /* Offsets past the data. */
     b = st_image("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, &len);
     ASSERT_EQ_INT(mvot_st_open_mem(b, len, "past", &st, &err), MVOT_ERR_CORRUPT);

@@ -1,11 +1,15 @@
-/* core/io, core/status, core/hash: atomic writes (including a crash before rename), read
- * limits, error context, hashing. */
+/* core/io, core/status, core/hash, core/outdir: atomic writes (including a crash before
+ * rename), read limits, error context, hashing, output-folder overlap, lock and ownership. */
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
+#include "core/outdir.h"
 #include "tests/test.h"
 
 static void test_atomic_write_roundtrip(void)
@@ -127,5 +131,71 @@ static void test_hash(void)
     free(d);
 }
 
+/* Output folders: overlap with an input in all three directions, one lock holder at a time
+ * (flock locks belong to the open file, so a second lock in this process conflicts too),
+ * a killed holder's temp files removed by its pid and only for owned names, foreign files
+ * refused. */
+static void test_outdir(void)
+{
+    struct mvot_error err = {0};
+    char *d = t_tmpdir();
+    char *in = mvot_strdupf("%s/in", d), *tok = mvot_strdupf("%s/in/tok.json", d);
+    char *out = mvot_strdupf("%s/out", d), *inner = mvot_strdupf("%s/in/sub/x", d);
+    ASSERT_OK(mvot_io_mkdirs(in, &err), &err);
+    ASSERT_OK(mvot_io_write_file(tok, "{}", 2, &err), &err);
+    const char *inputs[] = {in, NULL};
+    const char *files[] = {tok};
+    ASSERT_EQ_INT(mvot_outdir_check_overlap(in, inputs, 2, &err), MVOT_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "is the input");
+    ASSERT_EQ_INT(mvot_outdir_check_overlap(inner, inputs, 2, &err), MVOT_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "lies inside the input");
+    ASSERT_EQ_INT(mvot_outdir_check_overlap(d, files, 1, &err), MVOT_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "contains the input");
+    ASSERT_OK(mvot_outdir_check_overlap(out, inputs, 2, &err), &err);
+
+    struct mvot_outdir_lock *a = NULL, *b = NULL;
+    ASSERT_OK(mvot_outdir_lock(out, "test one", &a, &err), &err);
+    ASSERT_EQ_INT(mvot_outdir_stale_pid(a), 0);
+    ASSERT_EQ_INT(mvot_outdir_lock(out, "test two", &b, &err), MVOT_ERR_IO);
+    ASSERT_CONTAINS(err.msg, "command test one");
+    ASSERT_TRUE(b == NULL);
+    mvot_outdir_unlock(a);
+    /* a killed holder: its record stays, its temp files go, others' stay */
+    char *lockf = mvot_strdupf("%s/" MVOT_OUTDIR_LOCK_FILE, out);
+    char *t1 = mvot_strdupf("%s/.mine.tmp.777.0", out),
+         *t2 = mvot_strdupf("%s/.mine.tmp.778.0", out);
+    char *t3 = mvot_strdupf("%s/.other.tmp.777.0", out);
+    ASSERT_OK(mvot_io_write_file(lockf, "pid 777 host h command x\n", 25, &err), &err);
+    FILE *fp;
+    ASSERT_TRUE((fp = fopen(t1, "w")) != NULL);
+    fclose(fp);
+    ASSERT_TRUE((fp = fopen(t2, "w")) != NULL);
+    fclose(fp);
+    ASSERT_TRUE((fp = fopen(t3, "w")) != NULL);
+    fclose(fp);
+    ASSERT_OK(mvot_outdir_lock(out, "test three", &a, &err), &err);
+    ASSERT_EQ_INT((int)mvot_outdir_stale_pid(a), 777);
+    const char *owned[] = {"mine"};
+    mvot_outdir_clean_stale(a, owned, 1);
+    ASSERT_TRUE(!mvot_io_exists(t1));
+    ASSERT_TRUE(mvot_io_exists(t2) && mvot_io_exists(t3));
+    ASSERT_EQ_INT(mvot_outdir_check_foreign(out, owned, 1, "a test set", &err), MVOT_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "which is not part of a test set");
+    ASSERT_EQ_INT(mvot_outdir_remove(out, (const char *[]){"../in"}, 1, &err), MVOT_ERR_CORRUPT);
+    ASSERT_TRUE(mvot_io_exists(tok));
+    mvot_outdir_unlock(a);
+    struct stat sb;
+    ASSERT_TRUE(stat(lockf, &sb) == 0 && sb.st_size == 0); /* released: record emptied */
+    free(lockf);
+    free(t1);
+    free(t2);
+    free(t3);
+    free(in);
+    free(tok);
+    free(out);
+    free(inner);
+    free(d);
+}
+
 TEST_MAIN(test_atomic_write_roundtrip, test_atomic_crash_before_rename, test_error_context,
-          test_mkdirs_and_buf, test_hash)
+          test_mkdirs_and_buf, test_hash, test_outdir)

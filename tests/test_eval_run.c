@@ -13,6 +13,7 @@
 #include "core/png.h"
 #include "tests/test.h"
 #include "tools/eval/eval.h"
+#include "tools/eval/eval_internal.h"
 
 #define S 128
 #define G 8 /* codes per side */
@@ -795,13 +796,26 @@ static void test_threads_and_failures(void)
     struct mvot_image img;
     char *p = mvot_io_join(d1, "failures/maze-000001-v001.0.png");
     ASSERT_OK(mvot_png_read_file(p, &img, &err), &err);
-    ASSERT_EQ_INT(img.w, 2 * S + 8);
-    ASSERT_EQ_INT(img.h, S);
+    /* three panels (previous, target, prediction) under a header, a legend below */
+    uint32_t px0, py0, px2, py2;
+    eval_failure_panel(S, 0, &px0, &py0);
+    eval_failure_panel(S, 2, &px2, &py2);
+    ASSERT_EQ_INT(img.w, 3 * S + 4 * 8);
+    ASSERT_TRUE(img.h > py0 + S);
     /* the agent's new cell (1,1) is outlined in magenta on the prediction side */
-    const uint8_t *px = img.px + ((size_t)(32 + 10) * img.w + S + 8 + 32) * 3;
+    const uint8_t *px = img.px + ((size_t)(py2 + 32 + 10) * img.w + px2 + 32) * 3;
     ASSERT_EQ_INT(px[0], 255);
     ASSERT_EQ_INT(px[1], 0);
     ASSERT_EQ_INT(px[2], 255);
+    /* the previous frame is shown unmarked: the same pixel there is not magenta */
+    px = img.px + ((size_t)(py0 + 32 + 10) * img.w + px0 + 32) * 3;
+    ASSERT_TRUE(!(px[0] == 255 && px[1] == 0 && px[2] == 255));
+    /* the header names the sample: its first row of text is not blank */
+    int ink = 0;
+    for (uint32_t y = 0; y < py0; y++)
+        for (uint32_t x = 0; x < img.w; x++)
+            ink += img.px[((size_t)y * img.w + x) * 3] < 128;
+    ASSERT_TRUE(ink > 0);
     mvot_image_free(&img);
     free(p);
     ASSERT_OK(mvot_eval_write_report(r1, d1, &err), &err);

@@ -26,8 +26,11 @@ static int pack(enum mvot_pack_mode mode, const char *out)
     o.mode = mode;
     o.image_seq_length = NCODE;
     char *tp = mvot_io_join(g_dir, "tokenizer.json"), *cp = mvot_io_join(g_dir, "cb.safetensors");
+    /* the archive, not g_dir: an output folder inside the episode folder is refused */
+    char *ap = mvot_io_join(g_dir, "episodes.tar.zst");
     struct mvot_pool *pool = mvot_pool_create(2);
-    enum mvot_status st = mvot_pack_run(g_dir, tp, cp, out, &o, pool, NULL, NULL, &err);
+    enum mvot_status st = mvot_pack_run(ap, tp, cp, out, &o, pool, NULL, NULL, &err);
+    free(ap);
     if (st != MVOT_OK)
         fprintf(stderr, "pack: %s\n", err.msg);
     mvot_pool_free(pool);

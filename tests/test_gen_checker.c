@@ -22,6 +22,10 @@
 static const int DR[4] = {0, 1, 0, -1}, DC[4] = {-1, 0, 1, 0}; /* left down right up */
 static const char *const ACT[6] = {"left", "down", "right", "up", "pickup", "drop"};
 
+static int fl_corners; /* FROZENLAKE S or G on a corner, over the checked episodes */
+/* Sampling options of the run being checked (docs/tasks.md), and what they allowed. */
+static int opt_border_walks, opt_random_table, seen_bumps, seen_other_tables;
+
 static int act_id(const char *s)
 {
     for (int i = 0; i < 6; i++)
@@ -30,14 +34,14 @@ static int act_id(const char *s)
     return -1;
 }
 
+/* The official MVoT sample episodes in the reference data folder, or NULL. */
 static const char *samples_dir(void)
 {
     static char buf[1024];
-    const char *src = getenv("MVOT_SRC");
-    snprintf(buf, sizeof buf, "%s/../shared/reference/mvot-data-samples", src ? src : ".");
-    if (mvot_io_exists(buf))
-        return buf;
-    snprintf(buf, sizeof buf, "/work/shared/reference/mvot-data-samples");
+    const char *ref = t_reference_dir();
+    if (!ref)
+        return NULL;
+    snprintf(buf, sizeof buf, "%s/mvot-data-samples", ref);
     return mvot_io_exists(buf) ? buf : NULL;
 }
 
@@ -90,10 +94,8 @@ static int maze_is_tree(const char *info, int n)
 static void test_official_maze_samples(void)
 {
     const char *dir = samples_dir();
-    if (!dir) {
-        printf("skip: official samples not found\n");
-        return;
-    }
+    if (!dir)
+        T_SKIP("no mvot-data-samples in the reference data (MVOT_REFERENCE_DIR)");
     char *path = mvot_strdupf("%s/maze/grid3.json", dir);
     json_t *j = NULL;
     struct mvot_error err = {0};
@@ -172,10 +174,8 @@ static const char *fl_replay(const char *desc, int n, const int *acts, int L, in
 static void test_official_frozenlake_samples(void)
 {
     const char *dir = samples_dir();
-    if (!dir) {
-        printf("skip: official samples not found\n");
-        return;
-    }
+    if (!dir)
+        T_SKIP("no mvot-data-samples in the reference data (MVOT_REFERENCE_DIR)");
     char *path = mvot_strdupf("%s/frozenlake/level3/data.json", dir);
     json_t *j = NULL;
     struct mvot_error err = {0};
@@ -255,7 +255,7 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
     uint8_t cs[65][100];
     char answer = 0;
     memset(cs, 0, sizeof cs);
-    ASSERT_TRUE(L >= 1 && L <= 32);
+    ASSERT_TRUE(L >= 2 && L <= 32); /* default step range 2.. (official samples: 2..7) */
     ASSERT_EQ_INT(ep->n_frames, L + 1);
     ASSERT_EQ_INT(ep->n_steps, L);
     for (int i = 0; i < L; i++) {
@@ -345,9 +345,27 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
         if (!desc || strlen(desc) != (size_t)cells)
             return;
         int s = (int)(strchr(desc, 'S') - desc), g = (int)(strchr(desc, 'G') - desc);
-        int corner_s = (s / n == 0 || s / n == n - 1) && (s % n == 0 || s % n == n - 1);
-        int corner_g = (g / n == 0 || g / n == n - 1) && (g % n == 0 || g % n == n - 1);
-        ASSERT_TRUE(!corner_s && !corner_g);
+        /* S and G may be anywhere, corners included (counted for the run's check). */
+        fl_corners += (s / n == 0 || s / n == n - 1) && (s % n == 0 || s % n == n - 1);
+        fl_corners += (g / n == 0 || g / n == n - 1) && (g % n == 0 || g % n == n - 1);
+        /* No walk into the border by default, additional actions included. */
+        int wr = s / n, wc = s % n, bumps = 0;
+        for (size_t i = 0; i < (size_t)L + json_array_size(extra); i++) {
+            int a = i < (size_t)L ? ids[i]
+                                  : act_id(json_string_value(json_array_get(extra, i - (size_t)L)));
+            if (a < 0 || a > 3)
+                continue;
+            wr += DR[a];
+            wc += DC[a];
+            if (wr < 0 || wc < 0 || wr >= n || wc >= n) {
+                bumps++;
+                wr -= DR[a];
+                wc -= DC[a];
+            }
+        }
+        if (!opt_border_walks)
+            ASSERT_EQ_INT(bumps, 0);
+        seen_bumps += bumps;
         /* solvable: BFS S->G avoiding holes */
         int seen[100] = {0}, q[100], qh = 0, qt = 0;
         seen[s] = 1;
@@ -413,7 +431,16 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
                 tables += row[c] == 'T';
             }
         }
+        /* the fixed table of InstallingAPrinter: 3 columns by 2 rows (--random-table: 2..6
+         * cells) */
         ASSERT_TRUE(tables >= 2 && tables <= 6);
+        seen_other_tables += tables != 6;
+        for (int r = 0; r < n && !opt_random_table; r++)
+            for (int c = 0; c < n; c++)
+                if (kind[r * n + c] == 'T' && kind[(r - 1) * n + c] != 'T' &&
+                    kind[r * n + c - 1] != 'T')
+                    ASSERT_TRUE(c + 2 < n && kind[r * n + c + 1] == 'T' &&
+                                kind[r * n + c + 2] == 'T' && kind[(r + 1) * n + c] == 'T');
         int ar, ac, pr, pc, where = 0 /* 0 floor 1 table 2 carried */, picked = 0;
         get_rc(json_object_get(layout, "agent"), &ar, &ac);
         get_rc(json_object_get(layout, "printer"), &pr, &pc);
@@ -445,7 +472,13 @@ static void check_episode(const struct mvot_episode *ep, struct checked *out)
                         ac = c;
                     }
                 } else if (a == 4) {
-                    if (where != 2 && pr == fr && pc == fc) {
+                    /* an adjacent printer is picked up; the agent turns toward it */
+                    int dir = pr == fr && pc == fc ? f : -1;
+                    for (int d = 0; d < 4 && dir < 0; d++)
+                        if (pr == ar + DR[d] && pc == ac + DC[d])
+                            dir = d;
+                    if (where != 2 && dir >= 0) {
+                        f = dir;
                         where = 2;
                         picked = 1;
                     }
@@ -613,6 +646,7 @@ static void test_generated_episodes_replay(void)
     int counts[3][4] = {{0}}, total = 0, fails_before = t_failed_asserts;
     uint64_t *layouts = calloc(1100, sizeof *layouts), *dedups = calloc(1100, sizeof *dedups);
     int *splits = calloc(1100, sizeof *splits);
+    uint64_t *paths = calloc(1100, sizeof *paths);
     for (;;) {
         struct mvot_episode ep;
         int done = 0;
@@ -629,6 +663,12 @@ static void test_generated_episodes_replay(void)
         if (c.answer >= 'A' && c.answer <= 'D')
             counts[ep.task][c.answer - 'A']++;
         const char *dh = json_string_value(json_object_get(ep.record, "dedup_hash"));
+        if (ep.task == MVOT_TASK_MAZE && total < 1100) {
+            /* the official loader's remove_duplicates key: the path (cells visited) */
+            char *sj = json_dumps(json_object_get(ep.record, "states"), JSON_COMPACT);
+            paths[total] = sj ? mvot_hash64_seed(sj, strlen(sj), ep.grid) : 0;
+            free(sj);
+        }
         if (total < 1100) {
             layouts[total] = ep.layout_hash;
             splits[total] = (int)ep.split;
@@ -667,6 +707,8 @@ static void test_generated_episodes_replay(void)
                 leaks++;
             if (dedups[i] == dedups[j])
                 dups++;
+            if (paths[i] && paths[i] == paths[j])
+                dups++;
         }
     ASSERT_EQ_INT(leaks, 0);
     ASSERT_EQ_INT(dups, 0);
@@ -675,6 +717,8 @@ static void test_generated_episodes_replay(void)
     ASSERT_EQ_INT(json_integer_value(json_object_get(
                       json_object_get(json_object_get(tasks, "maze"), "answers"), "A")),
                   counts[0][0]);
+    ASSERT_TRUE(fl_corners > 0);
+    free(paths);
     free(layouts);
     free(dedups);
     free(splits);
@@ -682,5 +726,48 @@ static void test_generated_episodes_replay(void)
     free(dir);
 }
 
+/* The sampling options: border walks, random tables and FrozenLake maps shared by blocks of
+ * 12 consecutive episodes replay by the same rules, and do what they say. */
+static void test_options_replay(void)
+{
+    char *dir = t_tmpdir();
+    struct mvot_gen_config cfg;
+    struct mvot_error err = {0};
+    mvot_gen_config_default(&cfg);
+    cfg.tasks = (1u << MVOT_TASK_FROZENLAKE) | (1u << MVOT_TASK_MINIBEHAVIOR);
+    cfg.episodes = 48;
+    cfg.seed = 9;
+    cfg.image_size = 128;
+    cfg.frozenlake_border_walks = opt_border_walks = 1;
+    cfg.minibehavior_random_table = opt_random_table = 1;
+    cfg.frozenlake_per_map = 12;
+    ASSERT_OK(mvot_gen_run(&cfg, dir, NULL, NULL, NULL, &err), &err);
+    struct mvot_episode_reader *r = NULL;
+    ASSERT_OK(mvot_episode_reader_open(dir, &r, &err), &err);
+    uint64_t fl_layout[48] = {0};
+    int total = 0;
+    for (;;) {
+        struct mvot_episode ep;
+        int done = 0;
+        if (mvot_episode_reader_next(r, &ep, &done, &err) != MVOT_OK || done)
+            break;
+        struct checked c = {0};
+        check_episode(&ep, &c);
+        if (ep.task == MVOT_TASK_FROZENLAKE && total < 48)
+            fl_layout[total] = ep.layout_hash;
+        total++;
+        mvot_episode_free(&ep);
+    }
+    mvot_episode_reader_close(r);
+    ASSERT_EQ_INT(total, 96);
+    for (int i = 0; i < 48; i++)
+        ASSERT_TRUE(fl_layout[i] == fl_layout[i - i % 12]); /* one map per block of 12 */
+    ASSERT_TRUE(fl_layout[0] != fl_layout[12]);
+    ASSERT_TRUE(seen_bumps > 0);
+    ASSERT_TRUE(seen_other_tables > 0);
+    opt_border_walks = opt_random_table = 0;
+    free(dir);
+}
+
 TEST_MAIN(test_official_maze_samples, test_official_frozenlake_samples,
-          test_generated_episodes_replay)
+          test_generated_episodes_replay, test_options_replay)

@@ -301,6 +301,26 @@ static void test_reader_corrupt(void)
     free(dir);
 }
 
+/* Fails for every top-level field of record that has no row in the spec's field table
+ * (doc); marks each in seen (may be NULL). Returns the number of fields. */
+static int check_fields_documented(json_t *record, const char *doc, const char *what, json_t *seen)
+{
+    const char *key;
+    json_t *v;
+    int n = 0;
+    json_object_foreach(record, key, v)
+    {
+        char row[80];
+        snprintf(row, sizeof row, "\n| `%s` |", key);
+        if (!strstr(doc, row))
+            T_FAIL("%s field \"%s\" is not in docs/episode-format.md", what, key);
+        if (seen)
+            json_object_set_new(seen, key, json_true());
+        n++;
+    }
+    return n;
+}
+
 /* Every top-level record field is in the spec's field table, and every field of the table is
  * written by some task. */
 static void test_spec_matches_records(void)
@@ -319,49 +339,18 @@ static void test_spec_matches_records(void)
     mvot_gen_config_default(&cfg);
     cfg.image_size = 128;
     json_t *seen = json_object();
-    for (int t = 0; t < MVOT_TASK_COUNT; t++) {
+    /* every task in the default style, then one episode in the official style ("style") */
+    for (int t = 0; t <= MVOT_TASK_COUNT; t++) {
         struct mvot_episode ep;
-        ASSERT_OK(mvot_gen_one(&cfg, (enum mvot_task)t, 1, &ep, &err), &err);
-        const char *key;
-        json_t *v;
-        json_object_foreach(ep.record, key, v)
-        {
-            char row[80];
-            snprintf(row, sizeof row, "\n| `%s` |", key);
-            if (!strstr((const char *)doc, row))
-                T_FAIL("record field \"%s\" is not in docs/episode-format.md", key);
-            json_object_set_new(seen, key, json_true());
-        }
+        if (t == MVOT_TASK_COUNT)
+            cfg.style = MVOT_GEN_STYLE_OFFICIAL;
+        ASSERT_OK(mvot_gen_one(&cfg, (enum mvot_task)(t % MVOT_TASK_COUNT), 1, &ep, &err), &err);
+        check_fields_documented(ep.record, (const char *)doc, "record", seen);
         mvot_episode_free(&ep);
     }
-    /* records made by import-mvot add their own field(s) */
-    char samples[1024];
-    snprintf(samples, sizeof samples, "%s/../shared/reference/mvot-data-samples", src ? src : "..");
-    if (mvot_io_exists(samples)) {
-        char *tmp = t_tmpdir();
-        struct mvot_episode_reader *r = NULL;
-        ASSERT_OK(mvot_official_import(samples, tmp, 128, NULL, NULL, &err), &err);
-        ASSERT_OK(mvot_episode_reader_open(tmp, &r, &err), &err);
-        struct mvot_episode ep;
-        int done = 0;
-        if (r && mvot_episode_reader_next(r, &ep, &done, &err) == MVOT_OK && !done) {
-            const char *key;
-            json_t *v;
-            json_object_foreach(ep.record, key, v)
-            {
-                char row[80];
-                snprintf(row, sizeof row, "\n| `%s` |", key);
-                if (!strstr((const char *)doc, row))
-                    T_FAIL("imported record field \"%s\" is not in docs/episode-format.md", key);
-                json_object_set_new(seen, key, json_true());
-            }
-            mvot_episode_free(&ep);
-        }
-        mvot_episode_reader_close(r);
-        free(tmp);
-    } else {
-        json_object_set_new(seen, "origin", json_true()); /* cannot check without samples */
-    }
+    /* records made by import-mvot add this field; test_spec_matches_imported_records
+     * checks it against real imports where the reference samples are present */
+    json_object_set_new(seen, "origin", json_true());
     /* the table rows, back to the records */
     const char *q = (const char *)doc;
     while ((q = strstr(q, "\n| `")) != NULL) {
@@ -378,6 +367,42 @@ static void test_spec_matches_records(void)
     json_decref(seen);
     free(doc);
     free(path);
+}
+
+/* Every top-level field of a record made by import-mvot (from the official samples in the
+ * reference data) is in the spec's field table. */
+static void test_spec_matches_imported_records(void)
+{
+    char samples[1024];
+    const char *ref = t_reference_dir();
+    snprintf(samples, sizeof samples, "%s/mvot-data-samples", ref ? ref : "");
+    if (!ref || !mvot_io_exists(samples))
+        T_SKIP("no mvot-data-samples in the reference data (MVOT_REFERENCE_DIR)");
+    const char *src = getenv("MVOT_SRC");
+    char *path = mvot_strdupf("%s/docs/episode-format.md", src ? src : "..");
+    uint8_t *doc = NULL;
+    size_t len;
+    struct mvot_error err = {0};
+    ASSERT_OK(mvot_io_read_file(path, 1 << 20, &doc, &len, &err), &err);
+    free(path);
+    if (!doc)
+        return;
+    char *tmp = t_tmpdir();
+    struct mvot_episode_reader *r = NULL;
+    ASSERT_OK(mvot_official_import(samples, tmp, 128, NULL, NULL, &err), &err);
+    ASSERT_OK(mvot_episode_reader_open(tmp, &r, &err), &err);
+    struct mvot_episode ep;
+    int done = 0, fields = 0, has_origin = 0;
+    if (r && mvot_episode_reader_next(r, &ep, &done, &err) == MVOT_OK && !done) {
+        has_origin = json_object_get(ep.record, "origin") != NULL;
+        fields = check_fields_documented(ep.record, (const char *)doc, "imported record", NULL);
+        mvot_episode_free(&ep);
+    }
+    ASSERT_TRUE(fields > 0);
+    ASSERT_TRUE(has_origin); /* the field test_spec_matches_records takes on trust */
+    mvot_episode_reader_close(r);
+    free(tmp);
+    free(doc);
 }
 
 /* Replays the fuzz corpus, then structured mutations (every top-level and layout field set to
@@ -475,7 +500,7 @@ static void test_fuzz_replay(void)
 }
 
 /* The instruction strings equal the official loader's prompts in
- * ../shared/reference/official-prompts.md (the first code block after each task heading),
+ * official-prompts.md of the reference data (the first code block after each task heading),
  * with "\n" unescaped and <ACTION_SEQ> replaced by the episode's step texts. */
 static char *official_prompt(const char *doc, const char *heading)
 {
@@ -501,15 +526,16 @@ static char *official_prompt(const char *doc, const char *heading)
 
 static void test_official_prompts(void)
 {
-    const char *src = getenv("MVOT_SRC");
-    char *path = mvot_strdupf("%s/../shared/reference/official-prompts.md", src ? src : "..");
+    const char *ref = t_reference_dir();
+    if (!ref)
+        T_SKIP("no reference data (MVOT_REFERENCE_DIR)");
+    char *path = mvot_strdupf("%s/official-prompts.md", ref);
     uint8_t *doc;
     size_t len;
     struct mvot_error err = {0};
     if (mvot_io_read_file(path, 1 << 20, &doc, &len, &err) != MVOT_OK) {
-        printf("skip: %s\n", err.msg);
         free(path);
-        return;
+        T_SKIP("%s", err.msg);
     }
     struct mvot_gen_config cfg;
     mvot_gen_config_default(&cfg);
@@ -554,4 +580,4 @@ static void test_official_prompts(void)
 }
 
 TEST_MAIN(test_golden_frames, test_official_prompts, test_fuzz_replay, test_config_json,
-          test_reader_corrupt, test_spec_matches_records)
+          test_reader_corrupt, test_spec_matches_records, test_spec_matches_imported_records)

@@ -42,6 +42,8 @@ static uint32_t g_max_length;
 static enum mvot_length_policy g_policy;
 static enum mvot_pack_mode g_mode = MVOT_PACK_MVOT;
 
+static int g_aug_identity; /* the last pack said its --augment was a no-op */
+
 static int pack_to(const char *out, int threads, uint32_t shard_samples, uint32_t stop_after,
                    int augment)
 {
@@ -58,10 +60,14 @@ static int pack_to(const char *out, int threads, uint32_t shard_samples, uint32_
     struct mvot_pool *pool = mvot_pool_create(threads);
     struct mvot_error err = {0};
     char *tp = path_in(g_dir, "tokenizer.json"), *cp = path_in(g_dir, "cb.safetensors");
+    /* the archive, not g_dir: an output folder inside the episode folder is refused */
+    char *ap = path_in(g_dir, "episodes.tar.zst");
     json_t *sum = NULL;
-    enum mvot_status st = mvot_pack_run(g_dir, tp, cp, out, &o, pool, NULL, &sum, &err);
+    enum mvot_status st = mvot_pack_run(ap, tp, cp, out, &o, pool, NULL, &sum, &err);
+    free(ap);
     if (st != MVOT_OK)
         fprintf(stderr, "pack: %s\n", err.msg);
+    g_aug_identity = json_is_true(json_object_get(sum, "augment_identity"));
     json_decref(sum);
     free(tp);
     free(cp);
@@ -203,6 +209,61 @@ static void t_golden_texts(void)
     ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_DIRECT, &ex, &n, &err), &err);
     ASSERT_EQ_STR(ex[0].label_text, "Action sequence finished. The answer is B.");
     ASSERT_EQ_INT(ex[0].n_images, 1);
+    mvot_examples_free(ex, n);
+}
+
+/* MINIBEHAVIOR captions: every "<image>" is followed by its frame's caption and a space, in
+ * every mode, input and label alike (the official "<image>Carrying objects: None. " layout). */
+static void t_golden_captions(void)
+{
+    static char *caps[3] = {"Carrying objects: None.", "Carrying objects: printer_0.",
+                            "Carrying objects: None."};
+    static char *steps[2] = {"Pick up. ", "Drop. "};
+    struct mvot_episode ep;
+    golden_episode(&ep);
+    ep.task = MVOT_TASK_MINIBEHAVIOR;
+    ep.key = "minibehavior-000001";
+    ep.init_text = "Initial State: ";
+    ep.step_text = steps;
+    ep.caption = caps;
+    struct mvot_example *ex = NULL;
+    size_t n = 0;
+    struct mvot_error err = {0};
+    char pre[1024], want[1400];
+    snprintf(pre, sizeof pre,
+             "%sInitial State: <image>Carrying objects: None. \nResponse: ", INSTR);
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_MVOT, &ex, &n, &err), &err);
+    ASSERT_EQ_INT(n, 5);
+    if (n != 5)
+        return;
+    snprintf(want, sizeof want, "%sPick up. ", pre);
+    ASSERT_EQ_STR(ex[0].input_text, want);
+    ASSERT_EQ_STR(ex[0].label_text, "<image>Carrying objects: printer_0. ");
+    snprintf(want, sizeof want, "%sPick up. <image>Carrying objects: printer_0. Drop. ", pre);
+    ASSERT_EQ_STR(ex[1].input_text, want);
+    ASSERT_EQ_STR(ex[1].label_text, "<image>Carrying objects: None. ");
+    ASSERT_EQ_STR(ex[2].input_text, pre);
+    ASSERT_EQ_STR(ex[2].label_text, "Pick up.");
+    snprintf(want, sizeof want, "%sPick up. <image>Carrying objects: printer_0. ", pre);
+    ASSERT_EQ_STR(ex[3].input_text, want);
+    ASSERT_EQ_STR(ex[3].label_text, "Drop.");
+    snprintf(want, sizeof want, "%sPick up. Drop. <image>Carrying objects: None. ", pre);
+    ASSERT_EQ_STR(ex[4].input_text, want);
+    ASSERT_EQ_STR(ex[4].label_text, "Action sequence finished. The answer is B.");
+    mvot_examples_free(ex, n);
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_TRAJECTORY, &ex, &n, &err), &err);
+    ASSERT_EQ_STR(ex[0].input_text, pre);
+    ASSERT_EQ_STR(ex[0].label_text,
+                  "Pick up. <image>Carrying objects: printer_0. Drop. <image>Carrying objects: "
+                  "None. Action sequence finished. The answer is B.");
+    ASSERT_EQ_INT(ex[0].n_images, 3);
+    mvot_examples_free(ex, n);
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_COT, &ex, &n, &err), &err);
+    ASSERT_EQ_STR(ex[0].input_text, pre);
+    mvot_examples_free(ex, n);
+    ASSERT_OK(mvot_assemble_examples(&ep, MVOT_PACK_DIRECT, &ex, &n, &err), &err);
+    ASSERT_EQ_STR(ex[0].input_text, pre);
+    ASSERT_EQ_STR(ex[0].label_text, "Action sequence finished. The answer is B.");
     mvot_examples_free(ex, n);
 }
 
@@ -616,6 +677,9 @@ static void t_augment(void)
         return;
     char *a = path_in(g_dir, "shards-aug1"), *b = path_in(g_dir, "shards-aug2");
     ASSERT_EQ_INT(pack_to(a, 1, 0, 0, 2), 0);
+    /* the fixture's patch codebook: a round trip gives back the same codes, so pack says so
+     * and does no augmentation */
+    ASSERT_TRUE(g_aug_identity);
     ASSERT_EQ_INT(pack_to(b, 2, 0, 0, 2), 0);
     ASSERT_TRUE(same_dir(a, b));
     json_t *rep = verify_dir(a);
@@ -765,5 +829,5 @@ static void t_length(void)
     free(t);
 }
 
-TEST_MAIN(t_golden_texts, t_golden_tokens, t_hf_equivalence_trained, t_roundtrip,
+TEST_MAIN(t_golden_texts, t_golden_captions, t_golden_tokens, t_hf_equivalence_trained, t_roundtrip,
           t_threads_and_resume, t_augment, t_length, t_corruption)

@@ -266,6 +266,40 @@ static void test_bad_input(void)
     json_decref(d);
 }
 
+/* Chained Replace normalizers that each multiply the text stop at the normalizer cap with
+ * an error naming it, instead of growing without bound. */
+static void test_normalizer_cap(void)
+{
+    json_t *d = sp_doc();
+    json_t *seq = json_array();
+    for (int i = 0; i < 40; i++)
+        json_array_append_new(seq, json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern",
+                                             "String", "a", "content", "aaaa"));
+    json_object_set_new(d, "normalizer",
+                        json_pack("{s:s, s:o}", "type", "Sequence", "normalizers", seq));
+    struct mvot_error err = {0};
+    enum mvot_status st;
+    struct mvot_bpe *tok = load_doc(d, &err, &st);
+    ASSERT_EQ_INT(st, MVOT_OK);
+    struct mvot_ids ids = {0};
+    const char *text = "a small text with a few a's";
+    st = mvot_bpe_encode(tok, text, strlen(text), 0, &ids, &err);
+    ASSERT_EQ_INT(st, MVOT_ERR_UNSUPPORTED);
+    ASSERT_TRUE(strstr(err.msg, "cap") != NULL);
+    mvot_ids_free(&ids);
+    /* a tokenizer that grows the text a little is fine */
+    json_object_set_new(d, "normalizer",
+                        json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", "String",
+                                  "a", "content", "aaaa"));
+    mvot_bpe_free(tok);
+    tok = load_doc(d, &err, &st);
+    ASSERT_EQ_INT(st, MVOT_OK);
+    ASSERT_EQ_INT(mvot_bpe_encode(tok, text, strlen(text), 0, &ids, &err), MVOT_OK);
+    mvot_ids_free(&ids);
+    mvot_bpe_free(tok);
+    json_decref(d);
+}
+
 struct th_arg {
     const struct mvot_bpe *tok;
     const char *text;
@@ -402,4 +436,5 @@ static void test_train_and_threads(void)
     free(dir);
 }
 
-TEST_MAIN(test_hand_computed, test_unk_fusing, test_bad_input, test_train_and_threads)
+TEST_MAIN(test_hand_computed, test_unk_fusing, test_bad_input, test_normalizer_cap,
+          test_train_and_threads)

@@ -54,10 +54,8 @@ static uint8_t *load_npy(const char *dir, const char *name, struct mvot_npy *out
 
 static void test_vqgan_dispatch(void)
 {
-    if (!have_torch()) {
-        printf("# skipped: /usr/bin/python3 has no torch\n");
-        return;
-    }
+    if (!have_torch())
+        T_SKIP("/usr/bin/python3 has no torch (Debian python3-torch)");
     struct mvot_error err = {0};
     char *dir = t_tmpdir();
     ASSERT_EQ_INT(run_ref(dir, "--prefix model.vqmodel."), 0);

@@ -402,11 +402,21 @@ static enum mvot_status replace_all(const struct bpe_regex *re, pcre2_match_data
     return bpe_sbuf_add(out, s + prev, n - prev);
 }
 
+/* Chained Replace/Prepend normalizers can multiply the text at every step (a 125-byte input
+ * reached 12 GB); no real tokenizer comes near this cap, checked after every step. */
+#define BPE_NORM_GROWTH 64
+#define BPE_NORM_SLACK 4096
+
 static enum mvot_status normalize_with(const struct mvot_bpe *tok, pcre2_match_data *md,
                                        struct bpe_sbuf *cur, struct bpe_sbuf *tmp)
 {
     enum mvot_status st = MVOT_OK;
+    size_t limit = cur->n > (SIZE_MAX - BPE_NORM_SLACK) / BPE_NORM_GROWTH
+                       ? SIZE_MAX
+                       : cur->n * BPE_NORM_GROWTH + BPE_NORM_SLACK;
     for (size_t i = 0; i < tok->nnorms && st == MVOT_OK; i++) {
+        if (cur->n > limit)
+            return MVOT_ERR_UNSUPPORTED; /* the callers name it as the normalizer cap */
         const struct bpe_norm *nm = &tok->norms[i];
         switch (nm->kind) {
         case BPE_N_NFC:
@@ -438,7 +448,25 @@ static enum mvot_status normalize_with(const struct mvot_bpe *tok, pcre2_match_d
             break;
         }
     }
-    return st;
+    return st == MVOT_OK && cur->n > limit ? MVOT_ERR_UNSUPPORTED : st;
+}
+
+/* Reports a failed normalize/encode of an n-byte text. */
+static enum mvot_status norm_fail(const struct mvot_bpe *tok, enum mvot_status st, size_t n,
+                                  struct mvot_error *err)
+{
+    switch (st) {
+    case MVOT_ERR_INTERNAL:
+        return mvot_error_set(err, st, tok->name, "regex match failed on a %zu-byte text", n);
+    case MVOT_ERR_UNSUPPORTED:
+        return mvot_error_set(err, st, tok->name,
+                              "the normalizers grow a %zu-byte text past their cap of %dx the "
+                              "input + %d bytes (chained Replace normalizers?)",
+                              n, BPE_NORM_GROWTH, BPE_NORM_SLACK);
+    case MVOT_ERR_CORRUPT:
+        return mvot_error_set(err, st, tok->name, "normalizer failed on %zu bytes", n);
+    default: return mvot_error_set(err, st, tok->name, "out of memory on a %zu-byte text", n);
+    }
 }
 
 enum mvot_status bpe_normalize(const struct mvot_bpe *tok, const char *s, size_t n,
@@ -456,7 +484,7 @@ enum mvot_status bpe_normalize(const struct mvot_bpe *tok, const char *s, size_t
     pcre2_match_data_free(md);
     bpe_sbuf_free(&tmp);
     if (st != MVOT_OK)
-        return mvot_error_set(err, st, tok->name, "normalizer failed on %zu bytes", n);
+        return norm_fail(tok, st, n, err);
     return MVOT_OK;
 }
 
@@ -1181,10 +1209,7 @@ enum mvot_status mvot_bpe_encode(const struct mvot_bpe *tok, const char *text, s
     if (len) {
         st = split_added(tok, t, &tok->trie_raw, s, len, 1, normalized_piece, out);
         if (st != MVOT_OK)
-            return mvot_error_set(err, st, tok->name,
-                                  st == MVOT_ERR_INTERNAL ? "regex match failed on a %zu-byte text"
-                                                          : "out of memory encoding %zu bytes",
-                                  len);
+            return norm_fail(tok, st, len, err);
     }
     if (add_special && tok->npost_post &&
         (st = mvot_ids_append(out, tok->post_post, tok->npost_post)) != MVOT_OK)

@@ -1018,9 +1018,16 @@ enum mvot_status bpe_load_json(struct mvot_bpe *tok, const char *json, size_t le
     json_t *root = NULL;
     struct loader L = {tok, tok->name, err, {0}};
     const json_t *vocab = NULL, *merges = NULL;
-    MVOT_TRY(mvot_json_load_buf(json, len, tok->name, &root, err));
-    if (!json_is_object(root)) {
+    st = mvot_json_load_buf(json, len, tok->name, &root, err);
+    if (st == MVOT_OK && !json_is_object(root))
         st = fail(&L, MVOT_ERR_CORRUPT, "(root)", "expected an object");
+    else if (st == MVOT_OK && !json_object_get(root, "model"))
+        st = fail(&L, MVOT_ERR_CORRUPT, "model", "missing");
+    if (st != MVOT_OK) {
+        /* a wrong file handed over as the tokenizer: say so, not only what broke */
+        size_t n = err ? strlen(err->msg) : 0;
+        if (err && n < sizeof err->msg)
+            snprintf(err->msg + n, sizeof err->msg - n, " (not a tokenizer.json)");
         goto cleanup;
     }
     static const char *unsupported_if_set[] = {"truncation", "padding"};

@@ -1,11 +1,11 @@
 /* Byte-level BPE training that writes an HF tokenizer.json in the Chameleon layout
- * (DESIGN.md §4.1): ids 0..3 <s> <pad> </s> <unk>, 4..8195 the IMGIMG image-code names, 8196
+ * (docs/chameleon.md §1): ids 0..3 <s> <pad> </s> <unk>, 4..8195 the IMGIMG image-code names, 8196
  * <eoss>, 8197 <racm3:break>, 8198..8710 <reserved%05d> (named id-4, so 8710 is
  * <reserved08706>), 8711 <image>, then the 256 byte tokens (GPT-2 bytes_to_unicode, in byte
- * order), then one token per merge. The pre-tokenizer is the Chameleon Sequence of DESIGN.md
- * §4.2. Training is deterministic: the most frequent pair wins, ties go to the smaller
- * (left bytes, right bytes); the result does not depend on the thread count. The file records
- * the corpus XXH3 and the parameters under the top-level key "mvot_training", which HF
+ * order), then one token per merge. The pre-tokenizer is the Chameleon Sequence of
+ * docs/chameleon.md §2. Training is deterministic: the most frequent pair wins, ties go to the
+ * smaller (left bytes, right bytes); the result does not depend on the thread count. The file
+ * records the corpus XXH3 and the parameters under the top-level key "mvot_training", which HF
  * tokenizers ignores. */
 #ifndef MVOT_TOKENIZE_BPE_TRAIN_H
 #define MVOT_TOKENIZE_BPE_TRAIN_H

@@ -1,4 +1,4 @@
-/* The Chameleon/Anole token layout (DESIGN.md §4.1) read from a loaded tokenizer by token
+/* The Chameleon/Anole token layout (docs/chameleon.md §1) read from a loaded tokenizer by token
  * names: image code c is the vocab entry "IMGIMG" + one letter per decimal digit of c (A=0 ..
  * J=9) + "Z"; the specials are found by their names. Nothing assumes an offset. */
 #include <stdlib.h>

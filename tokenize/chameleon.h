@@ -1,4 +1,4 @@
-/* The Chameleon/Anole token layout (DESIGN.md §4.1), derived from a loaded tokenizer by
+/* The Chameleon/Anole token layout (docs/chameleon.md §1), derived from a loaded tokenizer by
  * token names, never by assumed offsets. The built-in default tokenizer uses the same
  * layout, so every shard has this structure. */
 #ifndef MVOT_TOKENIZE_CHAMELEON_H

@@ -1,4 +1,4 @@
-/* Chameleon image preprocessing, bit-exact with HF ChameleonImageProcessor (DESIGN.md §4.3):
+/* Chameleon image preprocessing, bit-exact with HF ChameleonImageProcessor (docs/chameleon.md §3):
  * RGBA composited on white in float64, Pillow's LANCZOS resize of the shortest edge to S
  * (Pillow's 22-bit fixed-point two-pass resampler, reproduced byte for byte), floor center
  * crop to S x S, then pixel values f32(f32(u8 * 0.0078) - 1) in planar CHW order.

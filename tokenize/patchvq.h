@@ -1,4 +1,4 @@
-/* The built-in patch-VQ image tokenizer (DESIGN.md §4.5): each p x p patch of an S x S RGB
+/* The built-in patch-VQ image tokenizer (docs/chameleon.md §5): each p x p patch of an S x S RGB
  * frame maps to its nearest code of a patch codebook, row-major; decode pastes the code
  * patches back.
  *

@@ -1,4 +1,4 @@
-/* The Chameleon/Anole VQGAN on the CPU in fp32 (DESIGN.md §4.4; see vqgan.h).
+/* The Chameleon/Anole VQGAN on the CPU in fp32 (docs/chameleon.md §4; see vqgan.h).
  *
  * Activations are planar CHW, like PyTorch, so a GroupNorm group is one contiguous run and a
  * 1x1 conv is a plain GEMM. A 3x3 conv is a GEMM W[Co x 9Ci] * col[9Ci x n] over tiles of

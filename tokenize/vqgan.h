@@ -1,4 +1,4 @@
-/* The Chameleon/Anole VQGAN (DESIGN.md §4.4) on the CPU in fp32: encoder, quantizer and,
+/* The Chameleon/Anole VQGAN (docs/chameleon.md §4) on the CPU in fp32: encoder, quantizer and,
  * when the checkpoint has it, decoder. Weights are read by name from safetensors under the
  * prefix "model.vqmodel." or none, in bf16, f16 or f32 (widened to f32 at load). The widths
  * come from the file (ch from encoder.conv_in, z from encoder.conv_out, K x D from

@@ -17,6 +17,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/outdir.h"
 #include "core/pool.h"
 
 static pthread_mutex_t g_bar_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -30,19 +31,39 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* One line per phase: done / total, percent, rate and time left (from the phase's start:
+ * a new label, or a count going back, starts a new phase). Without a total: count and rate. */
 static void draw_progress(void *user, const char *label, uint64_t done, uint64_t total)
 {
+    static char phase[64];
+    static double t0;
+    static uint64_t done0, last;
     (void)user;
     if (pthread_mutex_trylock(&g_bar_mu) != 0)
         return;
     double t = now_s();
+    if (strncmp(phase, label, sizeof phase - 1) != 0 || done < last) {
+        snprintf(phase, sizeof phase, "%s", label);
+        t0 = t;
+        done0 = done;
+    }
+    last = done;
     if (done == total || t - g_bar_last >= 0.1) {
         g_bar_last = t;
-        if (total)
-            fprintf(stderr, "\r%-24s %10llu / %-10llu %5.1f%%", label, (unsigned long long)done,
-                    (unsigned long long)total, 100.0 * (double)done / (double)total);
-        else
-            fprintf(stderr, "\r%-24s %10llu", label, (unsigned long long)done);
+        double rate = t > t0 ? (double)(done - done0) / (t - t0) : 0.0;
+        if (total) {
+            char eta[32] = "--:--";
+            if (rate > 0 && done <= total) {
+                unsigned long left = (unsigned long)((double)(total - done) / rate + 0.5);
+                snprintf(eta, sizeof eta, "%lu:%02lu:%02lu", left / 3600, left / 60 % 60,
+                         left % 60);
+            }
+            fprintf(stderr, "\r%-16s %10llu / %-10llu %5.1f%%  %9.1f/s  left %s ", label,
+                    (unsigned long long)done, (unsigned long long)total,
+                    100.0 * (double)done / (double)total, rate, eta);
+        } else {
+            fprintf(stderr, "\r%-16s %10llu  %9.1f/s ", label, (unsigned long long)done, rate);
+        }
         fflush(stderr);
         g_bar_drawn = 1;
     }
@@ -200,4 +221,16 @@ void mvot_cli_ready(struct mvot_cli *cli)
     /* Every stage parallelizes with its own pool (one GEMM per worker, deterministic
      * chunking); OpenBLAS's own threads would only oversubscribe the cores. */
     openblas_set_num_threads(1);
+}
+
+int mvot_cli_claim_out(const struct mvot_cli *cli, const char *out, const char *const *inputs,
+                       size_t n, int fresh, struct mvot_outdir_lock **lock)
+{
+    struct mvot_error err = {0};
+    *lock = NULL;
+    if (mvot_outdir_check_overlap(out, inputs, n, &err) != MVOT_OK ||
+        (fresh && mvot_outdir_check_foreign(out, NULL, 0, "the output", &err) != MVOT_OK) ||
+        mvot_outdir_lock(out, cli->cmd, lock, &err) != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    return -1;
 }

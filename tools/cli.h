@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/progress.h"
@@ -80,6 +81,15 @@ int mvot_cli_parse_double(const struct mvot_cli *cli, const char *opt, const cha
  * folder or an index JSON (accepted elsewhere, core/checkpoint.h) prints a usage line naming
  * `mvot codebook extract-vqgan` and returns 2; else returns -1. */
 int mvot_cli_require_one_file(const struct mvot_cli *cli, const char *opt, const char *path);
+
+struct mvot_outdir_lock;
+/* The output-folder rules (core/outdir.h, docs/cli.md) for a command whose library call does
+ * not apply them itself: `out` must not overlap the n inputs (exit 2), and is locked until
+ * the caller's mvot_outdir_unlock(*lock). With `fresh`, `out` must also be new or empty (the
+ * command keeps no manifest to know its own files by). Returns -1 to go on, else the exit
+ * code after printing the error. */
+int mvot_cli_claim_out(const struct mvot_cli *cli, const char *out, const char *const *inputs,
+                       size_t n, int fresh, struct mvot_outdir_lock **lock);
 
 /* Ends the progress line (if one is drawn). */
 void mvot_cli_progress_done(struct mvot_cli *cli);

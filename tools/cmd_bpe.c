@@ -149,8 +149,10 @@ static int do_encode(struct mvot_cli *cli, const struct mvot_bpe *tok, int jsonl
         enum mvot_status st = mvot_bpe_encode(tok, (const char *)(b.data ? b.data : (uint8_t *)""),
                                               b.len, special, &ids, &err);
         mvot_buf_free(&b);
-        if (st != MVOT_OK)
+        if (st != MVOT_OK) {
+            mvot_ids_free(&ids); /* a failed encode may have appended ids already */
             return mvot_cli_fail(cli, &err);
+        }
         print_ids(stdout, ids.v, ids.n);
         mvot_ids_free(&ids);
         return MVOT_EXIT_OK;
@@ -217,6 +219,13 @@ static int decode_one(struct mvot_cli *cli, const struct mvot_bpe *tok, const ch
             break;
         }
         ids[i] = (int32_t)json_integer_value(x);
+        if (ids[i] < 0 || (uint32_t)ids[i] >= mvot_bpe_vocab_size(tok)) {
+            fprintf(stderr,
+                    "%s: %s: element %zu: id %" PRId32 " is outside the vocabulary (0..%u)\n",
+                    cli->cmd, where, i, ids[i], mvot_bpe_vocab_size(tok) - 1);
+            rc = MVOT_EXIT_FAIL;
+            break;
+        }
     }
     json_decref(j);
     if (!ids || rc != MVOT_EXIT_OK) {

@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "core/png.h"
 #include "core/pool.h"
 #include "gen/episode.h"
@@ -164,6 +165,22 @@ cleanup:
     return st;
 }
 
+/* OUT may hold only an earlier build's files, known by its build-config.json (written
+ * first): anything else in OUT is a user's and stops the build (docs/cli.md). */
+static enum mvot_status claim_out_dir(const char *out, const struct mvot_outdir_lock *lock,
+                                      const char *cfg_out, struct mvot_error *err)
+{
+    static const char *const files[] = {"build-config.json", "preview.png", "codebook.safetensors",
+                                        "tokenizer.json",    "episodes",    "shards"};
+    json_t *prev = NULL;
+    int ours = mvot_io_exists(cfg_out) && mvot_json_load_file(cfg_out, &prev, NULL) == MVOT_OK &&
+               json_is_object(json_object_get(prev, "gen")) &&
+               json_is_object(json_object_get(prev, "pack"));
+    json_decref(prev);
+    mvot_outdir_clean_stale(lock, files, 4); /* a killed build's temp files */
+    return mvot_outdir_check_foreign(out, files, ours ? 6 : 0, "a build", err);
+}
+
 int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
 {
     static const struct option opts[] = {{"config", required_argument, 0, O_CONFIG},
@@ -213,13 +230,22 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     char *ep_dir = NULL, *arch = NULL, *cb_path = NULL, *tok_path = NULL, *sh_dir = NULL,
          *preview = NULL, *cfg_out = NULL;
     size_t *offs = NULL;
+    struct mvot_outdir_lock *lock = NULL;
     struct mvot_buf texts;
     mvot_buf_init(&texts, 0);
     struct mvot_codebook cb;
     memset(&cb, 0, sizeof cb);
     if (config_path) {
+        /* a config that cannot be read or is not an object is a configuration error */
         if (mvot_json_load_file(config_path, &user, &err) != MVOT_OK) {
-            rc = mvot_cli_fail(cli, &err);
+            rc = mvot_cli_usage(cli, "--config: %s", err.msg);
+            goto done;
+        }
+        if (!json_is_object(user)) {
+            rc = mvot_cli_usage(cli,
+                                "--config %s: want a JSON object with sections gen, "
+                                "codebook, tokenizer, pack",
+                                config_path);
             goto done;
         }
         if (overlay(cli, cfg, user) != 0) {
@@ -289,7 +315,10 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         rc = MVOT_EXIT_USAGE;
         goto done;
     }
-    if (mvot_io_mkdirs(out, &err) != MVOT_OK ||
+    const char *inputs[] = {tkf, cbf};
+    if (mvot_outdir_check_overlap(out, inputs, 2, &err) != MVOT_OK ||
+        mvot_outdir_lock(out, "mvot build", &lock, &err) != MVOT_OK ||
+        claim_out_dir(out, lock, cfg_out, &err) != MVOT_OK ||
         mvot_json_write_file(cfg_out, cfg, &err) != MVOT_OK) {
         rc = mvot_cli_fail(cli, &err);
         goto done;
@@ -444,6 +473,7 @@ fail:
     mvot_cli_progress_done(cli);
     rc = mvot_cli_fail(cli, &err);
 done:
+    mvot_outdir_unlock(lock);
     mvot_pool_free(pool);
     mvot_codebook_free(&cb);
     mvot_buf_free(&texts);

@@ -66,6 +66,31 @@ static char *render(const struct mvot_bpe *tok, const struct mvot_sample *s)
     return (char *)b.data;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One line per metadata field, sorted, each value as compact JSON (a pretty dump put every
+ * number of the cell lists on its own line). */
+static void print_meta(const json_t *meta)
+{
+    size_t n = json_object_size(meta), k = 0;
+    const char **keys = calloc(n ? n : 1, sizeof *keys);
+    const char *key;
+    json_t *v;
+    if (!keys)
+        return;
+    json_object_foreach((json_t *)meta, key, v) keys[k++] = key;
+    qsort(keys, k, sizeof *keys, cmp_str);
+    for (size_t i = 0; i < k; i++) {
+        char *d = mvot_json_dumps(json_object_get(meta, keys[i]));
+        printf("  %s: %s\n", keys[i], d ? d : "?");
+        free(d);
+    }
+    free(keys);
+}
+
 int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
 {
     int r = mvot_cli_parse_plain(cli, argc, argv, HELP);
@@ -139,10 +164,9 @@ int mvot_cmd_cat(int argc, char **argv, struct mvot_cli *cli)
         free(labels);
         json_decref(o);
     } else {
-        char *m = mvot_json_dumps_pretty(s.meta);
-        printf("key: %s (sample %zu, %zu tokens)\nmeta: %s\nspans:\n", s.key, index, s.n_tokens,
-               m ? m : "{}");
-        free(m);
+        printf("key: %s (sample %zu, %zu tokens)\nmeta:\n", s.key, index, s.n_tokens);
+        print_meta(s.meta);
+        printf("spans:\n");
         for (size_t i = 0; i < s.n_spans; i++)
             printf("  %6u %6u %-7s loss=%u\n", s.spans[i].start, s.spans[i].length,
                    MOD[s.spans[i].modality < 3 ? s.spans[i].modality : 0], s.spans[i].loss);

@@ -40,7 +40,8 @@ static const char HELP[] =
     "      unchanged: what pack and build need from a sharded model folder.\n"
     "  stats --codebook CB --episodes DIR/episodes.tar.zst [--atlas ATLAS.png] [--histogram]\n"
     "      Usage histogram, perplexity, dead codes and reconstruction PSNR over the frames;\n"
-    "      --atlas writes every code patch as one PNG (--episodes is optional with --atlas).\n"
+    "      --atlas writes every code patch as one PNG with its index (--episodes is optional\n"
+    "      with --atlas; with it the codes are sorted by use and unused ones shaded).\n"
     "  distances --codebook CB --out D.npy|D.safetensors\n"
     "      The K x K pairwise Euclidean distance matrix (float32), as used by MVoT's token\n"
     "      discrepancy loss.\n"
@@ -84,17 +85,23 @@ static int do_train(struct mvot_cli *cli, struct args *a)
     char hex[17];
     mvot_hash_hex(cb.file_hash, hex);
     const json_t *s = cb.stats;
+    /* the training PSNR when the stats carry one: null means an exact fit */
+    const json_t *pj = json_object_get(s, "psnr_db");
+    char psnr[48] = "";
+    if (json_is_number(pj))
+        snprintf(psnr, sizeof psnr, "; PSNR %.2f dB", json_number_value(pj));
+    else if (json_is_null(pj))
+        snprintf(psnr, sizeof psnr, "; PSNR inf (exact)");
     mvot_cli_note(cli,
                   "%s: K=%u (%s) from %lld distinct of %lld patches in %lld frames; dead codes "
-                  "%lld; iterations %lld%s; PSNR %s dB\n",
+                  "%lld; iterations %lld%s%s\n",
                   a->out, cb.K, json_string_value(json_object_get(s, "algorithm")),
                   (long long)json_integer_value(json_object_get(s, "distinct")),
                   (long long)json_integer_value(json_object_get(s, "patches")),
                   (long long)json_integer_value(json_object_get(s, "frames")),
                   (long long)json_integer_value(json_object_get(s, "dead_codes")),
                   (long long)json_integer_value(json_object_get(s, "iterations")),
-                  json_is_true(json_object_get(s, "converged")) ? " (converged)" : "",
-                  json_is_null(json_object_get(s, "psnr_db")) ? "inf (exact)" : "see stats");
+                  json_is_true(json_object_get(s, "converged")) ? " (converged)" : "", psnr);
     if (cli->json) {
         json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:O}", "codebook", a->out, "file_xxh3", hex,
                               "K", (int)cb.K, "D", (int)cb.D, "stats", cb.stats);
@@ -162,15 +169,6 @@ static int do_stats(struct mvot_cli *cli, struct args *a)
         return mvot_cli_fail(cli, &err);
     out = json_pack("{s:s, s:s, s:i, s:i}", "codebook", a->codebook, "kind",
                     mvot_codebook_kind_name(cb.kind), "K", (int)cb.K, "D", (int)cb.D);
-    if (a->atlas) {
-        if (mvot_codebook_atlas(&cb, &atlas, &err) != MVOT_OK ||
-            mvot_png_write_file(a->atlas, &atlas, NULL, &err) != MVOT_OK) {
-            rc = mvot_cli_fail(cli, &err);
-            goto done;
-        }
-        json_object_set_new(out, "atlas", json_string(a->atlas));
-        mvot_cli_note(cli, "%s: atlas of %u codes (%ux%u px)\n", a->atlas, cb.K, atlas.w, atlas.h);
-    }
     if (a->episodes) {
         pool = mvot_pool_create(cli->threads);
         if (cb.kind != MVOT_CB_PATCH) {
@@ -192,6 +190,17 @@ static int do_stats(struct mvot_cli *cli, struct args *a)
                       "%.1f; reconstruction PSNR %.2f dB\n",
                       a->episodes, (unsigned long long)u.frames, (unsigned long long)u.total,
                       u.K - u.dead, u.K, u.dead, u.perplexity, u.psnr_db);
+    }
+    /* after the usage, so that the atlas can be sorted and shaded by it */
+    if (a->atlas) {
+        if (mvot_codebook_atlas(&cb, a->episodes ? &u : NULL, &atlas, &err) != MVOT_OK ||
+            mvot_png_write_file(a->atlas, &atlas, NULL, &err) != MVOT_OK) {
+            rc = mvot_cli_fail(cli, &err);
+            goto done;
+        }
+        json_object_set_new(out, "atlas", json_string(a->atlas));
+        mvot_cli_note(cli, "%s: atlas of %u codes (%ux%u px)%s\n", a->atlas, cb.K, atlas.w, atlas.h,
+                      a->episodes ? ", most used first" : "");
     }
     if (cli->json)
         print_json(json_incref(out));

@@ -9,6 +9,7 @@
 
 #include "core/io.h"
 #include "core/json.h"
+#include "core/outdir.h"
 #include "tools/commands.h"
 #include "tools/eval/eval.h"
 
@@ -19,7 +20,9 @@ static const char HELP[] =
     "with \"image_codes\" or \"images\"; docs/predictions-format.md) against the shards'\n"
     "ground truth: answer accuracy, image-token match and codebook distance, and per-cell\n"
     "visual metrics V-Acc, V-Red, V-Steps, V-Ratio (docs/eval.md). Problems in a line are\n"
-    "reported with its line number and counted; they never stop the run.\n"
+    "reported with its line number and counted; they never stop the run. Exit status 1 when\n"
+    "truth samples could not be read (the scores would be incomplete), or with --strict when\n"
+    "any line had a problem.\n"
     "\n"
     "Options:\n"
     "  --truth DIR         shard directory (manifest.json, shards, tokenizer, codebook)\n"
@@ -31,9 +34,11 @@ static const char HELP[] =
     "  --inset N           pixels ignored at each side of a cell box (default 2)\n"
     "  --roundtrip N       round-trip check of the truth codes on the first N lines only\n"
     "                      (default: every line; saves a decode per line with a VQGAN)\n"
+    "  --strict            exit 1 when any prediction line had a problem (malformed line,\n"
+    "                      unknown, duplicate or missing key, bad ids or images)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_TRUTH = 1, O_PRED, O_OUT, O_MAXFAIL, O_PIXTOL, O_CELLTOL, O_INSET, O_ROUNDTRIP };
+enum { O_TRUTH = 1, O_PRED, O_OUT, O_MAXFAIL, O_PIXTOL, O_CELLTOL, O_INSET, O_ROUNDTRIP, O_STRICT };
 
 static void print_rate(const char *name, const json_t *v)
 {
@@ -53,19 +58,21 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
                                          {"cell-tol", required_argument, 0, O_CELLTOL},
                                          {"inset", required_argument, 0, O_INSET},
                                          {"roundtrip", required_argument, 0, O_ROUNDTRIP},
+                                         {"strict", no_argument, 0, O_STRICT},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_eval_opts eo;
     const char *truth = NULL, *pred = NULL, *out = NULL;
     uint64_t u;
     double d;
-    int c;
+    int c, strict = 0;
     mvot_eval_opts_default(&eo);
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_TRUTH: truth = optarg; break;
         case O_PRED: pred = optarg; break;
         case O_OUT: out = optarg; break;
+        case O_STRICT: strict = 1; break;
         case O_MAXFAIL:
             if (!mvot_cli_parse_u64(cli, "--max-failures", optarg, 0, 1000000, &u))
                 return MVOT_EXIT_USAGE;
@@ -103,6 +110,13 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
     if (!truth || !pred)
         return mvot_cli_usage(cli, "--truth SHARD_DIR and --pred FILE.jsonl are required");
     mvot_cli_ready(cli);
+    struct mvot_outdir_lock *lock = NULL;
+    const char *inputs[] = {truth, pred};
+    if (out) {
+        int claim = mvot_cli_claim_out(cli, out, inputs, 2, 0, &lock);
+        if (claim >= 0)
+            return claim;
+    }
 
     struct mvot_error err = {0};
     struct mvot_eval_truth *tr = NULL;
@@ -193,9 +207,25 @@ int mvot_cmd_eval(int argc, char **argv, struct mvot_cli *cli)
         free(s);
         json_decref(sum);
     }
+    /* Unreadable truth is a runtime failure, never a quiet "0 scored". */
+    size_t n_truth = res->diags.counts[MVOT_EVAL_DIAG_TRUTH], n_diag = 0;
+    for (int k = 0; k < MVOT_EVAL_DIAG_COUNT; k++)
+        n_diag += res->diags.counts[k];
+    if (n_truth) {
+        fprintf(stderr,
+                "%s: %s: %zu predictions could not be scored: their truth samples are "
+                "unreadable\n",
+                cli->cmd, truth, n_truth);
+        rc = MVOT_EXIT_FAIL;
+    } else if (strict && n_diag) {
+        fprintf(stderr, "%s: %s: %zu problems in the predictions (--strict)\n", cli->cmd, pred,
+                n_diag);
+        rc = MVOT_EXIT_FAIL;
+    }
 cleanup:
     if (st != MVOT_OK)
         rc = mvot_cli_fail(cli, &err);
+    mvot_outdir_unlock(lock);
     mvot_eval_result_free(res);
     mvot_eval_truth_close(tr);
     mvot_pool_free(pool);

@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "gen/official.h"
+#include "core/outdir.h"
 #include "tools/commands.h"
 
 static const char HELP[] =
@@ -15,8 +16,9 @@ static const char HELP[] =
     "  maze/grid{n}.json + maze/grid{n}/path_{id}_{k}.jpg   (k = 1..L+1)\n"
     "  frozenlake/level{n}/data.json + frozenlake/level{n}/{data_id}/{i}.png\n"
     "Maze frames are our PNG bytes under the official .jpg names: the official loader opens\n"
-    "them with PIL, which identifies the format by content. MINIBEHAVIOR has no official\n"
-    "layout and is skipped (counted in the summary).\n"
+    "them with PIL, which identifies the format by content; episodes of gen --style official\n"
+    "get their maze frames drawn at 640x480, the size of the official frames. MINIBEHAVIOR\n"
+    "has no official layout and is skipped (counted in the summary).\n"
     "\n"
     "Options:\n"
     "  --out DIR     output directory (required)\n"
@@ -42,10 +44,16 @@ int mvot_cmd_export_mvot(int argc, char **argv, struct mvot_cli *cli)
     if (!out)
         return mvot_cli_usage(cli, "--out DIR is required (see --help)");
     mvot_cli_ready(cli);
+    struct mvot_outdir_lock *lock = NULL;
+    const char *inputs[] = {argv[optind]};
+    int rc = mvot_cli_claim_out(cli, out, inputs, 1, 1, &lock);
+    if (rc >= 0)
+        return rc;
     struct mvot_error err = {0};
     json_t *summary = NULL;
     enum mvot_status st = mvot_official_export(argv[optind], out, &cli->hook, &summary, &err);
     mvot_cli_progress_done(cli);
+    mvot_outdir_unlock(lock);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     mvot_cli_note(

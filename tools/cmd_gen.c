@@ -25,11 +25,21 @@ static const char HELP[] =
     "  --sizes SPEC      grid-size mix: items [task=]N[-M][:W] separated by ',', e.g.\n"
     "                    \"3-6\", \"maze=3:2,maze=4:1,minibehavior=7-8\" (default uniform:\n"
     "                    3..6 for maze/frozenlake, 7..10 for minibehavior, walls included)\n"
-    "  --min-steps N     fewest rendered actions per episode (default 1)\n"
+    "  --min-steps N     fewest rendered actions per episode (default 2)\n"
     "  --max-steps N     most rendered actions per episode, <= 64 (default 32)\n"
     "  --split T,D,E     train/dev/test fractions by layout hash (default 0.8,0.1,0.1)\n"
     "  --png-level L     zlib level for frames, 0..9 (default: the measured default)\n"
     "  --zstd-level L    archive zstd level, 1..19 (default 3)\n"
+    "  --style S         grid (default: cells on the 16-px token grid) or official (the\n"
+    "                    geometry the official MVoT evaluator reads; see docs/tasks.md)\n"
+    "  --sprites DIR     FrozenLake sprites from your Gymnasium installation\n"
+    "                    (gymnasium/envs/toy_text/img); needs --style official\n"
+    "  --border-walks    frozenlake walks may bump into the border (default: never)\n"
+    "  --random-table    minibehavior table of w x h cells (1..3 each, 2..6 cells) at random\n"
+    "                    instead of the fixed 3x2\n"
+    "  --sequences-per-map K  frozenlake episodes sharing one map, 1..64 (default 1; the\n"
+    "                    official data has about 12, but shared maps let the text hint at\n"
+    "                    the answer: see docs/tasks.md)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 enum {
@@ -43,7 +53,12 @@ enum {
     OPT_MAX_STEPS,
     OPT_SPLIT,
     OPT_PNG_LEVEL,
-    OPT_ZSTD_LEVEL
+    OPT_ZSTD_LEVEL,
+    OPT_STYLE,
+    OPT_SPRITES,
+    OPT_BORDER_WALKS,
+    OPT_RANDOM_TABLE,
+    OPT_PER_MAP
 };
 
 static int parse_split(struct mvot_cli *cli, const char *arg, double frac[3])
@@ -86,6 +101,11 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
                                          {"split", required_argument, 0, OPT_SPLIT},
                                          {"png-level", required_argument, 0, OPT_PNG_LEVEL},
                                          {"zstd-level", required_argument, 0, OPT_ZSTD_LEVEL},
+                                         {"style", required_argument, 0, OPT_STYLE},
+                                         {"sprites", required_argument, 0, OPT_SPRITES},
+                                         {"border-walks", no_argument, 0, OPT_BORDER_WALKS},
+                                         {"random-table", no_argument, 0, OPT_RANDOM_TABLE},
+                                         {"sequences-per-map", required_argument, 0, OPT_PER_MAP},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_gen_config cfg;
@@ -150,6 +170,22 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
             if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
                 return MVOT_EXIT_USAGE;
             cfg.zstd_level = (int)v;
+            break;
+        case OPT_STYLE:
+            if (mvot_gen_style_parse(optarg, &cfg.style) != 0)
+                return mvot_cli_usage(cli, "--style: expected grid or official, got '%s'", optarg);
+            break;
+        case OPT_SPRITES:
+            if (optarg[0] == 0 || strlen(optarg) >= sizeof cfg.sprites)
+                return mvot_cli_usage(cli, "--sprites: expected a folder path");
+            memcpy(cfg.sprites, optarg, strlen(optarg) + 1);
+            break;
+        case OPT_BORDER_WALKS: cfg.frozenlake_border_walks = 1; break;
+        case OPT_RANDOM_TABLE: cfg.minibehavior_random_table = 1; break;
+        case OPT_PER_MAP:
+            if (!mvot_cli_parse_u64(cli, "--sequences-per-map", optarg, 1, 64, &v))
+                return MVOT_EXIT_USAGE;
+            cfg.frozenlake_per_map = (uint32_t)v;
             break;
         default: {
             int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);

@@ -6,6 +6,7 @@
 
 #include "core/json.h"
 #include "gen/official.h"
+#include "core/outdir.h"
 #include "tools/commands.h"
 
 static const char HELP[] =
@@ -52,11 +53,17 @@ int mvot_cmd_import_mvot(int argc, char **argv, struct mvot_cli *cli)
     if (!out)
         return mvot_cli_usage(cli, "--out DIR is required (see --help)");
     mvot_cli_ready(cli);
+    struct mvot_outdir_lock *lock = NULL;
+    const char *inputs[] = {argv[optind]};
+    int claim = mvot_cli_claim_out(cli, out, inputs, 1, 0, &lock);
+    if (claim >= 0)
+        return claim;
     struct mvot_error err = {0};
     json_t *summary = NULL;
     enum mvot_status st =
         mvot_official_import(argv[optind], out, (uint32_t)size, &cli->hook, &summary, &err);
     mvot_cli_progress_done(cli);
+    mvot_outdir_unlock(lock);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     json_t *tasks = json_object_get(summary, "tasks");

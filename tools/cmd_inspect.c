@@ -10,6 +10,7 @@
 #include "shards/inspect.h"
 #include "shards/reader.h"
 #include "tokenize/bpe.h"
+#include "core/outdir.h"
 #include "tools/commands.h"
 
 static const char HELP[] =
@@ -44,6 +45,10 @@ int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli)
         return mvot_cli_usage(cli, "want SHARDS, a KEY or INDEX, and --out DIR");
     mvot_cli_ready(cli);
     const char *dir = argv[optind], *which = argv[optind + 1];
+    struct mvot_outdir_lock *lock = NULL;
+    int claim = mvot_cli_claim_out(cli, out, &dir, 1, 0, &lock);
+    if (claim >= 0)
+        return claim;
     struct mvot_error err = {0};
     struct mvot_shard_set *set = NULL;
     struct mvot_sample s = {0};
@@ -112,5 +117,6 @@ int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli)
     mvot_bpe_free(tok);
     mvot_sample_free(&s);
     mvot_shard_set_close(set);
+    mvot_outdir_unlock(lock);
     return rc;
 }

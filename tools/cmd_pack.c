@@ -27,13 +27,17 @@ static const char HELP[] =
     "  --image-seq-length N  codes per image: 1024 (default), 256, 64\n"
     "  --shard-samples N     roll shards after N samples (default 4096; 0: no limit)\n"
     "  --shard-bytes N       roll shards after N raw bytes (default 268435456; 0: no limit)\n"
-    "  --augment K           VQ round trips per input image, k ~ U{0..K} per example (default 0)\n"
+    "  --augment K           VQ round trips per input image, k ~ U{0..K} per example (default 0):\n"
+    "                        one fixed, seeded draw (the official trainer draws 0..8 afresh\n"
+    "                        every epoch); needs a decoder; a no-op with a patch codebook,\n"
+    "                        whose round trip returns the same codes\n"
     "  --seed S              seed of the augmentation draws (default 0)\n"
     "  --max-length N        maximum tokens per sample (default 0: unlimited)\n"
     "  --length-policy P     drop (default) or truncate samples over --max-length\n"
     "  --zstd-level L        1..19 (default 3)\n"
     "  --no-frames           do not store source PNG frames (retokenize needs them)\n"
-    "  --force               replace a different pack already in --out\n"
+    "  --force               replace our own earlier pack in --out made with other inputs\n"
+    "                        or options (only the files its manifest lists)\n"
     "  --gpu                 encode images on the GPU (CUDA builds; same codes as the "
     "CPU)\n" MVOT_CLI_COMMON_HELP;
 
@@ -191,6 +195,11 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     json_object_set_new(summary, "seconds", json_real(secs));
     mvot_cli_print_json(cli, summary);
+    if (json_is_true(json_object_get(summary, "augment_identity")))
+        mvot_cli_note(cli,
+                      "--augment %u: with a patch codebook an encode-decode round trip gives "
+                      "back the same codes, so no augmentation was done\n",
+                      o.augment);
     if (json_is_true(json_object_get(summary, "interrupted")))
         mvot_cli_note(cli, "stopped after %lld shards (rerun to resume)\n",
                       (long long)json_integer_value(json_object_get(summary, "shards")));

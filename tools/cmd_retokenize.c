@@ -25,7 +25,8 @@ static const char HELP[] =
     "  --out DIR           new shard directory\n"
     "  --shard-samples N   roll shards after N samples (default 4096)\n"
     "  --zstd-level L      1..19 (default 3)\n"
-    "  --force             replace a different pack already in --out\n"
+    "  --force             replace our own earlier pack in --out made with other inputs\n"
+    "                      or options (only the files its manifest lists)\n"
     "  --gpu               encode images on the GPU (CUDA builds)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 

@@ -26,16 +26,15 @@ static const char HELP[] =
     "\n" MVOT_CLI_COMMON_HELP;
 
 #define TEXT_SCALE 2
-#define LINE_H (9 * TEXT_SCALE)
+#define LINE_H (MVOT_LINE_H * TEXT_SCALE)
 #define PAD 12
-#define TILE_LINES 6
 
 static const struct mvot_rgb INK = {20, 20, 20}, PAPER = {250, 250, 248}, DIM = {90, 90, 90};
 
-/* Greedy word wrap of `s` into lines of at most `width` chars; calls draw for each line (or
- * only counts when img is NULL). Returns the number of lines. */
-static int wrap(struct mvot_image *img, int x, int y, int width, const char *s, struct mvot_rgb c,
-                int max_lines)
+/* Greedy word wrap of `s` into lines of at most `width` chars at text scale `scale`; draws each
+ * line (or only counts when img is NULL). Returns the number of lines. */
+static int wrap(struct mvot_image *img, int x, int y, int scale, int width, const char *s,
+                struct mvot_rgb c, int max_lines)
 {
     int lines = 0;
     char buf[512];
@@ -58,7 +57,7 @@ static int wrap(struct mvot_image *img, int x, int y, int width, const char *s, 
         memcpy(buf, s, take);
         buf[take] = 0;
         if (img)
-            mvot_draw_text(img, x, y + lines * LINE_H, TEXT_SCALE, buf, c);
+            mvot_draw_text(img, x, y + lines * MVOT_LINE_H * scale, scale, buf, c);
         lines++;
         s += take;
         while (*s == ' ')
@@ -90,6 +89,25 @@ static void paste(struct mvot_image *dst, int x, int y, const struct mvot_image 
         }
 }
 
+/* The text under frame k: its number and step text, the rest of the rationale, the caption,
+ * wrapped to `width` chars at `scale`. Draws when img is set; returns the line count. */
+static int tile_text(struct mvot_image *img, int x, int y, int scale, int width,
+                     const struct mvot_episode *ep, uint32_t k)
+{
+    char line[600];
+    int lh = MVOT_LINE_H * scale;
+    snprintf(line, sizeof line, "%u: %s", k, k == 0 ? ep->init_text : ep->step_text[k - 1]);
+    int used = wrap(img, x, y, scale, width, line, INK, 1000);
+    if (k > 0) {
+        const char *rat = ep->rationale[k - 1];
+        const char *dot = strstr(rat, ". ");
+        used += wrap(img, x, y + used * lh, scale, width, dot ? dot + 2 : rat, DIM, 1000);
+    }
+    if (ep->caption)
+        used += wrap(img, x, y + used * lh, scale, width, ep->caption[k], DIM, 1000);
+    return used;
+}
+
 static int render_sheet(struct mvot_cli *cli, const struct mvot_episode *ep, const char *out,
                         uint64_t thumb, uint64_t cols)
 {
@@ -104,10 +122,22 @@ static int render_sheet(struct mvot_cli *cli, const struct mvot_episode *ep, con
         cols = ep->n_frames;
     int rows = (int)((ep->n_frames + cols - 1) / cols);
     int W = (int)cols * (T + PAD) + PAD;
-    int chars = (W - 2 * PAD) / (6 * TEXT_SCALE), tile_chars = T / (6 * TEXT_SCALE);
-    int head = wrap(NULL, 0, 0, chars, ep->instruction, INK, 1000) + 1;
-    int tile_h = T + PAD + TILE_LINES * LINE_H;
-    int H = PAD + head * LINE_H + PAD + rows * (tile_h + PAD) + 3 * LINE_H + PAD;
+    int chars = (W - 2 * PAD) / (6 * TEXT_SCALE);
+    /* Captions at half size under small thumbnails, so that a tile line holds about 20
+     * characters; every tile's text is wrapped to its tile and the rows are as tall as the
+     * longest text, so nothing is cut and no text runs into its neighbour. */
+    int ts = T >= 20 * 6 * TEXT_SCALE ? TEXT_SCALE : 1, tlh = MVOT_LINE_H * ts;
+    int tile_chars = (T + PAD / 2) / (6 * ts), tile_lines = 1;
+    for (uint32_t k = 0; k < ep->n_frames; k++) {
+        int n = tile_text(NULL, 0, 0, ts, tile_chars, ep, k);
+        tile_lines = n > tile_lines ? n : tile_lines;
+    }
+    int head = wrap(NULL, 0, 0, TEXT_SCALE, chars, ep->instruction, INK, 1000) + 1;
+    int tile_h = T + 4 + tile_lines * tlh;
+    int tail = wrap(NULL, 0, 0, TEXT_SCALE, chars, ep->final_rationale ? ep->final_rationale : "",
+                    DIM, 2) +
+               1;
+    int H = PAD + head * LINE_H + PAD + rows * (tile_h + PAD) + tail * LINE_H + PAD;
     if (mvot_image_init(&sheet, (uint32_t)W, (uint32_t)H, 3) != MVOT_OK) {
         fprintf(stderr, "%s: cannot allocate a %dx%d sheet\n", cli->cmd, W, H);
         return MVOT_EXIT_FAIL;
@@ -119,7 +149,7 @@ static int render_sheet(struct mvot_cli *cli, const struct mvot_episode *ep, con
              ep->grid, mvot_split_name(ep->split));
     mvot_draw_text(&sheet, PAD, y, TEXT_SCALE, line, DIM);
     y += LINE_H;
-    y += wrap(&sheet, PAD, y, chars, ep->instruction, INK, 1000) * LINE_H + PAD;
+    y += wrap(&sheet, PAD, y, TEXT_SCALE, chars, ep->instruction, INK, 1000) * LINE_H + PAD;
     for (uint32_t k = 0; k < ep->n_frames; k++) {
         int x = PAD + (int)(k % cols) * (T + PAD), ty = y + (int)(k / cols) * (tile_h + PAD);
         struct mvot_image fr;
@@ -131,21 +161,11 @@ static int render_sheet(struct mvot_cli *cli, const struct mvot_episode *ep, con
         if (fr.w == ep->image_size && fr.h == ep->image_size)
             paste(&sheet, x, ty, &fr, f);
         mvot_image_free(&fr);
-        int ly = ty + T + 4;
-        snprintf(line, sizeof line, "%u: %s", k, k == 0 ? ep->init_text : ep->step_text[k - 1]);
-        mvot_draw_text(&sheet, x, ly, TEXT_SCALE, line, INK);
-        int used = 1;
-        if (k > 0) {
-            const char *rat = ep->rationale[k - 1];
-            const char *dot = strstr(rat, ". ");
-            used += wrap(&sheet, x, ly + used * LINE_H, tile_chars, dot ? dot + 2 : rat, DIM,
-                         TILE_LINES - 2);
-        }
-        if (ep->caption)
-            wrap(&sheet, x, ly + used * LINE_H, tile_chars, ep->caption[k], DIM, 2);
+        tile_text(&sheet, x, ty + T + 4, ts, tile_chars, ep, k);
     }
     y += rows * (tile_h + PAD);
-    y += wrap(&sheet, PAD, y, chars, ep->final_rationale ? ep->final_rationale : "", DIM, 2) *
+    y += wrap(&sheet, PAD, y, TEXT_SCALE, chars, ep->final_rationale ? ep->final_rationale : "",
+              DIM, 2) *
          LINE_H;
     mvot_draw_text(&sheet, PAD, y, TEXT_SCALE, ep->final_text, INK);
     if (mvot_png_write_file(out, &sheet, NULL, &err) != MVOT_OK)

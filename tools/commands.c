@@ -7,6 +7,7 @@ const struct mvot_command mvot_commands[] = {
     {"export-mvot", "write episodes in the official MVoT data layout", mvot_cmd_export_mvot},
     {"import-mvot", "read official MVoT data into an episode archive", mvot_cmd_import_mvot},
     {"show", "draw a contact sheet PNG of one episode", mvot_cmd_show},
+    {"stats", "text-only baselines: can the answer be read without the images?", mvot_cmd_stats},
     {"bpe", "text tokenizer: encode, decode, train, info", mvot_cmd_bpe},
     {"codebook", "VQ codebooks: train, import, stats, distances", mvot_cmd_codebook},
     {"tokenize-image", "encode a PNG to VQ codes, or decode codes to PNG", mvot_cmd_tokenize_image},

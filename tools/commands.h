@@ -22,6 +22,7 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_export_mvot(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_import_mvot(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_show(int argc, char **argv, struct mvot_cli *cli);
+int mvot_cmd_stats(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_bpe(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli);
 int mvot_cmd_tokenize_image(int argc, char **argv, struct mvot_cli *cli);

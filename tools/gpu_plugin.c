@@ -95,7 +95,18 @@ static void load_once(void)
         open_module(path);
         return;
     }
+#ifdef MVOT_PLUGIN_LIBDIR
+    /* installed: <prefix>/bin/mvot and <prefix>/<libdir>/libmvot-cuda.so */
+    snprintf(path, sizeof path, "%s/../%s/%s", exe, MVOT_PLUGIN_LIBDIR, MODULE_NAME);
+    if (access(path, F_OK) == 0) {
+        open_module(path);
+        return;
+    }
+    snprintf(reason, sizeof reason, "no %s in %.900s/cuda, beside mvot or in ../%s", MODULE_NAME,
+             exe, MVOT_PLUGIN_LIBDIR);
+#else
     snprintf(reason, sizeof reason, "no %s in %s/cuda or %s", MODULE_NAME, exe, exe);
+#endif
 }
 
 int mvot_gpu_plugin_load(char *why, size_t cap)

@@ -46,6 +46,23 @@ echo '{"model": [' >"$tmp/bad.json"
 grep -q 'bad.json' "$tmp/err" || fail "the error must name the file"
 echo '123' | "$MVOT_BIN" bpe encode --tokenizer "$tok" --jsonl >/dev/null 2>&1; [ $? = 1 ] ||
     fail "a non-string line must exit 1"
+# decode refuses ids outside the vocabulary instead of dropping them
+echo '[1,2,99999]' | "$MVOT_BIN" bpe decode --tokenizer "$tok" >/dev/null 2>"$tmp/err"; [ $? = 1 ] ||
+    fail "decode of an out-of-range id must exit 1"
+grep -q 'id 99999 is outside the vocabulary' "$tmp/err" || fail "decode must name the bad id"
+# a catastrophic regex fails cleanly with one line and exit 1 (and frees what it encoded:
+# under LeakSanitizer a leak changes the exit status)
+/usr/bin/python3 - "$tok" "$tmp/cat.json" <<'P' || fail "python3"
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(a|aa)+$"}, "behavior": "Isolated",
+                      "invert": False}
+json.dump(d, open(sys.argv[2], "w"))
+P
+printf 'Go %0128d aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac' 0 | tr 0 a |
+    "$MVOT_BIN" bpe encode --tokenizer "$tmp/cat.json" >/dev/null 2>"$tmp/err"; [ $? = 1 ] ||
+    fail "a failed regex match must exit 1"
+grep -q 'regex match failed' "$tmp/err" || fail "regex failure message: $(cat "$tmp/err")"
 "$MVOT_BIN" bpe --help | grep -q 'usage: mvot bpe' || fail "--help"
 
 # training from gen's archive, when gen works in this build

@@ -7,7 +7,7 @@ set -u
 . "$MVOT_SRC/tests/cli/lib.bash"
 PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "skip: no /usr/bin/python3"; exit 77; }
-tmp=$(t_tmp)
+tmp=$(t_tmp); trap 'rm -rf "$tmp"' EXIT
 M=$MVOT_BIN
 
 expect_usage_error "$M" eval
@@ -95,5 +95,14 @@ print(a["n"], a["correct"], a["wrong"], a["unparseable"],
 expect_eq "$got" "$(cat "$tmp/expect.txt") 1 1 1 1" "answer counts and diagnostics"
 T_CHECKS=$((T_CHECKS + 1))
 grep -q "line [0-9]*: not JSON" "$tmp/err2" || fail "no per-line diagnostic on stderr: $(cat "$tmp/err2")"
+# --strict: the same lines fail the run; perfect lines still pass
+"$M" eval --truth "$tmp/s" --pred "$tmp/mixed.jsonl" --strict --quiet 2>/dev/null
+expect_eq "$?" 1 "eval --strict with malformed lines"
+"$M" eval --truth "$tmp/s" --pred "$tmp/perfect.jsonl" --strict --quiet
+expect_eq "$?" 0 "eval --strict with perfect lines"
+# an unreadable truth shard is a runtime failure, not "0 scored"
+for f in "$tmp"/s/shard-*.tar.zst; do head -c 100 "$f" >"$f.cut" && mv "$f.cut" "$f"; done
+"$M" eval --truth "$tmp/s" --pred "$tmp/perfect.jsonl" --quiet 2>"$tmp/err3"
+expect_eq "$?" 1 "eval with unreadable truth shards"
 rm -rf "$tmp"
 finish

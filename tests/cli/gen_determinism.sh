@@ -4,6 +4,8 @@
 # member order = episode order: {key}.json then {key}.0.png ...).
 set -u
 BIN=${MVOT_BIN:?}
+command -v zstd >/dev/null && command -v tar >/dev/null ||
+    { echo "skip: the zstd and tar programs are needed to check the archive members"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail=0
@@ -14,7 +16,7 @@ args=(gen --task all --episodes 12 --seed 7 --image-size 128 --quiet)
 cmp "$T/a/episodes.tar.zst" "$T/b/episodes.tar.zst" || { echo "FAIL: archives differ across --threads"; fail=1; }
 cmp "$T/a/manifest.json" "$T/b/manifest.json" || { echo "FAIL: manifests differ across --threads"; fail=1; }
 if cmp -s "$T/a/episodes.tar.zst" "$T/c/episodes.tar.zst"; then echo "FAIL: seed ignored"; fail=1; fi
-if command -v zstd >/dev/null && command -v tar >/dev/null; then
+{ # the archive is a plain tar.zst with reproducible members
     zstd -dq "$T/a/episodes.tar.zst" -o "$T/a.tar" || { echo "FAIL: zstd cannot read the archive"; fail=1; }
     tar --numeric-owner -tvf "$T/a.tar" >"$T/list" || { echo "FAIL: tar cannot list"; fail=1; }
     # every member: regular file, 0/0 owner, epoch mtime
@@ -34,5 +36,5 @@ while i < len(names):
 want = [f"{t}-{j:06d}" for t in ("maze", "frozenlake", "minibehavior") for j in range(12)]
 if keys != want: print("FAIL: episode order", keys[:5]); sys.exit(1)
 PY
-fi
+}
 exit $fail

@@ -24,6 +24,8 @@ expect_usage "outside 7..10" gen --task minibehavior --sizes 6 --out "$T/o"
 expect_usage "episodes" gen --episodes 0 --out "$T/o"
 expect_usage "unknown task 'mazes'" gen --task mazes --out "$T/o"
 expect_usage "512, 256 or 128" gen --image-size 300 --out "$T/o"
+expect_usage "grid or official" gen --style pretty --out "$T/o"
+expect_usage "sprites need the official style" gen --task frozenlake --sprites "$T" --out "$T/o"
 expect_usage "out DIR is required" gen --task maze
 expect_usage "sum to 1" gen --split 0.5,0.5,0.5 --out "$T/o"
 expect_usage "max-steps" gen --max-steps 100 --out "$T/o"

@@ -4,9 +4,10 @@
 # and the official loader's image opener (PIL) reads our .jpg-named PNG frames.
 set -u
 BIN=${MVOT_BIN:?}
-S="${MVOT_SRC:?}/../shared/reference/mvot-data-samples"
-[ -d "$S" ] || S=/work/shared/reference/mvot-data-samples
-[ -d "$S" ] || { echo "skip: no official samples"; exit 77; }
+: "${MVOT_SRC:?}"
+S="${MVOT_REFERENCE_DIR:-}/mvot-data-samples"
+[ -n "${MVOT_REFERENCE_DIR:-}" ] && [ -d "$S" ] ||
+    { echo "skip: no mvot-data-samples in the reference data (MVOT_REFERENCE_DIR)"; exit 77; }
 /usr/bin/python3 -c "import PIL" 2>/dev/null || { echo "skip: no python3-pil"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

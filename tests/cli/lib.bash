@@ -18,3 +18,17 @@ finish() {
   [ "$T_FAILS" = 0 ]
   exit $?
 }
+# A tiny build into $1 (2 episodes per task at 128 px, a 32-code codebook); its config is
+# $1.cfg.json. Ends the test when the build fails.
+tiny_build() {
+  cat > "$1.cfg.json" <<'J'
+{"gen": {"episodes": 2, "image_size": 128, "min_steps": 1, "max_steps": 4, "sizes": {"minibehavior": {"7": 1}}},
+ "codebook": {"K": 32, "max_iters": 1}}
+J
+  "$MVOT_BIN" build --quiet --config "$1.cfg.json" --out "$1" || { echo "tiny build failed"; exit 1; }
+}
+# Sets PY, or skips the test (exit 77) without a system python3.
+need_python() {
+  PY=/usr/bin/python3
+  [ -x "$PY" ] || { echo "skip: no /usr/bin/python3"; exit 77; }
+}

@@ -1,9 +1,9 @@
 // Writes the synthetic tokenizer.json files of the exactness test into OUT_DIR:
-//  chameleon.json  the Chameleon layout (DESIGN.md 4.1): 65536 entries, <s> <pad> </s> <unk> at
+//  chameleon.json  the Chameleon layout (docs/chameleon.md §1): 65536 entries, <s> <pad> </s> <unk> at
 //                  0..3, IMGIMG<letters>Z for codes 0..8191 at 4..8195, <eoss> 8196,
 //                  <racm3:break> 8197, <reservedNNNNN> up to 8710, <image> 8711, then the 256
 //                  byte characters and BPE tokens built from llama3's merges in rank order,
-//                  with the Chameleon pre-tokenizer Sequence of DESIGN.md 4.2.
+//                  with the Chameleon pre-tokenizer Sequence of docs/chameleon.md §2.
 //  variants exercising components the real files do not use (Metaspace, normalizers,
 //  Whitespace/WhitespaceSplit/Digits/Punctuation, every Split behavior, added-token flags,
 //  TemplateProcessing, Strip/Replace decoders).

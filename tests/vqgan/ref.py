@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch reference for tokenize/vqgan.c: the Chameleon/Anole VQGAN (taming layout, DESIGN.md
-§4.4) rebuilt from torch.nn primitives (Conv2d, GroupNorm, F.pad, softmax attention, nearest
+"""PyTorch reference for tokenize/vqgan.c: the Chameleon/Anole VQGAN (taming layout, docs/chameleon.md
+§4) rebuilt from torch.nn primitives (Conv2d, GroupNorm, F.pad, softmax attention, nearest
 upsample), with random weights, so the module tree itself produces the real tensor names
 (encoder.down.2.block.0.nin_shortcut.weight, ...). Needs Debian's python3-torch + numpy.
 
@@ -15,7 +15,7 @@ Usage (all outputs float32/int32 .npy, C order, no batch axis):
          DIR/codes.npy        g x g int32 nearest codebook rows (first index on ties)
          DIR/decoded.npy      3 x S x S decoder output for codes.npy (omitted if --encoder-only)
   ref.py --check-names FILE   builds the full-width model (ch 128) and checks every tensor
-                              name and shape against FILE (shared/reference/chameleon-vq-tensors.txt)
+                              name and shape against FILE (chameleon-vq-tensors.txt of the reference data)
   ref.py --bench N --weights DIR/vq.safetensors --size 512 --threads 2
                               times N encodes (encoder + quant_conv + argmin) of input.npy in
                               torch on CPU and prints images/s as JSON.

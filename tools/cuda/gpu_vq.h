@@ -1,5 +1,5 @@
 /* GPU image tokenizer inference (docs/cuda.md): nearest-code search, the patch-VQ encoder
- * and decoder, and the Chameleon VQGAN encoder (DESIGN.md §4.4, §4.5), on one CUDA device.
+ * and decoder, and the Chameleon VQGAN encoder (docs/chameleon.md §4, §5), on one CUDA device.
  *
  * C API over CUDA C++ (every entry point is extern "C"). A struct mvot_gpu owns one device
  * context: a stream, a cuBLAS handle and the timing counters; objects made from it

@@ -1,4 +1,4 @@
-// Patch-VQ on the GPU (DESIGN.md §4.5): encode = patchify each S x S RGB frame into
+// Patch-VQ on the GPU (docs/chameleon.md §5): encode = patchify each S x S RGB frame into
 // (S/P)^2 vectors of P*P*3 floats (element (y, x, c) at (y*P + x)*3 + c, the codebook's
 // layout), then nearest-code search (nearest.cu); decode = gather each code's patch back,
 // rounded to nearest and clamped to 0..255. Images go through in batches that bound the

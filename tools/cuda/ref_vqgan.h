@@ -1,4 +1,4 @@
-/* A deliberately naive float64 CPU reference of the VQGAN encoder (DESIGN.md §4.4), beside
+/* A deliberately naive float64 CPU reference of the VQGAN encoder (docs/chameleon.md §4), beside
  * the GPU kernels in vqgan_gpu.cu: direct convolution loops, two-pass GroupNorm, softmax
  * attention, quantizer. Independent of tokenize/vqgan.c, so the GPU is checked against two
  * CPU implementations. Small checkpoints and images only (it is slow). */

@@ -2,7 +2,7 @@
 """PyTorch peer for the CUDA VQGAN encoder (run by run-device-check.sh on the GPU machine).
 
 Loads the same safetensors checkpoint into transformers' ChameleonVQVAE (falling back to a
-plain torch.nn.functional encoder written from DESIGN.md section 4.4 when transformers
+plain torch.nn.functional encoder written from docs/chameleon.md section 4 when transformers
 cannot build it), then
   1. compares its FP32 latents and float64-argmin codes with what mvot-gpubench dumped
      (images.u8, latent_gpu.f32, codes_gpu.i32, meta.json), and

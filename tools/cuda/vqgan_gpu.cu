@@ -1,4 +1,4 @@
-// The Chameleon VQGAN encoder on the GPU (DESIGN.md §4.4), fp32 weights and activations.
+// The Chameleon VQGAN encoder on the GPU (docs/chameleon.md §4), fp32 weights and activations.
 //
 // Activations live channel-major across the batch, [C][B][H*W], so every convolution of a
 // batch is ONE GEMM: out (Cout x B*Ho*Wo) = W (Cout x Cin*k*k) * col (Cin*k*k x B*Ho*Wo).

@@ -1,5 +1,5 @@
 /* Random-weight Chameleon VQGAN checkpoints for tests and benchmarks: every encoder tensor
- * with its real taming name and shape (DESIGN.md §4.4; levels 1,1,2,2,4 x ch, 2 blocks per
+ * with its real taming name and shape (docs/chameleon.md §4; levels 1,1,2,2,4 x ch, 2 blocks per
  * level, downsample on all but the last, mid attention), quant_conv and the codebook, but
  * no decoder. Weights are variance-preserving uniforms from a fixed seed, so activations
  * stay O(1) through the network and the codes are not degenerate. */

@@ -31,7 +31,7 @@ enum mvot_status mvot_eval_vocab_init(struct mvot_eval_vocab *v, uint32_t vocab_
                                       const int32_t *code_to_id, uint32_t n_codes, int32_t bos,
                                       int32_t eos, int32_t boi, int32_t eoi, int32_t sep,
                                       int32_t image, struct mvot_error *err);
-/* The stock Chameleon layout (code c = id 4 + c, DESIGN.md §4.1); for tests and fuzzing. */
+/* The stock Chameleon layout (code c = id 4 + c, docs/chameleon.md §1); for tests and fuzzing. */
 enum mvot_status mvot_eval_vocab_chameleon(struct mvot_eval_vocab *v, struct mvot_error *err);
 void mvot_eval_vocab_free(struct mvot_eval_vocab *v);
 

@@ -57,11 +57,24 @@ struct eval_item {
 };
 void eval_item_free(struct eval_item *it);
 
-/* Builds the side-by-side failure picture (truth left, prediction right, wrong cells
- * outlined on both). */
-enum mvot_status eval_failure_image(const struct mvot_image *truth, const struct mvot_image *pred,
+/* What a failure picture says about itself. */
+struct eval_failure_labels {
+    const char *key;      /* sample key */
+    size_t image;         /* label image index within the sample */
+    int64_t target_frame; /* frame number of the target */
+    int64_t prev_frame;   /* frame number of the previous frame, -1 if none */
+};
+
+/* Builds the failure picture: a header with the key and the counts, then three panels with
+ * captions, the previous frame (blank when prev is NULL), the target and the prediction, with
+ * the wrong cells outlined on the last two, and a legend for the outline colours. */
+enum mvot_status eval_failure_image(const struct mvot_image *prev, const struct mvot_image *truth,
+                                    const struct mvot_image *pred,
                                     const struct mvot_eval_box *cells,
-                                    const struct mvot_eval_iscore *s, struct mvot_image *out,
+                                    const struct mvot_eval_iscore *s,
+                                    const struct eval_failure_labels *lab, struct mvot_image *out,
                                     struct mvot_error *err);
+/* Top-left pixel of panel 0 (previous), 1 (target) or 2 (prediction) for S-px frames. */
+void eval_failure_panel(uint32_t S, int panel, uint32_t *x, uint32_t *y);
 
 #endif

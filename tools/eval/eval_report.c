@@ -1,55 +1,98 @@
 /* Eval outputs: report.json, report.md (tables a person reads), the --json summary and the
- * failure pictures (truth left, prediction right, wrong cells outlined). Every file is
+ * failure pictures (previous frame, target and prediction side by side under a header naming
+ * the sample, wrong cells outlined, a legend for the outlines). Every file is
  * written atomically. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/io.h"
 #include "core/json.h"
+#include "gen/render.h"
 #include "tools/eval/eval_internal.h"
 
-#define FAIL_GAP 8u
+#define FAIL_GAP 8
 
-static void outline(struct mvot_image *img, uint32_t ox, const struct mvot_eval_box *b,
-                    const uint8_t rgb[3])
+/* Text at twice the font size when the frames are large enough to carry it. */
+static int fail_scale(uint32_t S)
 {
-    uint32_t x0 = b->x0 + ox, x1 = b->x1 + ox, y0 = b->y0, y1 = b->y1;
-    if (x1 > img->w)
-        x1 = img->w;
-    if (y1 > img->h)
-        y1 = img->h;
-    for (uint32_t y = y0; y < y1; y++)
-        for (uint32_t x = x0; x < x1; x++) {
-            int edge = x < x0 + 2 || x + 2 >= x1 || y < y0 + 2 || y + 2 >= y1;
-            if (edge)
-                memcpy(img->px + ((size_t)y * img->w + x) * 3, rgb, 3);
-        }
+    return S >= 256 ? 2 : 1;
 }
 
-enum mvot_status eval_failure_image(const struct mvot_image *truth, const struct mvot_image *pred,
+void eval_failure_panel(uint32_t S, int panel, uint32_t *x, uint32_t *y)
+{
+    int lh = MVOT_LINE_H * fail_scale(S);
+    *x = FAIL_GAP + (uint32_t)panel * (S + FAIL_GAP);
+    *y = (uint32_t)(FAIL_GAP + lh + FAIL_GAP + lh + 4); /* header line, then a caption line */
+}
+
+enum mvot_status eval_failure_image(const struct mvot_image *prev, const struct mvot_image *truth,
+                                    const struct mvot_image *pred,
                                     const struct mvot_eval_box *cells,
-                                    const struct mvot_eval_iscore *s, struct mvot_image *out,
+                                    const struct mvot_eval_iscore *s,
+                                    const struct eval_failure_labels *lab, struct mvot_image *out,
                                     struct mvot_error *err)
 {
-    uint32_t S = truth->w, H = truth->h;
-    enum mvot_status st = mvot_image_init(out, 2 * S + FAIL_GAP, H, 3);
+    static const struct mvot_rgb ink = {20, 20, 20}, dim = {100, 100, 100};
+    /* Magenta: a cell that should change and is wrong; orange: a cell that should stay and
+     * changed. */
+    static const struct mvot_rgb wrong = {255, 0, 255}, extra = {255, 140, 0};
+    uint32_t S = truth->w, px, py;
+    int ts = fail_scale(S), lh = MVOT_LINE_H * ts;
+    eval_failure_panel(S, 0, &px, &py);
+    uint32_t W = 3 * (S + FAIL_GAP) + FAIL_GAP, H = py + S + FAIL_GAP + (uint32_t)lh + FAIL_GAP;
+    enum mvot_status st = mvot_image_init(out, W, H, 3);
     if (st != MVOT_OK)
         return mvot_error_set(err, st, "eval", "out of memory");
     memset(out->px, 255, (size_t)out->w * out->h * 3);
-    for (uint32_t y = 0; y < H; y++) {
-        memcpy(out->px + (size_t)y * out->w * 3, truth->px + (size_t)y * S * 3, (size_t)S * 3);
-        memcpy(out->px + ((size_t)y * out->w + S + FAIL_GAP) * 3, pred->px + (size_t)y * S * 3,
-               (size_t)S * 3);
-    }
-    /* Magenta: a modified cell that is wrong; orange: an unmodified cell that changed. */
-    static const uint8_t wrong[3] = {255, 0, 255}, extra[3] = {255, 140, 0};
+    char line[256];
+    uint32_t n_wrong = 0, n_extra = 0;
     for (uint32_t c = 0; c < s->n_cells; c++) {
-        if (s->cls[c] == MVOT_EVAL_CELL_OK)
-            continue;
-        const uint8_t *col = s->cls[c] == MVOT_EVAL_CELL_EXTRA ? extra : wrong;
-        outline(out, 0, &cells[c], col);
-        outline(out, S + FAIL_GAP, &cells[c], col);
+        n_wrong += s->cls[c] == MVOT_EVAL_CELL_WRONG || s->cls[c] == MVOT_EVAL_CELL_PREV;
+        n_extra += s->cls[c] == MVOT_EVAL_CELL_EXTRA;
     }
+    snprintf(line, sizeof line, "%s, label image %zu: %u cell%s wrong, %u changed by mistake",
+             lab->key, lab->image, n_wrong, n_wrong == 1 ? "" : "s", n_extra);
+    mvot_draw_text(out, FAIL_GAP, FAIL_GAP, ts, line, ink);
+    const struct mvot_image *panels[3] = {prev, truth, pred};
+    for (int i = 0; i < 3; i++) {
+        eval_failure_panel(S, i, &px, &py);
+        if (i == 0 && lab->prev_frame >= 0)
+            snprintf(line, sizeof line, "previous (frame %lld)", (long long)lab->prev_frame);
+        else if (i == 0)
+            snprintf(line, sizeof line, "previous (none)");
+        else if (i == 1)
+            snprintf(line, sizeof line, "target (frame %lld)", (long long)lab->target_frame);
+        else
+            snprintf(line, sizeof line, "prediction");
+        mvot_draw_text(out, (int)px, (int)py - lh - 4 + ts, ts, line, i == 2 ? ink : dim);
+        const struct mvot_image *im = panels[i];
+        if (!im || im->w != S || im->h != truth->h || im->channels != 3) {
+            mvot_draw_outline(out, (int)px, (int)py, (int)(px + S), (int)(py + S), 1, dim);
+            continue;
+        }
+        for (uint32_t y = 0; y < im->h; y++)
+            memcpy(out->px + ((size_t)(py + y) * W + px) * 3, im->px + (size_t)y * S * 3,
+                   (size_t)S * 3);
+        if (i == 0)
+            continue; /* the previous frame stays clean, to compare against */
+        for (uint32_t c = 0; c < s->n_cells; c++) {
+            if (s->cls[c] == MVOT_EVAL_CELL_OK)
+                continue;
+            const struct mvot_eval_box *b = &cells[c];
+            mvot_draw_outline(out, (int)(px + b->x0), (int)(py + b->y0), (int)(px + b->x1),
+                              (int)(py + b->y1), 2,
+                              s->cls[c] == MVOT_EVAL_CELL_EXTRA ? extra : wrong);
+        }
+    }
+    /* legend under the panels */
+    int ly = (int)(py + S + FAIL_GAP), x = FAIL_GAP;
+    mvot_draw_outline(out, x, ly - ts, x + 12 * ts, ly + 8 * ts, ts + 1, wrong);
+    x += 16 * ts;
+    const char *l1 = "should change, wrong";
+    mvot_draw_text(out, x, ly, ts, l1, ink);
+    x += mvot_text_width(l1, ts) + 24 * ts;
+    mvot_draw_outline(out, x, ly - ts, x + 12 * ts, ly + 8 * ts, ts + 1, extra);
+    mvot_draw_text(out, x + 16 * ts, ly, ts, "should stay, changed", ink);
     return MVOT_OK;
 }
 

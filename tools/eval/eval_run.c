@@ -380,11 +380,14 @@ struct run_ctx {
     const struct mvot_progress *prog;
 };
 
-static enum mvot_status add_failure(struct eval_item *it, const char *key, size_t j,
-                                    const struct mvot_image *truth, const struct mvot_image *pred,
+static enum mvot_status add_failure(struct eval_item *it, const struct eval_failure_labels *lab,
+                                    const struct mvot_image *prev, const struct mvot_image *truth,
+                                    const struct mvot_image *pred,
                                     const struct mvot_eval_box *cells,
                                     const struct mvot_eval_iscore *s)
 {
+    const char *key = lab->key;
+    size_t j = lab->image;
     struct eval_failure *nv = realloc(it->fail, (it->n_fail + 1) * sizeof *nv);
     if (!nv)
         return MVOT_ERR_NOMEM;
@@ -398,7 +401,7 @@ static enum mvot_status add_failure(struct eval_item *it, const char *key, size_
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '_' || *p == '.'))
             *p = '_';
-    if (eval_failure_image(truth, pred, cells, s, &f->img, NULL) != MVOT_OK) {
+    if (eval_failure_image(prev, truth, pred, cells, s, lab, &f->img, NULL) != MVOT_OK) {
         free(f->name);
         return MVOT_ERR_NOMEM;
     }
@@ -541,8 +544,11 @@ static int score_label(const struct run_ctx *c, struct eval_item *it, size_t lin
     a->wrong_position += (size_t)sc.wrong_position;
     a->artifacts += (size_t)sc.artifacts;
     correct = sc.correct;
-    if (!correct && c->o->out_dir && c->o->max_failures)
-        add_failure(it, p->key, j, target, shown, t->cells, &sc);
+    if (!correct && c->o->out_dir && c->o->max_failures) {
+        struct eval_failure_labels lab = {p->key, j, (int64_t)t->frames[pos],
+                                          (int64_t)t->prev_frame[j]};
+        add_failure(it, &lab, prev, target, shown, t->cells, &sc);
+    }
 done:
     mvot_eval_iscore_free(&sc);
     mvot_eval_iscore_free(&rsc);
