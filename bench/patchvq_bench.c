@@ -6,6 +6,9 @@
  *   patchvq_bench --codebook CB --episodes ARCHIVE [--frames N] [--threads T]
  *                 [--nocache-frames M] [--pad-k K] [--warm-reps R] [--codes-out FILE.npy]
  *
+ * cached_warm_s is the best of R warm passes over the N frames (bench/run-all.sh asks for
+ * R = 1 and alternates whole processes instead); --nocache-frames 0 skips the uncached pass.
+ *
  * --pad-k K appends deterministic noisy copies of existing codes until the codebook has K
  * codes (so a K = 8192 search can be timed with an exact codebook of fewer distinct patches;
  * the copies never win a search they should not, since the search is exact). --codes-out
@@ -200,6 +203,7 @@ int main(int argc, char **argv)
     if (isfinite(worst))
         snprintf(pw, sizeof pw, "%.2f", worst);
     printf("{\"S\":%u,\"K\":%u,\"K_distinct_codes\":%u,\"threads\":%d,\"frames\":%zu,"
+           "\"cached_cold_s\":%.4f,\"cached_warm_s\":%.4f,"
            "\"cached_cold_fps\":%.1f,\"cached_warm_fps\":%.1f,\"cached_warm_fps_per_cpu_s\":%.1f,"
            "\"cache_hits\":%llu,"
            "\"cache_misses\":%llu,\"cache_entries\":%zu,\"nocache_frames\":%zu,"
@@ -207,9 +211,10 @@ int main(int argc, char **argv)
            "nocache_identical\":%s,"
            "\"psnr_db_global\":%s,\"psnr_db_worst\":%s,\"psnr_db_mean_capped100\":%.2f,"
            "\"fails\":%d}\n",
-           S, cb.K, K0, threads, n, n / t_cold, n / t_warm, n / c_warm, (unsigned long long)hits,
-           (unsigned long long)misses, entries, nnc, nnc / t_nc, c_nc > 0 ? nnc / c_nc : 0.0,
-           2.0 * nnc * G * G * cb.K * cb.D / t_nc / 1e9, same ? "true" : "false", pg, pw, sum / n,
-           jc.fails + jn.fails);
+           S, cb.K, K0, threads, n, t_cold, t_warm, n / t_cold, n / t_warm, n / c_warm,
+           (unsigned long long)hits, (unsigned long long)misses, entries, nnc,
+           nnc ? nnc / t_nc : 0.0, c_nc > 0 ? nnc / c_nc : 0.0,
+           nnc ? 2.0 * nnc * G * G * cb.K * cb.D / t_nc / 1e9 : 0.0, same ? "true" : "false", pg,
+           pw, sum / n, jc.fails + jn.fails);
     return 0;
 }

@@ -13,16 +13,57 @@
 # line per measurement on stdout; data under BUILD_DIR/bench-patchvq/.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+
+# Pair interface for bench/run-all.sh (bench/lib.sh): patch-VQ encode of the same held-out
+# 512 px frames with the same K = 8192 codebook (an exact codebook padded with noisy copies):
+# ours is the cached encoder's first pass with an empty cache (patchvq_bench "cached_cold_s"),
+# the peer numpy with np.unique over the frames first (patchvq_peer.py "numpy_unique.seconds",
+# its cache also built from scratch); the warm-cache rate is in ours' JSON too. Both
+# measures are in-process encode times, frame loading excluded; processes alternate.
+# VARIANT kmeans: whole processes training K = 256 for 10 iterations on the patches of the
+# same small frame set, `mvot codebook train` vs patchvq_kmeans_peer.py (scipy kmeans2); each
+# also reports the reconstruction PSNR of its codebook.
+. "$src/bench/lib.sh"
+pvq_pair_frames() { bench_size 8 100; }
+pvq_compile() { # OUTPUT BUILD
+    bench_cc "$1" "$src/bench/patchvq_bench.c" "$2" tokenize/libmvot_tokenize.a \
+        codebook/libmvot_codebook.a gen/libmvot_gen.a core/libmvot_core.a
+}
+pair_prepare() {
+    local b=$1 w=$2
+    rm -rf "$w"
+    mkdir -p "$w"
+    pvq_compile "$w/patchvq_bench" "$b"
+    "$b/tools/mvot" gen --episodes "$(bench_size 3 40)" --seed 0 --out "$w/train" --quiet --threads 2
+    "$b/tools/mvot" gen --episodes "$(bench_size 1 5)" --seed 1 --out "$w/heldout" --quiet --threads 2
+    "$b/tools/mvot" codebook train --episodes "$w/train/episodes.tar.zst" --out "$w/cb.safetensors" \
+        --threads 2 --quiet
+    "$w/patchvq_bench" --codebook "$w/cb.safetensors" --episodes "$w/heldout/episodes.tar.zst" \
+        --frames "$(pvq_pair_frames)" --nocache-frames 2 --pad-k 8192 --warm-reps 1 \
+        --codebook-out "$w/cb8192.safetensors" --codes-out "$w/codes.npy" >/dev/null
+    "$b/tools/mvot" gen --episodes "$(bench_size 1 2)" --seed 9 --out "$w/small" --quiet --threads 2
+}
+pair_ours() {
+    [ "${3:-}" != kmeans ] || exec "$1/tools/mvot" codebook train --k 256 --iters 10 --quiet \
+        --episodes "$2/small/episodes.tar.zst" --out "$2/kmeans.safetensors" --threads "$(bench_threads)"
+    exec "$2/patchvq_bench" --codebook "$2/cb8192.safetensors" --frames "$(pvq_pair_frames)" \
+        --episodes "$2/heldout/episodes.tar.zst" --threads "$(bench_threads)" \
+        --nocache-frames 0 --warm-reps 1
+}
+pair_peer() {
+    [ "${3:-}" != kmeans ] || exec /usr/bin/python3 "$src/bench/patchvq_kmeans_peer.py" \
+        --episodes "$2/small/episodes.tar.zst" --k 256 --iters 10 --minit points
+    exec /usr/bin/python3 "$src/bench/patchvq_peer.py" --codebook "$2/cb8192.safetensors" \
+        --episodes "$2/heldout/episodes.tar.zst" --codes "$2/codes.npy" --only numpy_unique \
+        --unique-frames "$(pvq_pair_frames)"
+}
+bench_pair "$@"
 build=${1:-$src/build}
 th=${2:-2}
 bin=$build/tools/mvot
 out=$build/bench-patchvq
 mkdir -p "$out"
-libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" \
-    $(pkg-config --cflags openblas) -o "$out/patchvq_bench" "$src/bench/patchvq_bench.c" \
-    "$build/tokenize/libmvot_tokenize.a" "$build/codebook/libmvot_codebook.a" \
-    "$build/gen/libmvot_gen.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+pvq_compile "$out/patchvq_bench" "$build"
 
 timed() { # label, command...: prints {"label":..,"wall_s":..,"cpu_s":..}
     local label=$1; shift

@@ -8,7 +8,9 @@ frames with the same codebook. Three variants, timed side by side on the same fr
 Codes are compared with mvot's (--codes, int64 [M, grid^2] from patchvq_bench --codes-out).
 Prints one JSON object. Usage:
   patchvq_peer.py --codebook CB.safetensors --episodes ARCHIVE --codes CODES.npy
-                  [--frames N] [--unique-frames U] [--scipy-frames M]
+                  [--frames N] [--unique-frames U] [--scipy-frames M] [--only VARIANT]
+--only runs one variant (bench/run-all.sh times numpy_unique against the cached mvot encode).
+Each variant reports "seconds", the wall time of its encode (frame loading not included).
 Give it the codebook the bench wrote with --codebook-out (the padded one)."""
 import argparse, io, json, struct, tarfile, time
 
@@ -60,10 +62,14 @@ def main():
     ap.add_argument("--frames", type=int, default=4)
     ap.add_argument("--unique-frames", type=int, default=300)
     ap.add_argument("--scipy-frames", type=int, default=1)
+    ap.add_argument("--only", choices=("numpy_gemm", "numpy_unique", "scipy_vq"))
     a = ap.parse_args()
     cb = load_codebook(a.codebook)
     ref = np.load(a.codes)
-    fr = frames(a.episodes, max(a.frames, a.unique_frames, a.scipy_frames))
+    want = {"numpy_gemm": a.frames, "numpy_unique": a.unique_frames, "scipy_vq": a.scipy_frames}
+    if a.only:
+        want = {a.only: want[a.only]}
+    fr = frames(a.episodes, max(want.values()))
     cbf = cb.astype(np.float32)
     c2 = (cbf * cbf).sum(1)
     res = {"K": int(cb.shape[0])}
@@ -71,10 +77,11 @@ def main():
     def gemm(imgs):
         return [np.argmin(c2[None, :] - 2.0 * (patches(im).astype(np.float32) @ cbf.T), axis=1) for im in imgs]
 
-    codes, wall, cpu = timed(lambda: gemm(fr[:a.frames]))
-    agree = np.mean([np.mean(c == ref[i]) for i, c in enumerate(codes) if i < len(ref)])
-    res["numpy_gemm"] = {"frames": a.frames, "fps": a.frames / wall, "fps_per_cpu_s": a.frames / cpu,
-                         "agreement_with_mvot": float(agree)}
+    if "numpy_gemm" in want:
+        codes, wall, cpu = timed(lambda: gemm(fr[:a.frames]))
+        agree = np.mean([np.mean(c == ref[i]) for i, c in enumerate(codes) if i < len(ref)])
+        res["numpy_gemm"] = {"frames": a.frames, "seconds": wall, "fps": a.frames / wall,
+                             "fps_per_cpu_s": a.frames / cpu, "agreement_with_mvot": float(agree)}
 
     def uniq(imgs):
         allp = np.concatenate([patches(im) for im in imgs])
@@ -82,19 +89,23 @@ def main():
         cu = np.argmin(c2[None, :] - 2.0 * (u.astype(np.float32) @ cbf.T), axis=1)
         return cu[inv.reshape(-1)].reshape(len(imgs), -1)
 
-    codes, wall, cpu = timed(lambda: uniq(fr[:a.unique_frames]))
-    m = min(len(ref), a.unique_frames)
-    res["numpy_unique"] = {"frames": a.unique_frames, "fps": a.unique_frames / wall,
-                           "fps_per_cpu_s": a.unique_frames / cpu,
-                           "agreement_with_mvot": float(np.mean(codes[:m] == ref[:m]))}
+    if "numpy_unique" in want:
+        codes, wall, cpu = timed(lambda: uniq(fr[:a.unique_frames]))
+        m = min(len(ref), a.unique_frames)
+        res["numpy_unique"] = {"frames": a.unique_frames, "seconds": wall,
+                               "fps": a.unique_frames / wall,
+                               "fps_per_cpu_s": a.unique_frames / cpu,
+                               "agreement_with_mvot": float(np.mean(codes[:m] == ref[:m]))}
 
     def sp(imgs):
         return [vq(patches(im).astype(np.float64), cb.astype(np.float64))[0] for im in imgs]
 
-    codes, wall, cpu = timed(lambda: sp(fr[:a.scipy_frames]))
-    res["scipy_vq"] = {"frames": a.scipy_frames, "fps": a.scipy_frames / wall,
-                       "fps_per_cpu_s": a.scipy_frames / cpu,
-                       "agreement_with_mvot": float(np.mean([np.mean(c == ref[i]) for i, c in enumerate(codes)]))}
+    if "scipy_vq" in want:
+        codes, wall, cpu = timed(lambda: sp(fr[:a.scipy_frames]))
+        res["scipy_vq"] = {"frames": a.scipy_frames, "seconds": wall,
+                           "fps": a.scipy_frames / wall, "fps_per_cpu_s": a.scipy_frames / cpu,
+                           "agreement_with_mvot": float(np.mean([np.mean(c == ref[i])
+                                                                 for i, c in enumerate(codes)]))}
     print(json.dumps(res, sort_keys=True))
 
 

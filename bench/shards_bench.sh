@@ -7,16 +7,38 @@
 # 4. `mvot build` time and peak RSS at 1x and 10x episodes
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+
+# Pair interface for bench/run-all.sh (bench/lib.sh), kept thin: the writer alone (tar +
+# seekable zstd -3, 1 thread, in-process time printed by shards_bench) vs the `zstd -3 -T1`
+# CLI on the same tar bytes (whole process). prepare also records, once, the shard size vs
+# the episode archive and the random single-sample read latency in WORK/notes.txt.
+. "$SRC/bench/lib.sh"
+shards_compile() { # OUTPUT BUILD
+    bench_cc "$1" "$SRC/bench/shards_bench.c" "$2" shards/libmvot_shards.a \
+        tokenize/libmvot_tokenize.a codebook/libmvot_codebook.a gen/libmvot_gen.a core/libmvot_core.a
+}
+pair_prepare() {
+    local b=$1 w=$2
+    rm -rf "$w"
+    mkdir -p "$w"
+    shards_compile "$w/shards_bench" "$b"
+    "$b/tools/mvot" build --quiet --out "$w/b" --episodes "$(bench_size 2 20)" --threads 2 >/dev/null
+    cat "$w"/b/shards/shard-*.tar.zst | zstd -dc >"$w/all.tar"
+    { "$w/shards_bench" "$w/b/shards" 1
+      echo "shards: $(cat "$w"/b/shards/shard-*.tar.zst | wc -c) bytes; episode archive:" \
+          "$(stat -c %s "$w/b/episodes/episodes.tar.zst") bytes; raw tar: $(stat -c %s "$w/all.tar") bytes"
+    } >"$w/notes.txt"
+}
+pair_ours() { exec "$2/shards_bench" "$2/b/shards" 1; }
+pair_peer() { exec zstd -3 -T1 -q -f "$2/all.tar" -o "$2/peer.tar.zst"; }
+bench_pair "$@"
 B=${1:-$SRC/build-shards}
 E1=${2:-10}
 MVOT=$B/tools/mvot
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-cc -O2 -I"$SRC" "$SRC/bench/shards_bench.c" -o "$T/shards_bench" \
-  "$B/shards/libmvot_shards.a" "$B/tokenize/libmvot_tokenize.a" "$B/codebook/libmvot_codebook.a" \
-  "$B/gen/libmvot_gen.a" "$B/core/libmvot_core.a" \
-  $(pkg-config --libs libzstd libxxhash jansson libpng libarchive libpcre2-8 libutf8proc openblas) -lpthread -lm
+shards_compile "$T/shards_bench" "$B"
 
 tm() { /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB peak RSS" "$@"; }
 

@@ -1,11 +1,12 @@
 /* VQGAN CPU benchmark and full-width check (not part of ctest; driven by vqgan_bench.sh).
  *
  *   vqgan_bench --weights vq.safetensors [--size 512] [--threads 2] [--iters 3]
- *               [--ref DIR] [--decode] [--blas]
+ *               [--ref DIR] [--decode] [--blas] [--no-peak]
  *
  * Prints one JSON line: encode images/s, achieved GFLOP/s (analytic FLOP count of the
  * encoder + nearest-code search), and a measured sgemm peak for the same thread count
- * (concurrent single-threaded OpenBLAS sgemms of a conv-like shape, one per thread).
+ * (concurrent single-threaded OpenBLAS sgemms of a conv-like shape, one per thread);
+ * --no-peak skips that probe (bench/run-all.sh, which times whole processes alternately).
  * With --ref DIR (written by tests/vqgan/ref.py) it also compares against PyTorch's latent,
  * codes and, with --decode, the decoded pixels of the reference codes. */
 #include <cblas.h>
@@ -138,10 +139,11 @@ int main(int argc, char **argv)
 {
     const char *weights = NULL, *ref = NULL;
     uint32_t S = 512;
-    int threads = 2, iters = 3, decode = 0, blas = 0, c;
+    int threads = 2, iters = 3, decode = 0, blas = 0, no_peak = 0, c;
     static const struct option opts[] = {
-        {"weights", 1, 0, 'w'}, {"size", 1, 0, 's'},   {"threads", 1, 0, 't'}, {"iters", 1, 0, 'i'},
-        {"ref", 1, 0, 'r'},     {"decode", 0, 0, 'd'}, {"blas", 0, 0, 'b'},    {0, 0, 0, 0}};
+        {"weights", 1, 0, 'w'}, {"size", 1, 0, 's'},    {"threads", 1, 0, 't'},
+        {"iters", 1, 0, 'i'},   {"ref", 1, 0, 'r'},     {"decode", 0, 0, 'd'},
+        {"blas", 0, 0, 'b'},    {"no-peak", 0, 0, 'n'}, {0, 0, 0, 0}};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'w': weights = optarg; break;
@@ -151,6 +153,7 @@ int main(int argc, char **argv)
         case 'r': ref = optarg; break;
         case 'd': decode = 1; break;
         case 'b': blas = 1; break;
+        case 'n': no_peak = 1; break;
         default: fprintf(stderr, "usage: see bench/vqgan_bench.c\n"); return 2;
         }
     }
@@ -179,9 +182,9 @@ int main(int argc, char **argv)
             px[i] = (float)((i * 2654435761u) % 256) * 0.0078f - 1.0f;
     /* Wall rates suffer when the machine is shared; rates per CPU-second do not (much). */
     double peak_core = 0, peak_ours_core = 0;
-    double peak = sgemm_peak(pool, threads, 0, &peak_core);
+    double peak = no_peak ? 0.0 : sgemm_peak(pool, threads, 0, &peak_core);
     double peak_ours =
-        mvot_vqgan_have_avx512() ? sgemm_peak(pool, threads, 1, &peak_ours_core) : 0.0;
+        !no_peak && mvot_vqgan_have_avx512() ? sgemm_peak(pool, threads, 1, &peak_ours_core) : 0.0;
     if (mvot_vqgan_encode(m, px, S, codes, lat, &err) != MVOT_OK) { /* warm-up */
         fprintf(stderr, "vqgan_bench: %s\n", err.msg);
         return 1;

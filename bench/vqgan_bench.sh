@@ -11,16 +11,45 @@
 # decode at full width (a few minutes on 2 cores).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+
+# Pair interface for bench/run-all.sh (bench/lib.sh): one process per side loads the same
+# full-width weights (ch 128) and encodes the same image once after a warm-up encode; the
+# measure is each side's in-process wall time of that encode (encoder + quant_conv + code
+# search), read from its JSON "seconds". Threads: MVOT_BENCH_THREADS (torch.set_num_threads
+# on the peer). Quick mode uses ch 32 at 64 px.
+. "$src/bench/lib.sh"
+vq_pair_size() { bench_size 64 512; }
+vq_compile() { # OUTPUT BUILD
+    bench_cc "$1" "$src/bench/vqgan_bench.c" "$2" tokenize/libmvot_tokenize.a \
+        codebook/libmvot_codebook.a core/libmvot_core.a
+}
+pair_prepare() {
+    local ref
+    ref=$2/ref-$(vq_pair_size)
+    mkdir -p "$2"
+    vq_compile "$2/vqgan_bench" "$1"
+    [ -f "$ref/codes.npy" ] || /usr/bin/python3 "$src/tests/vqgan/ref.py" --out "$ref" \
+        --ch "$(bench_size 32 128)" --size "$(vq_pair_size)" --seed 5 --encoder-only \
+        --threads "$(bench_threads)"
+}
+pair_ours() {
+    local ref
+    ref=$2/ref-$(vq_pair_size)
+    exec "$2/vqgan_bench" --weights "$ref/vq.safetensors" --size "$(vq_pair_size)" \
+        --threads "$(bench_threads)" --iters 1 --ref "$ref" --no-peak
+}
+pair_peer() {
+    exec /usr/bin/python3 "$src/tests/vqgan/ref.py" --bench 1 --seed 5 --size "$(vq_pair_size)" \
+        --weights "$2/ref-$(vq_pair_size)/vq.safetensors" --threads "$(bench_threads)"
+}
+bench_pair "$@"
 build=${1:-$src/build}
 threads=${2:-2}
 size=${3:-512}
 iters=${4:-3}
 out=$build/bench
 mkdir -p "$out"
-libs=$(pkg-config --libs openblas jansson libpng libzstd libxxhash libpcre2-8 libutf8proc libarchive)
-cc -O2 -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$src" -o "$out/vqgan_bench" \
-    "$src/bench/vqgan_bench.c" "$build/tokenize/libmvot_tokenize.a" \
-    "$build/codebook/libmvot_codebook.a" "$build/core/libmvot_core.a" $libs -lm -lpthread
+vq_compile "$out/vqgan_bench" "$build"
 ref=$out/vqgan-full-$size
 if [ ! -f "$ref/decoded.npy" ]; then
     /usr/bin/python3 "$src/tests/vqgan/ref.py" --out "$ref" --ch 128 --size "$size" --seed 5 \
