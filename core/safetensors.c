@@ -90,6 +90,11 @@ static enum mvot_status parse(struct mvot_safetensors *st, struct mvot_error *er
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | st->data[i];
+    /* An index JSON given where a checkpoint file belongs would otherwise read as an absurd
+     * length; say what it is (core/checkpoint.h opens index files). */
+    if ((hlen > ST_MAX_HEADER || hlen > st->len - 8) && st->data[0] == '{')
+        return mvot_error_corrupt(err, name, 0,
+                                  "a JSON file (a model.safetensors.index.json?), not safetensors");
     if (hlen > ST_MAX_HEADER)
         return mvot_error_corrupt(err, name, 0,
                                   "header length %" PRIu64 " exceeds the safetensors header cap "

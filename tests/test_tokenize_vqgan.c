@@ -3,7 +3,8 @@
  * build tree in f32 (with the model.vqmodel. prefix), bf16 (no prefix, encoder only) and f16.
  * Targets: latent max abs error <= 1e-3 of the latent's range, >= 99.9% identical codes,
  * decoded pixels within one level on >= 99% of values. Also: bit-identical results for any
- * thread count, and loader errors that name the missing or misshapen tensor.
+ * thread count, loader errors that name the missing or misshapen tensor, and the same model
+ * from the weights split into Hugging Face style shards (index file and folder).
  * Exits 77 (skipped, with a message) when /usr/bin/python3 lacks torch or numpy. */
 #include <math.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include "core/pool.h"
 #include "core/safetensors.h"
 #include "test.h"
+#include "test_ckpt_fixture.h"
+#include "tokenize/imagetok.h"
 #include "tokenize/imgprep.h"
 #include "tokenize/vqgan.h"
 
@@ -428,6 +431,88 @@ static void test_bad_args(void)
     ASSERT_TRUE(m == NULL);
 }
 
+/* Encodes (and decodes, with a decoder) the set's input with the model at path. */
+static void run_model(const struct refset *s, const char *path, int32_t *codes, float *lat,
+                      float *px, struct mvot_vqgan_info *info)
+{
+    struct mvot_error err = {0};
+    struct mvot_vqgan *m = NULL;
+    size_t S = s->S, n = (S / 16) * (S / 16);
+    float *x = load_npy(s->dir, "input", "<f4", 3 * S * S * sizeof(float));
+    int32_t *rcodes = load_npy(s->dir, "codes", "<i4", n * sizeof(int32_t));
+    ASSERT_OK(mvot_vqgan_load(path, NULL, &m, &err), &err);
+    if (m && x && rcodes) {
+        mvot_vqgan_get_info(m, info);
+        ASSERT_OK(mvot_vqgan_encode(m, x, (uint32_t)S, codes, lat, &err), &err);
+        if (info->has_decoder)
+            ASSERT_OK(mvot_vqgan_decode(m, rcodes, (uint32_t)S, px, &err), &err);
+    }
+    mvot_vqgan_free(m);
+    free(x);
+    free(rcodes);
+}
+
+/* The f32 set (model.vqmodel. prefix, decoder) in three shards and the bf16 set (no prefix,
+ * encoder only) in two: through the index file and the folder, the model gives bit-identical
+ * latents, codes and pixels to the single file; without a decoder, decoding through imagetok
+ * says so, naming the folder. */
+static void test_sharded_layouts(void)
+{
+    if (!ensure_refs())
+        return;
+    const struct refset *sets[2] = {&SET_F32, &SET_BF16};
+    for (int k = 0; k < 2; k++) {
+        const struct refset *s = sets[k];
+        size_t S = s->S, n = (S / 16) * (S / 16);
+        char single[1024], dir[1024], idx[1200];
+        weights_path(s, single, sizeof single);
+        snprintf(dir, sizeof dir, "%s/sharded", s->dir);
+        snprintf(idx, sizeof idx, "%s/model.safetensors.index.json", dir);
+        if (ckfx_split(single, dir, k ? 2 : 3) != 0) {
+            T_FAIL("cannot split %s", single);
+            continue;
+        }
+        const char *paths[3] = {single, idx, dir};
+        int32_t *codes[3];
+        float *lat[3], *px[3];
+        struct mvot_vqgan_info info[3];
+        for (int i = 0; i < 3; i++) {
+            codes[i] = calloc(n, sizeof(int32_t));
+            lat[i] = calloc(256 * n, sizeof(float));
+            px[i] = calloc(3 * S * S, sizeof(float));
+            memset(&info[i], 0, sizeof info[i]);
+            if (codes[i] && lat[i] && px[i])
+                run_model(s, paths[i], codes[i], lat[i], px[i], &info[i]);
+        }
+        for (int i = 1; i < 3; i++) {
+            ASSERT_EQ_INT(info[i].has_decoder, s->has_decoder);
+            ASSERT_EQ_INT(info[i].K, info[0].K);
+            ASSERT_TRUE(memcmp(codes[i], codes[0], n * sizeof(int32_t)) == 0);
+            ASSERT_TRUE(memcmp(lat[i], lat[0], 256 * n * sizeof(float)) == 0);
+            ASSERT_TRUE(memcmp(px[i], px[0], 3 * S * S * sizeof(float)) == 0);
+        }
+        for (int i = 0; i < 3; i++) {
+            free(codes[i]);
+            free(lat[i]);
+            free(px[i]);
+        }
+        if (!s->has_decoder) {
+            struct mvot_error err = {0};
+            struct mvot_imagetok *t = NULL;
+            struct mvot_image img = {0};
+            int32_t zero[64] = {0};
+            ASSERT_OK(mvot_imagetok_open(dir, 128, 1, &t, &err), &err);
+            if (t) {
+                ASSERT_EQ_INT(mvot_imagetok_decode(t, zero, &img, &err), MVOT_ERR_UNSUPPORTED);
+                ASSERT_CONTAINS(err.msg, dir);
+                ASSERT_CONTAINS(err.msg, "no decoder.* tensors");
+                ASSERT_CONTAINS(err.msg, "facebook/chameleon-7b");
+            }
+            mvot_imagetok_free(t);
+        }
+    }
+}
+
 TEST_MAIN(test_f32_prefix, test_f32_blas, test_bf16_noprefix_encoder_only, test_f16,
           test_threads_identical, test_concurrent_encode, test_missing_tensor, test_shape_mismatch,
-          test_reference_names, test_bad_args)
+          test_reference_names, test_bad_args, test_sharded_layouts)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "codebook/codebook.h"
+#include "core/checkpoint.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
 #include "tokenize/imgprep.h"
@@ -27,6 +28,7 @@ struct mvot_imagetok {
     struct mvot_vqgan *vq;    /* vqgan kind */
     struct mvot_pool *pool;   /* vqgan kind: owned */
     pthread_mutex_t *vq_mu;   /* vqgan kind: one model call at a time (owned) */
+    char *path;               /* as opened, for messages */
 };
 
 void mvot_imagetok_free(struct mvot_imagetok *t)
@@ -41,29 +43,40 @@ void mvot_imagetok_free(struct mvot_imagetok *t)
         pthread_mutex_destroy(t->vq_mu);
         free(t->vq_mu);
     }
+    free(t->path);
     free(t);
 }
 
-/* Decides the kind from the header alone. */
-static enum mvot_status sniff(const char *path, int *is_vqgan, struct mvot_error *err)
+/* Decides the kind from the headers alone (and the index, for a sharded checkpoint). A
+ * sharded VQGAN's identity hashes its VQGAN tensors, not the shards (which hold the whole
+ * language model); a single file keeps its file hash. */
+static enum mvot_status sniff(const char *path, int *is_vqgan, uint64_t *hash,
+                              struct mvot_error *err)
 {
-    struct mvot_safetensors *sf = NULL;
-    enum mvot_status st = mvot_st_open(path, &sf, err);
-    if (st != MVOT_OK)
-        return st;
-    const json_t *meta = mvot_st_metadata(sf);
-    const char *fmt = json_string_value(json_object_get(meta, "format"));
+    enum mvot_status st = MVOT_OK;
+    struct mvot_checkpoint *ck = NULL;
+    const struct mvot_tensor *a = NULL, *b = NULL;
+    MVOT_TRY(mvot_checkpoint_open(path, &ck, err));
+    const char *fmt = json_string_value(json_object_get(mvot_checkpoint_metadata(ck), "format"));
     if (fmt && strcmp(fmt, "mvot-codebook") == 0) {
         *is_vqgan = 0;
-    } else if (mvot_st_find(sf, "encoder.conv_in.weight") ||
-               mvot_st_find(sf, "model.vqmodel.encoder.conv_in.weight")) {
-        *is_vqgan = 1;
-    } else {
-        st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, path,
-                            "neither an mvot patch codebook (metadata format \"mvot-codebook\") "
-                            "nor a VQGAN checkpoint (no encoder.conv_in.weight)");
+        MVOT_FAIL_IF(mvot_checkpoint_layout(ck) != MVOT_CKPT_FILE, err, MVOT_ERR_UNSUPPORTED, path,
+                     "a patch codebook is one .safetensors file");
+        goto cleanup;
     }
-    mvot_st_close(sf);
+    MVOT_TRY(mvot_checkpoint_find(ck, "model.vqmodel.encoder.conv_in.weight", &a, err));
+    if (!a)
+        MVOT_TRY(mvot_checkpoint_find(ck, "encoder.conv_in.weight", &b, err));
+    MVOT_FAIL_IF(!a && !b, err, MVOT_ERR_UNSUPPORTED, path,
+                 "neither an mvot patch codebook (metadata format \"mvot-codebook\") nor a VQGAN "
+                 "checkpoint (no encoder.conv_in.weight, with or without model.vqmodel.)");
+    *is_vqgan = 1;
+    if (mvot_checkpoint_layout(ck) == MVOT_CKPT_FILE)
+        MVOT_TRY(mvot_hash_file(mvot_checkpoint_file_of(ck, ""), hash, err));
+    else
+        MVOT_TRY(mvot_checkpoint_hash_tensors(ck, a ? "model.vqmodel." : "", hash, err));
+cleanup:
+    mvot_checkpoint_close(ck);
     return st;
 }
 
@@ -76,9 +89,10 @@ enum mvot_status mvot_imagetok_open(const char *path, uint32_t image_size, int t
     *out = NULL;
     MVOT_FAIL_IF(image_size != 512 && image_size != 256 && image_size != 128, err, MVOT_ERR_INVALID,
                  path, "image size %u: use 512, 256 or 128", image_size);
-    MVOT_TRY(sniff(path, &is_vqgan, err));
+    uint64_t vq_hash = 0;
+    MVOT_TRY(sniff(path, &is_vqgan, &vq_hash, err));
     t = calloc(1, sizeof *t);
-    MVOT_FAIL_IF(!t, err, MVOT_ERR_NOMEM, path, "out of memory");
+    MVOT_FAIL_IF(!t || !(t->path = strdup(path)), err, MVOT_ERR_NOMEM, path, "out of memory");
     t->info.image_size = image_size;
     if (!is_vqgan) {
         MVOT_TRY(mvot_codebook_load(path, &t->cb, err));
@@ -108,7 +122,7 @@ enum mvot_status mvot_imagetok_open(const char *path, uint32_t image_size, int t
         MVOT_FAIL_IF(!t->pool, err, MVOT_ERR_NOMEM, path, "cannot start %d threads", threads);
         MVOT_TRY(mvot_vqgan_load(path, t->pool, &t->vq, err));
         mvot_vqgan_get_info(t->vq, &vi);
-        MVOT_TRY(mvot_hash_file(path, &t->info.hash, err));
+        t->info.hash = vq_hash;
         t->info.kind = MVOT_IMAGETOK_VQGAN;
         t->info.grid = image_size / 16;
         t->info.K = vi.K;
@@ -176,8 +190,7 @@ enum mvot_status mvot_imagetok_decode(const struct mvot_imagetok *t, const int32
         return st;
     }
     if (!t->info.can_decode)
-        return mvot_error_set(err, MVOT_ERR_UNSUPPORTED, "imagetok",
-                              "this VQGAN checkpoint has no decoder (encoder-only)");
+        return mvot_error_set(err, MVOT_ERR_UNSUPPORTED, t->path, MVOT_IMAGETOK_NO_DECODER);
     float *pix = malloc((size_t)3 * S * S * sizeof *pix);
     if (!pix)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "imagetok", "out of memory");

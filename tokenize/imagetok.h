@@ -19,12 +19,21 @@ struct mvot_imagetok_info {
     uint32_t grid;       /* S / 16: codes per side */
     uint32_t K;          /* codebook size */
     uint32_t D;          /* code dimension */
-    uint64_t hash;       /* identity: XXH3 of the codebook or weights file */
+    uint64_t hash;       /* identity: XXH3 of the codebook or weights file; for a sharded
+                          * checkpoint, mvot_checkpoint_hash_tensors over its VQGAN tensors */
     int can_decode;
 };
 
+/* What decoding without a decoder says, after the checkpoint's name (docs/codebook-format.md,
+ * "Checkpoint layouts"). */
+#define MVOT_IMAGETOK_NO_DECODER                                                               \
+    "this VQGAN checkpoint has no decoder.* tensors (encoder-only, like the Hugging Face "     \
+    "conversion of facebook/chameleon-7b); decoding, mvot inspect, eval's visual metrics and " \
+    "augmentation need one: convert Meta's vqgan.ckpt with tools/python/convert_vqgan_ckpt.py"
+
 /* Opens a patch codebook (kind "patch" in its metadata) or a VQGAN checkpoint (detected
- * by its tensor names), for frames of side image_size (512, 256 or 128). */
+ * by its tensor names), for frames of side image_size (512, 256 or 128). A VQGAN checkpoint
+ * may be one file, a model.safetensors.index.json or a model folder (core/checkpoint.h). */
 enum mvot_status mvot_imagetok_open(const char *path, uint32_t image_size, int threads,
                                     struct mvot_imagetok **out, struct mvot_error *err);
 void mvot_imagetok_free(struct mvot_imagetok *t);

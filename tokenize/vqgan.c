@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checkpoint.h"
 #include "core/safetensors.h"
 #include "tokenize/vqgan_internal.h"
 
@@ -106,15 +107,18 @@ struct mvot_vqgan {
 
 struct loader {
     struct mvot_vqgan *m;
-    struct mvot_safetensors *st;
+    struct mvot_checkpoint *ck; /* any layout of core/checkpoint.h */
     const char *path;
     const char *prefix;
 };
 
-static const struct mvot_tensor *find(struct loader *L, const char *name, char *full, size_t cap)
+/* prefix+name into full; *t is NULL when the checkpoint lacks it (an error only when a
+ * shard the index names cannot be read). */
+static enum mvot_status find(struct loader *L, const char *name, char *full, size_t cap,
+                             const struct mvot_tensor **t, struct mvot_error *err)
 {
     snprintf(full, cap, "%s%s", L->prefix, name);
-    return mvot_st_find(L->st, full);
+    return mvot_checkpoint_find(L->ck, full, t, err);
 }
 
 /* Loads prefix+name as f32 with exactly the given shape. */
@@ -123,10 +127,11 @@ static enum mvot_status load_f32(struct loader *L, const char *name, int ndim, c
 {
     enum mvot_status st = MVOT_OK;
     char full[256];
-    const struct mvot_tensor *t = find(L, name, full, sizeof full);
+    const struct mvot_tensor *t = NULL;
     float *buf = NULL;
+    MVOT_TRY(find(L, name, full, sizeof full, &t, err));
     MVOT_FAIL_IF(!t, err, MVOT_ERR_NOTFOUND, L->path, "missing tensor %s", full);
-    MVOT_TRY(mvot_tensor_expect_shape(t, ndim, shape, L->path, err));
+    MVOT_TRY(mvot_tensor_expect_shape(t, ndim, shape, mvot_checkpoint_file_of(L->ck, full), err));
     MVOT_FAIL_IF(L->m->nallocs == MAX_ALLOCS, err, MVOT_ERR_INTERNAL, L->path, "too many tensors");
     buf = malloc(sizeof(float) * (size_t)mvot_tensor_numel(t));
     MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, L->path, "tensor %s: out of memory", full);
@@ -230,10 +235,12 @@ static enum mvot_status probe_dim(struct loader *L, const char *name, int ndim, 
 {
     enum mvot_status st = MVOT_OK;
     char full[256];
-    const struct mvot_tensor *t = find(L, name, full, sizeof full);
+    const struct mvot_tensor *t = NULL;
+    MVOT_TRY(find(L, name, full, sizeof full, &t, err));
     MVOT_FAIL_IF(!t, err, MVOT_ERR_NOTFOUND, L->path, "missing tensor %s", full);
     MVOT_FAIL_IF(t->ndim != ndim || t->shape[dim] <= 0 || t->shape[dim] > 65536, err,
-                 MVOT_ERR_MISMATCH, L->path, "tensor %s: unexpected shape", full);
+                 MVOT_ERR_MISMATCH, mvot_checkpoint_file_of(L->ck, full),
+                 "tensor %s: unexpected shape", full);
     *out = (uint32_t)t->shape[dim];
 cleanup:
     return st;
@@ -307,11 +314,13 @@ enum mvot_status mvot_vqgan_load(const char *path, struct mvot_pool *pool, struc
     MVOT_FAIL_IF(!m->ws, err, MVOT_ERR_NOMEM, path, "out of memory");
     m->pool = pool;
     m->use_avx512 = mvot_vqgan_have_avx512();
-    MVOT_TRY(mvot_st_open(path, &L.st, err));
+    const struct mvot_tensor *t = NULL;
+    MVOT_TRY(mvot_checkpoint_open(path, &L.ck, err));
     L.m = m;
     L.path = path;
     L.prefix = "model.vqmodel.";
-    if (!find(&L, "encoder.conv_in.weight", full, sizeof full))
+    MVOT_TRY(find(&L, "encoder.conv_in.weight", full, sizeof full, &t, err));
+    if (!t)
         L.prefix = "";
     /* Widths come from the file: ch from conv_in, z from conv_out, K x D from the codebook. */
     MVOT_TRY(probe_dim(&L, "encoder.conv_in.weight", 4, 0, &m->ch, err));
@@ -333,7 +342,8 @@ enum mvot_status mvot_vqgan_load(const char *path, struct mvot_pool *pool, struc
             s += m->codebook[(size_t)k * m->D + d] * m->codebook[(size_t)k * m->D + d];
         m->code_sq[k] = s;
     }
-    m->has_decoder = find(&L, "decoder.conv_in.weight", full, sizeof full) != NULL;
+    MVOT_TRY(find(&L, "decoder.conv_in.weight", full, sizeof full, &t, err));
+    m->has_decoder = t != NULL;
     if (m->has_decoder)
         MVOT_TRY(load_decoder(&L, m, err));
     /* Our pool supplies the parallelism; see the file comment. */
@@ -341,8 +351,53 @@ enum mvot_status mvot_vqgan_load(const char *path, struct mvot_pool *pool, struc
     *out = m;
     m = NULL;
 cleanup:
-    mvot_st_close(L.st);
+    mvot_checkpoint_close(L.ck);
     mvot_vqgan_free(m);
+    return st;
+}
+
+enum mvot_status mvot_vqgan_extract(const char *checkpoint, const char *out, size_t *n_tensors,
+                                    struct mvot_error *err)
+{
+    static const char *const roots[] = {"encoder.", "decoder.", "quantize.", "quant_conv.",
+                                        "post_quant_conv."};
+    enum mvot_status st = MVOT_OK;
+    struct mvot_checkpoint *ck = NULL;
+    const char **names = NULL, **all = NULL;
+    size_t n = 0, n_all = 0, k = 0;
+    struct mvot_tensor_out *t = NULL;
+    MVOT_TRY(mvot_checkpoint_open(checkpoint, &ck, err));
+    MVOT_TRY(mvot_checkpoint_names(ck, "model.vqmodel.", &names, &n, err));
+    if (n == 0) { /* a bare VQGAN: its own top-level modules */
+        MVOT_TRY(mvot_checkpoint_names(ck, "", &all, &n_all, err));
+        for (size_t i = 0; i < n_all; i++)
+            for (size_t r = 0; r < sizeof roots / sizeof roots[0]; r++)
+                if (strncmp(all[i], roots[r], strlen(roots[r])) == 0) {
+                    all[n++] = all[i];
+                    break;
+                }
+        free(names);
+        names = all;
+        all = NULL;
+    }
+    MVOT_FAIL_IF(n == 0, err, MVOT_ERR_NOTFOUND, checkpoint,
+                 "no VQGAN tensors (model.vqmodel.*, encoder.*, quantize.*, ...)");
+    t = calloc(n, sizeof *t);
+    MVOT_FAIL_IF(!t, err, MVOT_ERR_NOMEM, checkpoint, "out of memory");
+    for (k = 0; k < n; k++) {
+        const struct mvot_tensor *x = NULL;
+        MVOT_TRY(mvot_checkpoint_find(ck, names[k], &x, err));
+        t[k] = (struct mvot_tensor_out){x->name, x->dtype, x->ndim, {0}, x->data};
+        memcpy(t[k].shape, x->shape, sizeof t[k].shape);
+    }
+    MVOT_TRY(mvot_st_write(out, t, n, NULL, err));
+    if (n_tensors)
+        *n_tensors = n;
+cleanup:
+    free(t);
+    free(names);
+    free(all);
+    mvot_checkpoint_close(ck);
     return st;
 }
 

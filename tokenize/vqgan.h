@@ -37,6 +37,13 @@ struct mvot_vqgan_info {
 enum mvot_status mvot_vqgan_load(const char *path, struct mvot_pool *pool, struct mvot_vqgan **out,
                                  struct mvot_error *err);
 void mvot_vqgan_free(struct mvot_vqgan *m);
+/* Writes the VQGAN tensors of a checkpoint in any layout of core/checkpoint.h (those under
+ * "model.vqmodel.", or else encoder.*, decoder.*, quantize.*, quant_conv.*, post_quant_conv.*)
+ * to one .safetensors file at out (atomic), names and dtypes unchanged, so that a VQGAN held
+ * in a sharded language-model checkpoint can be copied into a shard set. *n_tensors (may be
+ * NULL) receives the count. Fails with MVOT_ERR_NOTFOUND when there is none. */
+enum mvot_status mvot_vqgan_extract(const char *checkpoint, const char *out, size_t *n_tensors,
+                                    struct mvot_error *err);
 void mvot_vqgan_get_info(const struct mvot_vqgan *m, struct mvot_vqgan_info *out);
 
 /* pixels: 3 x S x S planar (CHW) floats, already preprocessed to [-1, 1] (imgprep.h); S is a

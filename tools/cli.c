@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,6 +139,20 @@ int mvot_cli_parse_u64(const struct mvot_cli *cli, const char *opt, const char *
     }
     *out = v;
     return 1;
+}
+
+int mvot_cli_require_one_file(const struct mvot_cli *cli, const char *opt, const char *path)
+{
+    struct stat sb;
+    size_t n = strlen(path);
+    int is_json = n >= 5 && strcmp(path + n - 5, ".json") == 0;
+    if ((stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) || is_json)
+        return mvot_cli_usage(cli,
+                              "%s %s: the shard set keeps a copy of the image tokenizer, so give "
+                              "one .safetensors file: mvot codebook extract-vqgan --vqgan %s "
+                              "--out vqgan.safetensors",
+                              opt, path, path);
+    return -1;
 }
 
 int mvot_cli_parse_double(const struct mvot_cli *cli, const char *opt, const char *arg, double min,

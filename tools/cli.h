@@ -80,6 +80,11 @@ int mvot_cli_parse_u64(const struct mvot_cli *cli, const char *opt, const char *
 int mvot_cli_parse_double(const struct mvot_cli *cli, const char *opt, const char *arg, double min,
                           double max, double *out);
 
+/* pack and build copy the image tokenizer into the shard set, so it must be one file: for a
+ * folder or an index JSON (accepted elsewhere, core/checkpoint.h) prints a usage line naming
+ * `mvot codebook extract-vqgan` and returns 2; else returns -1. */
+int mvot_cli_require_one_file(const struct mvot_cli *cli, const char *opt, const char *path);
+
 struct mvot_outdir_lock;
 /* The output-folder rules (core/outdir.h, docs/cli.md) for a command whose library call does
  * not apply them itself: `out` must not overlap the n inputs (exit 2), and is locked until

@@ -37,6 +37,8 @@ static const char HELP[] =
     "(mvot mode by default) and verifies them. Writes OUT/episodes/, OUT/codebook.safetensors,\n"
     "OUT/tokenizer.json, OUT/shards/, OUT/preview.png, OUT/README.md (a dataset card) and\n"
     "OUT/build-config.json (the effective config: pass it to --config to reproduce the run).\n"
+    "An encoder-only VQGAN (no decoder.* tensors) builds the shards but no preview, with a\n"
+    "note saying why.\n"
     "\n"
     "Options:\n"
     "  --config FILE   JSON with any of the sections gen, codebook, tokenizer, pack\n"
@@ -44,7 +46,8 @@ static const char HELP[] =
     "  --episodes N    episodes per task (default 40)\n"
     "  --seed S        master seed (gen, codebook and augmentation)\n"
     "  --tokenizer F   use this tokenizer.json instead of training one\n"
-    "  --codebook F    use this codebook/VQGAN file instead of training one\n"
+    "  --codebook F    use this codebook/VQGAN file instead of training one (one file; from\n"
+    "                  a sharded model folder: mvot codebook extract-vqgan)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
 enum { O_CONFIG = 0x100, O_OUT, O_EPISODES, O_SEED, O_TOKENIZER, O_CODEBOOK };
@@ -307,6 +310,10 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         fprintf(stderr, "%s: out of memory\n", cli->cmd);
         goto done;
     }
+    if (cbf && mvot_cli_require_one_file(cli, "--codebook", cbf) >= 0) {
+        rc = MVOT_EXIT_USAGE;
+        goto done;
+    }
     const char *inputs[] = {tkf, cbf};
     if (mvot_outdir_check_overlap(out, inputs, 2, &err) != MVOT_OK ||
         mvot_outdir_lock(out, "mvot build", &lock, &err) != MVOT_OK ||
@@ -390,6 +397,7 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         fprintf(stderr, "%s: verify: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));
 
     /* preview: the first sample, decoded images over the source frames */
+    int have_preview = 1;
     {
         struct mvot_shard_set *set = NULL;
         struct mvot_sample s = {0};
@@ -405,11 +413,21 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
             st = mvot_shard_set_get(set, 0, &s, &err);
         if (st == MVOT_OK)
             st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, &err);
+        struct mvot_imagetok_info iti = {0};
         if (st == MVOT_OK)
+            mvot_imagetok_get_info(it, &iti);
+        int preview_ok = st != MVOT_OK || iti.can_decode;
+        /* An encoder-only VQGAN packs fine; only the preview needs a decoder: say so, and
+         * leave the built set alone rather than fail after all the work. */
+        if (!preview_ok)
+            mvot_cli_note(cli, "build: no preview.png: %s: %s\n", cb_path,
+                          MVOT_IMAGETOK_NO_DECODER);
+        have_preview = preview_ok;
+        if (st == MVOT_OK && preview_ok)
             st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, &err);
-        if (st == MVOT_OK)
+        if (st == MVOT_OK && preview_ok)
             st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, &err);
-        if (st == MVOT_OK)
+        if (st == MVOT_OK && preview_ok)
             st = mvot_png_write_file(preview, &sheet, NULL, &err);
         for (size_t i = 0; i < ni; i++)
             mvot_image_free(&imgs[i]);
@@ -433,7 +451,7 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     json_object_set(summary, "pack", pack_sum);
     json_object_set_new(summary, "verify_ok",
                         json_boolean(json_is_true(json_object_get(ver, "ok"))));
-    json_object_set_new(summary, "preview", json_string(preview));
+    json_object_set_new(summary, "preview", have_preview ? json_string(preview) : json_null());
     json_object_set_new(summary, "seconds",
                         json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "gen", t_gen - t0, "codebook",
                                   t_cb - t_gen, "tokenizer", t_tok - t_cb, "pack", t_pack - t_tok,
@@ -455,7 +473,8 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
                   "build: %.1f s (gen %.1f, codebook %.1f, tokenizer %.1f, pack %.1f, verify "
                   "%.1f); verify %s; preview %s\n",
                   total, t_gen - t0, t_cb - t_gen, t_tok - t_cb, t_pack - t_tok, t_ver - t_pack,
-                  json_is_true(json_object_get(ver, "ok")) ? "ok" : "FAILED", preview);
+                  json_is_true(json_object_get(ver, "ok")) ? "ok" : "FAILED",
+                  have_preview ? preview : "none (no decoder)");
     rc = json_is_true(json_object_get(ver, "ok")) ? MVOT_EXIT_OK : MVOT_EXIT_FAIL;
     goto done;
 fail:

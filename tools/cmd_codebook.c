@@ -12,8 +12,10 @@
 #include "codebook/stats.h"
 #include "codebook/train.h"
 #include "core/hash.h"
+#include "core/io.h"
 #include "core/json.h"
 #include "core/pool.h"
+#include "tokenize/vqgan.h"
 #include "tools/commands.h"
 
 static const char HELP[] =
@@ -28,9 +30,14 @@ static const char HELP[] =
     "      exact when there are at most K distinct patches). Defaults: K 8192, seed 0,\n"
     "      20 iterations, 65536 distinct patches before subsampling. Byte-identical output\n"
     "      for any --threads.\n"
-    "  import --vqgan CKPT.safetensors --out CB.safetensors\n"
+    "  import --vqgan CKPT --out CB.safetensors\n"
     "      Extract quantize.embedding.weight (with or without model.vqmodel.) as a vqgan\n"
-    "      codebook.\n"
+    "      codebook. CKPT is a .safetensors file, a model.safetensors.index.json or a model\n"
+    "      folder holding either (docs/codebook-format.md, \"Checkpoint layouts\").\n"
+    "  extract-vqgan --vqgan CKPT --out VQ.safetensors\n"
+    "      Copy a checkpoint's VQGAN tensors (model.vqmodel.*, or the bare encoder./decoder./\n"
+    "      quantize./quant_conv./post_quant_conv. names) into one file, names and dtypes\n"
+    "      unchanged: what pack and build need from a sharded model folder.\n"
     "  stats --codebook CB --episodes DIR/episodes.tar.zst [--atlas ATLAS.png] [--histogram]\n"
     "      Usage histogram, perplexity, dead codes and reconstruction PSNR over the frames;\n"
     "      --atlas writes every code patch as one PNG with its index (--episodes is optional\n"
@@ -124,6 +131,23 @@ static int do_import(struct mvot_cli *cli, struct args *a)
         print_json(json_pack("{s:s, s:s, s:s, s:i, s:i}", "codebook", a->out, "file_xxh3", hex,
                              "kind", "vqgan", "K", (int)cb.K, "D", (int)cb.D));
     mvot_codebook_free(&cb);
+    return MVOT_EXIT_OK;
+}
+
+static int do_extract(struct mvot_cli *cli, struct args *a)
+{
+    if (!a->vqgan || !a->out)
+        return mvot_cli_usage(cli, "extract-vqgan needs --vqgan and --out");
+    if (mvot_io_exists(a->out))
+        return mvot_cli_usage(cli, "%s exists; choose a new --out", a->out);
+    struct mvot_error err = {0};
+    size_t n = 0;
+    if (mvot_vqgan_extract(a->vqgan, a->out, &n, &err) != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    mvot_cli_note(cli, "%s: %zu VQGAN tensors from %s\n", a->out, n, a->vqgan);
+    if (cli->json)
+        print_json(json_pack("{s:s, s:s, s:I}", "out", a->out, "vqgan", a->vqgan, "tensors",
+                             (json_int_t)n));
     return MVOT_EXIT_OK;
 }
 
@@ -243,7 +267,8 @@ int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
                 fputs(HELP, stdout);
                 return MVOT_EXIT_OK;
             }
-        return mvot_cli_usage(cli, "expected a subcommand: train, import, stats or distances");
+        return mvot_cli_usage(
+            cli, "expected a subcommand: train, import, extract-vqgan, stats or distances");
     }
     uint64_t v;
     int c;
@@ -288,9 +313,12 @@ int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
         return do_train(cli, &a);
     if (strcmp(sub, "import") == 0)
         return do_import(cli, &a);
+    if (strcmp(sub, "extract-vqgan") == 0)
+        return do_extract(cli, &a);
     if (strcmp(sub, "stats") == 0)
         return do_stats(cli, &a);
     if (strcmp(sub, "distances") == 0)
         return do_distances(cli, &a);
-    return mvot_cli_usage(cli, "unknown subcommand '%s' (train, import, stats or distances)", sub);
+    return mvot_cli_usage(
+        cli, "unknown subcommand '%s' (train, import, extract-vqgan, stats or distances)", sub);
 }

@@ -22,7 +22,8 @@ static const char HELP[] =
     "Options:\n"
     "  --episodes P          gen output dir (with episodes.tar.zst) or the archive itself\n"
     "  --tokenizer F         HF tokenizer.json in the Chameleon layout\n"
-    "  --codebook F          patch codebook or VQGAN safetensors\n"
+    "  --codebook F          patch codebook or VQGAN safetensors, one file (from a sharded\n"
+    "                        model folder: mvot codebook extract-vqgan)\n"
     "  --out DIR             shard directory to write\n"
     "  --mode M              mvot (default), trajectory, cot, direct\n"
     "  --image-seq-length N  codes per image: 1024 (default), 256, 64\n"
@@ -160,6 +161,9 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
         return mvot_cli_usage(cli, "unexpected argument %s", argv[optind]);
     if (!episodes || !tokenizer || !codebook || !out)
         return mvot_cli_usage(cli, "--episodes, --tokenizer, --codebook and --out are required");
+    int one = mvot_cli_require_one_file(cli, "--codebook", codebook);
+    if (one >= 0)
+        return one;
     mvot_cli_ready(cli);
     struct mvot_image_encoder enc = {0};
     if (gpu) {

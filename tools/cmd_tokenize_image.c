@@ -25,7 +25,10 @@ static const char HELP[] =
     "\n"
     "Options:\n"
     "  --codebook FILE   a patch codebook (mvot codebook train)\n"
-    "  --vqgan FILE      a Chameleon/Anole VQGAN checkpoint (safetensors)\n"
+    "  --vqgan CKPT      a Chameleon/Anole VQGAN checkpoint: a .safetensors file, a\n"
+    "                    model.safetensors.index.json or a model folder (the model.vqmodel.*\n"
+    "                    tensors are found through the index's weight_map); --decode needs\n"
+    "                    one with decoder.* tensors\n"
     "  --in FILE         input PNG (or .npy codes with --decode)\n"
     "  --out FILE        output .npy (or PNG with --decode)\n"
     "  --decode          codes -> image\n"
@@ -196,7 +199,7 @@ int mvot_cmd_tokenize_image(int argc, char **argv, struct mvot_cli *cli)
                             info.kind == MVOT_IMAGETOK_PATCH ? "patch codebook" : "VQGAN",
                             info.kind == MVOT_IMAGETOK_PATCH ? "--codebook" : "--vqgan");
     else if (dec && !info.can_decode)
-        rc = mvot_cli_usage(cli, "%s has no decoder", vqf ? vqf : cbf);
+        rc = mvot_cli_usage(cli, "%s: %s", vqf ? vqf : cbf, MVOT_IMAGETOK_NO_DECODER);
     else
         rc = dec ? decode(cli, t, in, out) : encode(cli, t, in, out);
     mvot_imagetok_free(t);

@@ -101,8 +101,7 @@ enum mvot_status mvot_eval_truth_open(const char *dir, int threads, struct mvot_
                                   layout->eoi, layout->sep, layout->image, err));
     MVOT_TRY(mvot_imagetok_open(cpath, (uint32_t)S, threads, &t->itok, err));
     mvot_imagetok_get_info(t->itok, &t->info);
-    MVOT_FAIL_IF(!t->info.can_decode, err, MVOT_ERR_UNSUPPORTED, cpath,
-                 "this image tokenizer has no decoder; eval needs one");
+    MVOT_FAIL_IF(!t->info.can_decode, err, MVOT_ERR_UNSUPPORTED, cpath, MVOT_IMAGETOK_NO_DECODER);
     t->dec.image_size = t->info.image_size;
     t->dec.grid = t->info.grid;
     t->dec.K = t->info.K;
