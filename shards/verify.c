@@ -353,8 +353,8 @@ static int parse_seek_table(const uint8_t *buf, size_t len, const char *file, js
  * MVOT_FRAME_MAX_RAW at a time, never to the sum the seek table claims: a 10 KB shard claiming
  * 4 GB made verify allocate it all up front (found by fuzz_manifest). */
 static int decompress_frames(ZSTD_DCtx *dctx, const uint8_t *buf,
-                             const struct mvot_seek_entries *ents, uint8_t **raw,
-                             const char *file, json_t *pl)
+                             const struct mvot_seek_entries *ents, uint8_t **raw, const char *file,
+                             json_t *pl)
 {
     uint64_t cpos = 0, rpos = 0;
     size_t rcap = 0;
@@ -372,8 +372,7 @@ static int decompress_frames(ZSTD_DCtx *dctx, const uint8_t *buf,
                     file, i, cpos);
             frames_ok = 0;
         } else {
-            if (MVOT_GROW(raw, &rcap, (size_t)rpos + fe->dsize, MAX_SHARD_BYTES, NULL) !=
-                MVOT_OK) {
+            if (MVOT_GROW(raw, &rcap, (size_t)rpos + fe->dsize, MAX_SHARD_BYTES, NULL) != MVOT_OK) {
                 problem(pl, "%s: out of memory", file);
                 return 0;
             }
