@@ -128,10 +128,9 @@ enum mvot_status mvot_assemble_examples(const struct mvot_episode *ep, enum mvot
     mvot_buf_init(&b, 0);
     struct mvot_example *ex = calloc(n, sizeof *ex);
     MVOT_FAIL_IF(!ex, err, MVOT_ERR_NOMEM, ep->key, "out of memory");
-    MVOT_FAIL_IF(ep->n_frames != L + 1, err, MVOT_ERR_CORRUPT, ep->key,
-                 "%u frames for %u steps (want steps + 1)", ep->n_frames, L);
-    MVOT_FAIL_IF(mode == MVOT_PACK_MVOT && L == 0, err, MVOT_ERR_CORRUPT, ep->key,
-                 "episode has no steps");
+    MVOT_CORRUPT_IF(ep->n_frames != L + 1, err, ep->key, "%u frames for %u steps (want steps + 1)",
+                    ep->n_frames, L);
+    MVOT_CORRUPT_IF(mode == MVOT_PACK_MVOT && L == 0, err, ep->key, "episode has no steps");
     for (const char *c = ep->key; *c; c++)
         MVOT_FAIL_IF(!(isalnum((unsigned char)*c) || *c == '-' || *c == '_'), err, MVOT_ERR_INVALID,
                      ep->key, "episode key has a character outside [A-Za-z0-9_-]");
@@ -222,7 +221,7 @@ enum mvot_status mvot_assemble_examples(const struct mvot_episode *ep, enum mvot
             e->kind = MVOT_EX_COT;
             for (uint32_t i = 0; st == MVOT_OK && i < L; i++) {
                 const char *r = ep->rationale ? ep->rationale[i] : NULL;
-                MVOT_FAIL_IF(!r, err, MVOT_ERR_CORRUPT, ep->key, "step %u has no rationale", i);
+                MVOT_CORRUPT_IF(!r, err, ep->key, "step %u has no rationale", i);
                 st = mvot_buf_printf(&b, "%s", r);
                 /* rationales are joined by one space unless one ends in whitespace already */
                 if (st == MVOT_OK && *r && !isspace((unsigned char)r[strlen(r) - 1]))

@@ -510,8 +510,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
         for (int k = 0; split && k < N_SPLITS; k++)
             if (strcmp(split, SPLITS[k]) == 0)
                 s = &e.sp[k];
-        MVOT_FAIL_IF(!split || !s, err, MVOT_ERR_CORRUPT, smp.key,
-                     "sample json has no valid split");
+        MVOT_CORRUPT_IF(!split || !s, err, smp.key, "sample json has no valid split");
         /* a split the manifest does not count, or (with --split) one that is not exported */
         MVOT_FAIL_IF(!s->fit && !only, err, MVOT_ERR_MISMATCH, smp.key,
                      "the set's manifest counts no %s samples, its shards hold one", split);

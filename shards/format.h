@@ -129,4 +129,13 @@ static inline void mvot_wr32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+/* What a committed shard holds (the manifest's per-shard record, minus stats). Here, not in
+ * writer.h, so the manifest module needs no writer and the modules form no cycle. */
+struct mvot_shard_info {
+    uint64_t samples, tokens, frames;
+    uint64_t raw_bytes, compressed_bytes;
+    uint64_t raw_xxh3, compressed_xxh3;
+    uint64_t index_xxh3; /* XXH3 of the index and seek table frames (the file's tail) */
+};
+
 #endif

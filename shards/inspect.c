@@ -33,9 +33,8 @@ enum mvot_status mvot_sample_decode_images(const struct mvot_sample *s,
                      N);
         for (size_t i = 0; i < N; i++) {
             codes[i] = mvot_layout_id_to_code(lay, (int32_t)s->tokens[sp->start + i]);
-            MVOT_FAIL_IF(codes[i] < 0, err, MVOT_ERR_CORRUPT, s->key,
-                         "token %u at %zu is not an image code", s->tokens[sp->start + i],
-                         sp->start + i);
+            MVOT_CORRUPT_IF(codes[i] < 0, err, s->key, "token %u at %zu is not an image code",
+                            s->tokens[sp->start + i], sp->start + i);
         }
         MVOT_TRY(mvot_imagetok_decode(t, codes, &out[made], err));
         made++;
@@ -167,8 +166,8 @@ enum mvot_status mvot_shard_set_tokenizers(struct mvot_shard_set *set, struct mv
     *tok = NULL;
     if (it)
         *it = NULL;
-    MVOT_FAIL_IF(!tp || !cp, err, MVOT_ERR_CORRUPT, mvot_shard_set_dir(set),
-                 "manifest.json lacks tokenizer.file or codebook.file");
+    MVOT_CORRUPT_IF(!tp || !cp, err, mvot_shard_set_dir(set),
+                    "manifest.json lacks tokenizer.file or codebook.file");
     MVOT_TRY(mvot_bpe_load_file(tp, tok, err));
     MVOT_TRY(mvot_layout_from_bpe(*tok, lay, err));
     if (it)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "core/status.h"
-#include "shards/writer.h"
+#include "shards/format.h"
 
 /* A fresh statistics object with every counter at 0. */
 json_t *mvot_stats_new(void);

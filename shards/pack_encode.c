@@ -217,8 +217,8 @@ enum mvot_status mvot__pack_add_unit_items(struct pack *p, size_t ui, uint64_t f
         p->n_items++;
         for (uint32_t i = 0; i < ex->n_images; i++) {
             uint32_t f = ex->images[i];
-            MVOT_FAIL_IF(f >= u->n_frames, err, MVOT_ERR_CORRUPT, ex->key,
-                         "image %u refers to frame %u of %u", i, f, u->n_frames);
+            MVOT_CORRUPT_IF(f >= u->n_frames, err, ex->key, "image %u refers to frame %u of %u", i,
+                            f, u->n_frames);
             uint32_t k = 0;
             if (old_aug)
                 k = old_aug[e][i];

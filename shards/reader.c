@@ -138,8 +138,8 @@ enum mvot_status mvot_shard_set_open(const char *path, struct mvot_shard_set **o
     int64_t ver = 0;
     MVOT_TRY(mvot_json_get_str(s->manifest, "format", mpath, &fmt, err));
     MVOT_TRY(mvot_json_get_int(s->manifest, "version", mpath, &ver, err));
-    MVOT_FAIL_IF(strcmp(fmt, MVOT_SHARD_FORMAT_NAME) != 0, err, MVOT_ERR_CORRUPT, mpath,
-                 "format \"%s\" is not %s", fmt, MVOT_SHARD_FORMAT_NAME);
+    MVOT_CORRUPT_IF(strcmp(fmt, MVOT_SHARD_FORMAT_NAME) != 0, err, mpath, "format \"%s\" is not %s",
+                    fmt, MVOT_SHARD_FORMAT_NAME);
     MVOT_FAIL_IF(ver < MVOT_SHARD_VERSION_MIN || ver > MVOT_SHARD_VERSION, err,
                  MVOT_ERR_UNSUPPORTED, mpath,
                  "shard format version %" PRId64 " (this build reads %d..%d)", ver,
@@ -179,8 +179,8 @@ enum mvot_status mvot_shard_set_open(const char *path, struct mvot_shard_set **o
         } else {
             bad = bad || strchr(file, '/');
         }
-        MVOT_FAIL_IF(bad, err, MVOT_ERR_CORRUPT, mpath,
-                     "shards[%zu]: bad file name, split, size, index hash or sample range", i);
+        MVOT_CORRUPT_IF(bad, err, mpath,
+                        "shards[%zu]: bad file name, split, size, index hash or sample range", i);
         all += (uint64_t)n;
         if (s->split && strcmp(split, s->split) != 0)
             continue;
@@ -273,8 +273,8 @@ static enum mvot_status shard_load(const struct mvot_shard_set *s, struct shard_
         m->frame_off[i + 1] = m->frame_off[i] + m->ents.v[i].csize;
     uint64_t ioff = m->frame_off[m->ents.n];
     uint64_t ilen = size - table - ioff; /* seek_table_read checked ioff <= size - table */
-    MVOT_FAIL_IF(m->ents.n == 0 || ilen > (64u << 20), err, MVOT_ERR_CORRUPT, m->path,
-                 "bad index frame size %" PRIu64, ilen);
+    MVOT_CORRUPT_IF(m->ents.n == 0 || ilen > (64u << 20), err, m->path,
+                    "bad index frame size %" PRIu64, ilen);
     tail = malloc((size_t)(ilen + table));
     MVOT_FAIL_IF(!tail, err, MVOT_ERR_NOMEM, m->path, "out of memory");
     MVOT_FAIL_IF(pread(m->fd, tail, (size_t)(ilen + table), (off_t)ioff) != (ssize_t)(ilen + table),
@@ -285,10 +285,10 @@ static enum mvot_status shard_load(const struct mvot_shard_set *s, struct shard_
                  "lists (swapped, foreign or damaged)");
     MVOT_TRY(mvot_index_parse(tail, (size_t)ilen, m->ents.v, (uint32_t)m->ents.n - 1, m->path,
                               &m->index, &iver, err));
-    MVOT_FAIL_IF((int)iver != s->version, err, MVOT_ERR_CORRUPT, m->path,
-                 "index version %u in a version %d set", iver, s->version);
-    MVOT_FAIL_IF(m->index.n != m->samples, err, MVOT_ERR_CORRUPT, m->path,
-                 "index has %zu samples, manifest says %" PRIu64, m->index.n, m->samples);
+    MVOT_CORRUPT_IF((int)iver != s->version, err, m->path, "index version %u in a version %d set",
+                    iver, s->version);
+    MVOT_CORRUPT_IF(m->index.n != m->samples, err, m->path,
+                    "index has %zu samples, manifest says %" PRIu64, m->index.n, m->samples);
     m->loaded = 1;
 cleanup:
     free(tail);
@@ -310,39 +310,36 @@ enum mvot_status mvot_sample_parse_tar(const uint8_t *raw, size_t len, const cha
     int stage = 0; /* 0 tokens, 1 spans, 2 json, 3+ pngs */
     while (pos < len) {
         struct mvot_tar_member m;
-        MVOT_FAIL_IF(len - pos < MVOT_TAR_BLOCK, err, MVOT_ERR_CORRUPT, where,
-                     "truncated tar header at %zu", pos);
+        MVOT_CORRUPT_IF(len - pos < MVOT_TAR_BLOCK, err, where, "truncated tar header at %zu", pos);
         MVOT_TRY(mvot_tar_parse_header(raw + pos, where, &m, err));
-        MVOT_FAIL_IF(m.is_end, err, MVOT_ERR_CORRUPT, where,
-                     "end-of-archive block inside a sample");
+        MVOT_CORRUPT_IF(m.is_end, err, where, "end-of-archive block inside a sample");
         uint64_t span = mvot_tar_member_span(m.size);
-        MVOT_FAIL_IF(m.size > len || span > len - pos, err, MVOT_ERR_CORRUPT, where,
-                     "member %s (%" PRIu64 " bytes) runs past the sample", m.name, m.size);
+        MVOT_CORRUPT_IF(m.size > len || span > len - pos, err, where,
+                        "member %s (%" PRIu64 " bytes) runs past the sample", m.name, m.size);
         const uint8_t *data = raw + pos + MVOT_TAR_BLOCK;
         char *dot = strchr(m.name, '.');
-        MVOT_FAIL_IF(!dot, err, MVOT_ERR_CORRUPT, where, "member %s has no extension", m.name);
+        MVOT_CORRUPT_IF(!dot, err, where, "member %s has no extension", m.name);
         *dot = 0;
         const char *ext = dot + 1;
         if (!out->key) {
-            MVOT_FAIL_IF(key && strcmp(key, m.name) != 0, err, MVOT_ERR_CORRUPT, where,
-                         "member key %s, index says %s", m.name, key);
+            MVOT_CORRUPT_IF(key && strcmp(key, m.name) != 0, err, where,
+                            "member key %s, index says %s", m.name, key);
             out->key = strdup(m.name);
             MVOT_FAIL_IF(!out->key, err, MVOT_ERR_NOMEM, where, "out of memory");
         } else {
-            MVOT_FAIL_IF(strcmp(out->key, m.name) != 0, err, MVOT_ERR_CORRUPT, where,
-                         "member of %s inside sample %s", m.name, out->key);
+            MVOT_CORRUPT_IF(strcmp(out->key, m.name) != 0, err, where,
+                            "member of %s inside sample %s", m.name, out->key);
         }
         if (stage == 0 || stage == 1) {
             const char *want = stage == 0 ? MEMBER_NPY_TOKENS : MEMBER_NPY_SPANS;
-            MVOT_FAIL_IF(strcmp(ext, want) != 0, err, MVOT_ERR_CORRUPT, where,
-                         "%s: member .%s where .%s belongs", out->key, ext, want);
+            MVOT_CORRUPT_IF(strcmp(ext, want) != 0, err, where, "%s: member .%s where .%s belongs",
+                            out->key, ext, want);
             struct mvot_npy npy;
             MVOT_TRY(mvot_npy_parse(data, (size_t)m.size, where, &npy, err));
             if (stage == 0) {
                 int wide = strcmp(npy.descr, "<u4") == 0;
-                MVOT_FAIL_IF((!wide && strcmp(npy.descr, "<u2") != 0) || npy.ndim != 1, err,
-                             MVOT_ERR_CORRUPT, where, "%s.tokens.npy: want 1-D <u2 or <u4",
-                             out->key);
+                MVOT_CORRUPT_IF((!wide && strcmp(npy.descr, "<u2") != 0) || npy.ndim != 1, err,
+                                where, "%s.tokens.npy: want 1-D <u2 or <u4", out->key);
                 out->n_tokens = (size_t)npy.shape[0];
                 out->tokens = malloc(out->n_tokens ? out->n_tokens * 4 : 1);
                 MVOT_FAIL_IF(!out->tokens, err, MVOT_ERR_NOMEM, where, "out of memory");
@@ -351,34 +348,34 @@ enum mvot_status mvot_sample_parse_tar(const uint8_t *raw, size_t len, const cha
                         wide ? mvot_rd32(npy.data + 4 * i)
                              : (uint32_t)npy.data[2 * i] | (uint32_t)npy.data[2 * i + 1] << 8;
             } else {
-                MVOT_FAIL_IF(strcmp(npy.descr, "<u4") != 0 || npy.ndim != 2 || npy.shape[1] != 4,
-                             err, MVOT_ERR_CORRUPT, where, "%s.spans.npy: want <u4 (n, 4)",
-                             out->key);
+                MVOT_CORRUPT_IF(strcmp(npy.descr, "<u4") != 0 || npy.ndim != 2 || npy.shape[1] != 4,
+                                err, where, "%s.spans.npy: want <u4 (n, 4)", out->key);
                 out->n_spans = (size_t)npy.shape[0];
                 out->spans = malloc(out->n_spans ? out->n_spans * sizeof *out->spans : 1);
                 MVOT_FAIL_IF(!out->spans, err, MVOT_ERR_NOMEM, where, "out of memory");
                 for (size_t i = 0; i < out->n_spans; i++) {
                     const uint8_t *p = npy.data + 16 * i;
                     uint32_t mod = mvot_rd32(p + 8), loss = mvot_rd32(p + 12);
-                    MVOT_FAIL_IF(mod > MVOT_MOD_SPECIAL || loss > 1, err, MVOT_ERR_CORRUPT, where,
-                                 "%s: span %zu has modality %u, loss %u", out->key, i, mod, loss);
+                    MVOT_CORRUPT_IF(mod > MVOT_MOD_SPECIAL || loss > 1, err, where,
+                                    "%s: span %zu has modality %u, loss %u", out->key, i, mod,
+                                    loss);
                     out->spans[i] = (struct mvot_span){mvot_rd32(p), mvot_rd32(p + 4), (uint8_t)mod,
                                                        (uint8_t)loss};
                 }
             }
         } else if (stage == 2) {
-            MVOT_FAIL_IF(strcmp(ext, "json") != 0, err, MVOT_ERR_CORRUPT, where,
-                         "%s: member .%s where .json belongs", out->key, ext);
+            MVOT_CORRUPT_IF(strcmp(ext, "json") != 0, err, where,
+                            "%s: member .%s where .json belongs", out->key, ext);
             MVOT_TRY(
                 mvot_json_load_buf((const char *)data, (size_t)m.size, where, &out->meta, err));
-            MVOT_FAIL_IF(!json_is_object(out->meta), err, MVOT_ERR_CORRUPT, where,
-                         "%s.json is not an object", out->key);
+            MVOT_CORRUPT_IF(!json_is_object(out->meta), err, where, "%s.json is not an object",
+                            out->key);
         } else {
             char want[32];
             snprintf(want, sizeof want, "%u.png", out->n_png);
-            MVOT_FAIL_IF(strcmp(ext, want) != 0, err, MVOT_ERR_CORRUPT, where,
-                         "%s: member .%s where .%s belongs", out->key, ext, want);
-            MVOT_FAIL_IF(out->n_png >= 4096, err, MVOT_ERR_CORRUPT, where, "too many frames");
+            MVOT_CORRUPT_IF(strcmp(ext, want) != 0, err, where, "%s: member .%s where .%s belongs",
+                            out->key, ext, want);
+            MVOT_CORRUPT_IF(out->n_png >= 4096, err, where, "too many frames");
             uint8_t **np = realloc(out->png, (out->n_png + 1) * sizeof *np);
             if (np)
                 out->png = np;
@@ -395,8 +392,7 @@ enum mvot_status mvot_sample_parse_tar(const uint8_t *raw, size_t len, const cha
         stage++;
         pos += (size_t)span;
     }
-    MVOT_FAIL_IF(stage < 3, err, MVOT_ERR_CORRUPT, where, "sample has %d of its 3 required members",
-                 stage);
+    MVOT_CORRUPT_IF(stage < 3, err, where, "sample has %d of its 3 required members", stage);
 cleanup:
     if (st != MVOT_OK)
         mvot_sample_free(out);
@@ -430,8 +426,8 @@ static enum mvot_status load_frames(struct mvot_shard_set *s, size_t k, uint32_t
     uint64_t draw = 0;
     for (uint32_t f = f0; f < f1; f++)
         draw += m->ents.v[f].dsize;
-    MVOT_FAIL_IF(c1 - c0 > MVOT_SAMPLE_MAX_RAW || draw > MVOT_SAMPLE_MAX_RAW, err, MVOT_ERR_CORRUPT,
-                 m->path, "sample %s: %" PRIu64 " bytes exceed the cap", key, draw);
+    MVOT_CORRUPT_IF(c1 - c0 > MVOT_SAMPLE_MAX_RAW || draw > MVOT_SAMPLE_MAX_RAW, err, m->path,
+                    "sample %s: %" PRIu64 " bytes exceed the cap", key, draw);
     s->cbuf.len = 0;
     s->rbuf.len = 0;
     MVOT_FAIL_IF(mvot_buf_reserve(&s->cbuf, (size_t)(c1 - c0)) != MVOT_OK ||
@@ -468,8 +464,8 @@ static enum mvot_status read_sample(struct mvot_shard_set *s, size_t k, size_t j
     struct shard_meta *m = &s->sh[k];
     const struct mvot_index_entry *e = &m->index.v[j];
     MVOT_TRY(load_frames(s, k, e->first_frame, e->first_frame + e->n_frames, e->key, err));
-    MVOT_FAIL_IF((uint64_t)e->offset + e->length > s->rbuf.len, err, MVOT_ERR_CORRUPT, m->path,
-                 "sample %s: byte range beyond its frame", e->key);
+    MVOT_CORRUPT_IF((uint64_t)e->offset + e->length > s->rbuf.len, err, m->path,
+                    "sample %s: byte range beyond its frame", e->key);
     char where[512];
     snprintf(where, sizeof where, "%s: sample %s", m->path, e->key);
     MVOT_TRY(mvot_sample_parse_tar(s->rbuf.data + e->offset, e->length, e->key, where, out, err));
@@ -530,20 +526,27 @@ static uint64_t key_hash(const char *k)
 
 static enum mvot_status build_map(struct mvot_shard_set *s, struct mvot_error *err)
 {
+    /* Every index first: shard_load checks each manifest sample count against its index, so
+     * the map is sized by samples that exist, not by a count a corrupt manifest claims (a
+     * claimed 2^62 made the doubling below wrap to 0 and spin forever, and 10^9 asked for
+     * 16 GB before any shard was looked at; found by fuzz_shard_read). */
+    for (size_t k = 0; k < s->n_shards; k++) {
+        enum mvot_status st = shard_load(s, &s->sh[k], err);
+        if (st != MVOT_OK)
+            return st;
+    }
     size_t cap = 16;
-    while (cap < s->total * 2 + 2)
+    while (cap < s->total * 2 + 2) {
+        if (cap > SIZE_MAX / 2 / sizeof *s->map)
+            return mvot_error_set(err, MVOT_ERR_NOMEM, s->dir, "%" PRIu64 " samples: too many",
+                                  (uint64_t)s->total);
         cap *= 2;
+    }
     s->map = calloc(cap, sizeof *s->map);
     if (!s->map)
         return mvot_error_set(err, MVOT_ERR_NOMEM, s->dir, "out of memory");
     s->map_cap = cap;
     for (size_t k = 0; k < s->n_shards; k++) {
-        enum mvot_status st = shard_load(s, &s->sh[k], err);
-        if (st != MVOT_OK) {
-            free(s->map);
-            s->map = NULL;
-            return st;
-        }
         for (size_t j = 0; j < s->sh[k].index.n; j++) {
             size_t h = (size_t)key_hash(s->sh[k].index.v[j].key) & (cap - 1);
             while (s->map[h])

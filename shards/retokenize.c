@@ -38,7 +38,7 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     const json_t *om = mvot_shard_set_manifest(set);
     /* everything but the writer's level comes from the source; boundaries follow it */
     oj = mvot_json_dumps(json_object_get(om, "options"));
-    MVOT_FAIL_IF(!oj, err, MVOT_ERR_CORRUPT, in_dir, "manifest.json: no options object");
+    MVOT_CORRUPT_IF(!oj, err, in_dir, "manifest.json: no options object");
     MVOT_TRY(mvot_pack_opts_from_json(oj, "manifest.json: options", &o, err));
     o.zstd_level = opts_in->zstd_level;
     MVOT_TRY(mvot_pack_opts_validate(&o, "retokenize", err));
@@ -81,11 +81,11 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
         json_t *imgs = json_object_get(m, "images"), *aug = json_object_get(m, "augment");
         json_t *limgs = json_object_get(m, "label_images");
         uint32_t ni = (uint32_t)json_array_size(imgs);
-        MVOT_FAIL_IF(!in_t || !lb_t || ni != u->old.n_png || json_array_size(aug) != ni, err,
-                     MVOT_ERR_CORRUPT, u->old.key,
-                     "sample lacks input_text/label_text, or its %u frames (stored %u) and "
-                     "augment list disagree; was it packed with --no-frames?",
-                     ni, u->old.n_png);
+        MVOT_CORRUPT_IF(!in_t || !lb_t || ni != u->old.n_png || json_array_size(aug) != ni, err,
+                        u->old.key,
+                        "sample lacks input_text/label_text, or its %u frames (stored %u) and "
+                        "augment list disagree; was it packed with --no-frames?",
+                        ni, u->old.n_png);
         u->n_frames = ni;
         u->png = u->old.png;
         u->png_len = u->old.png_len;

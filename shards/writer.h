@@ -47,14 +47,6 @@ struct mvot_sample_parts {
 enum mvot_status mvot_packed_sample_build(const struct mvot_sample_parts *parts,
                                           struct mvot_packed_sample *out, struct mvot_error *err);
 
-/* What a committed shard holds (the manifest's per-shard record, minus stats). */
-struct mvot_shard_info {
-    uint64_t samples, tokens, frames;
-    uint64_t raw_bytes, compressed_bytes;
-    uint64_t raw_xxh3, compressed_xxh3;
-    uint64_t index_xxh3; /* XXH3 of the index and seek table frames (the file's tail) */
-};
-
 struct mvot_shard_writer;
 /* Starts writing `path` (through a temp file). level: zstd level of every frame. */
 enum mvot_status mvot_shard_writer_open(const char *path, int level, struct mvot_shard_writer **out,
