@@ -57,7 +57,7 @@ static enum mvot_status open_index(struct mvot_checkpoint *c, const char *ipath,
     MVOT_TRY(mvot_json_load_buf((const char *)buf, len, ipath, &c->index, err));
     c->weight_map = json_object_get(c->index, "weight_map");
     MVOT_CORRUPT_IF(!json_is_object(c->weight_map), err, ipath,
-                 "no \"weight_map\" object: not a safetensors index");
+                    "no \"weight_map\" object: not a safetensors index");
     size_t n = json_object_size(c->weight_map);
     c->shards = calloc(n ? n : 1, sizeof *c->shards);
     MVOT_FAIL_IF(!c->shards, err, MVOT_ERR_NOMEM, ipath, "out of memory");
@@ -70,7 +70,7 @@ static enum mvot_status open_index(struct mvot_checkpoint *c, const char *ipath,
     {
         const char *file = json_string_value(v);
         MVOT_CORRUPT_IF(!file || !plain_file_name(file), err, ipath,
-                     "weight_map[\"%s\"]: not a file name in the index's folder", name);
+                        "weight_map[\"%s\"]: not a file name in the index's folder", name);
         size_t k = 0;
         while (k < c->n_shards && strcmp(c->shards[k].file, file) != 0)
             k++;
@@ -190,8 +190,8 @@ enum mvot_status mvot_checkpoint_find(struct mvot_checkpoint *c, const char *nam
         MVOT_TRY(mvot_st_open(s->path, &s->st, err));
     }
     *out = mvot_st_find(s->st, name);
-    MVOT_CORRUPT_IF(!*out, err, s->path, "no tensor %s, though %s maps it here",
-                 name, c->index_path);
+    MVOT_CORRUPT_IF(!*out, err, s->path, "no tensor %s, though %s maps it here", name,
+                    c->index_path);
 cleanup:
     return st;
 }

@@ -78,8 +78,9 @@ static enum mvot_status load_part(const char *dir, struct part_in *p, struct mvo
     MVOT_TRY(mvot_json_get_int(part, "episodes", path, &p->episodes, err));
     MVOT_TRY(mvot_json_get_str(part, "plan_xxh3", path, &p->plan, err));
     MVOT_CORRUPT_IF(p->count < 1 || p->count > MERGE_PARTS_MAX || p->index < 0 ||
-                     p->index >= p->count || p->first < 0 || p->episodes < 0, err, path, "part %lld/%lld is out of range", (long long)p->index,
-                 (long long)p->count);
+                        p->index >= p->count || p->first < 0 || p->episodes < 0,
+                    err, path, "part %lld/%lld is out of range", (long long)p->index,
+                    (long long)p->count);
     p->ident = identity_of(p->man);
     MVOT_FAIL_IF(!p->ident, err, MVOT_ERR_NOMEM, path, "out of memory");
 cleanup:
@@ -99,10 +100,10 @@ static enum mvot_status check_archive(const struct part_in *p, struct mvot_error
     MVOT_TRY(mvot_json_get_str(p->man, "archive_xxh3", p->dir, &want, err));
     MVOT_TRY(mvot_json_get_int(p->man, "archive_bytes", p->dir, &want_bytes, err));
     MVOT_TRY(mvot_gen_archive_identity(path, &h, &bytes, err));
-    MVOT_CORRUPT_IF(mvot_hash_parse_hex(want, &want_h) != 0 || want_h != h ||
-                     (int64_t)bytes != want_bytes, err, path,
-                 "archive does not match its manifest (xxh3 or size): re-run part %lld",
-                 (long long)p->index);
+    MVOT_CORRUPT_IF(
+        mvot_hash_parse_hex(want, &want_h) != 0 || want_h != h || (int64_t)bytes != want_bytes, err,
+        path, "archive does not match its manifest (xxh3 or size): re-run part %lld",
+        (long long)p->index);
 cleanup:
     free(path);
     return st;
@@ -186,12 +187,12 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     MVOT_TRY(mvot_json_get_int(in[0].man, "episodes", in[0].dir, &total, err));
     for (int64_t i = 0; i < count; i++) {
         MVOT_CORRUPT_IF(slot[i]->first != next, err, slot[i]->dir,
-                     "part %lld starts at episode %lld, want %lld", (long long)i,
-                     (long long)slot[i]->first, (long long)next);
+                        "part %lld starts at episode %lld, want %lld", (long long)i,
+                        (long long)slot[i]->first, (long long)next);
         next += slot[i]->episodes;
     }
     MVOT_CORRUPT_IF(next != total, err, slot[count - 1]->dir,
-                 "parts hold %lld episodes, the set %lld", (long long)next, (long long)total);
+                    "parts hold %lld episodes, the set %lld", (long long)next, (long long)total);
     MVOT_TRY(mvot_gen_config_from_json(json_object_get(in[0].man, "config"), &cfg, err));
     for (int64_t i = 0; i < count; i++)
         MVOT_TRY(check_archive(slot[i], err));
@@ -203,8 +204,8 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
         int64_t got;
         MVOT_TRY(copy_part(slot[i], w, &got, err));
         MVOT_CORRUPT_IF(got != slot[i]->episodes, err, slot[i]->dir,
-                     "archive holds %lld episodes, its manifest %lld", (long long)got,
-                     (long long)slot[i]->episodes);
+                        "archive holds %lld episodes, its manifest %lld", (long long)got,
+                        (long long)slot[i]->episodes);
         mvot_progress_report(prog, "merge", (uint64_t)i + 1, (uint64_t)count);
     }
     st = mvot_tarz_writer_commit(w, err);
