@@ -61,7 +61,17 @@ static void problem(json_t *list, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_array_append_new(list, json_string(msg));
+    json_t *j = json_string(msg);
+    if (!j) {
+        /* Not UTF-8 (a message quoting a corrupt file, or cut inside a sequence): jansson
+         * refuses it, and a dropped problem would let verify say "ok" (found by fuzz_manifest
+         * on a manifest with a bad escape). Keep it, with the foreign bytes as '?'. */
+        for (char *q = msg; *q; q++)
+            if ((unsigned char)*q >= 0x80)
+                *q = '?';
+        j = json_string(msg);
+    }
+    json_array_append_new(list, j);
 }
 
 static int token_class(const struct vctx *c, uint32_t id)
