@@ -206,11 +206,11 @@ static void test_usage_and_atlas(void)
         uint8_t v = cb.vec[(size_t)last_dead * 768];
         ASSERT_EQ_INT(at.px[((size_t)y * at.w + x) * 3], (v + 160) / 2);
     }
+    mvot_image_free(&at); /* the next call initializes at again */
     /* a usage of another codebook is refused */
     u.K = 39;
     ASSERT_EQ_INT(mvot_codebook_atlas(&cb, &u, &at, &err), MVOT_ERR_MISMATCH);
     u.K = 40;
-    mvot_image_free(&at);
     mvot_codebook_usage_free(&u);
     /* A vqgan codebook: clear refusals. */
     cb.kind = MVOT_CB_VQGAN;
