@@ -165,7 +165,7 @@ for n in $only; do
         header "Shards" "The writer alone (tar + seekable zstd -3, in-process, 1 thread) vs the \`zstd -3 -T1\` CLI on the same tar bytes (whole process), CPU $cpu1."
         echo "== shards"
         pair shards "" "write $(stat -c %s "$work/shards/all.tar") tar bytes" 1 "$cpu1" "shard writer" "zstd -3 -T1" \
-            --key-ours 're:threads 1: ([0-9.]+) s'
+            --key-ours 're:best of 5 ([0-9.]+) s'
         { echo; sed 's/^/    /' "$work/shards/notes.txt"; } >>"$md"
         ;;
     eval)
