@@ -170,6 +170,7 @@ static void count_sample(json_t *s, const struct pack_result *r)
     mvot_stats_add(s, (int64_t)r->images, (const char *const[]){"images", NULL});
     mvot_stats_add(s, r->truncated, (const char *const[]){"truncated", NULL});
     mvot_stats_max(s, (int64_t)r->ps.n_tokens, "max_sample_tokens");
+    mvot_trainer_fit_count(s, &r->fit);
     mvot_stats_add(s, 1, (const char *const[]){"kinds", r->kind, NULL});
     mvot_stats_add(s, 1, (const char *const[]){"tasks", r->task, r->split, NULL});
 }

@@ -19,6 +19,7 @@
 #include "shards/assemble.h"
 #include "shards/pack.h"
 #include "shards/reader.h"
+#include "shards/trainer_layout.h"
 #include "shards/writer.h"
 #include "tokenize/bpe.h"
 #include "tokenize/chameleon.h"
@@ -59,6 +60,7 @@ struct pack_result {
     char task[16], split[8], answer[8];
     struct mvot_packed_sample ps;
     uint64_t text, image, special, supervised, images;
+    struct mvot_trainer_fit fit; /* against the official trainer's lengths (manifest counts) */
 };
 
 struct pack_ids {

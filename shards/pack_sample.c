@@ -135,6 +135,7 @@ enum mvot_status mvot__pack_work(void *vc, size_t i, int worker, void **out, str
         if (sp.v[k].loss)
             r->supervised += len;
     }
+    mvot_trainer_fit(sp.v, sp.n, n, &r->fit);
     if (u->has_ep) {
         meta = mvot_assemble_meta(&u->ep, ex, p->o->mode, p->N, it->aug, n, truncated_from,
                                   p->o->store_frames);

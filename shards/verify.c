@@ -26,6 +26,7 @@
 #include "shards/manifest.h"
 #include "shards/pack.h"
 #include "shards/reader.h"
+#include "shards/trainer_layout.h"
 #include "shards/verify.h"
 #include "tokenize/bpe.h"
 #include "tokenize/chameleon.h"
@@ -431,6 +432,11 @@ static void check_samples(struct vctx *c, size_t si, const json_t *rec, const ch
         check_sample(c, file, &s, pl);
         check_identity(c, file, rec, ie, &s, pl);
         count_sample(c->stats[si], &s);
+        if (c->version >= 2) { /* format 2 counts the samples over the official lengths */
+            struct mvot_trainer_fit fit;
+            mvot_trainer_fit(s.spans, s.n_spans, s.n_tokens, &fit);
+            mvot_trainer_fit_count(c->stats[si], &fit);
+        }
         mvot_sample_free(&s);
     }
     free(foff);

@@ -187,6 +187,226 @@ static enum mvot_status claim_out_dir(const char *out, const struct mvot_outdir_
     return mvot_outdir_check_foreign(out, files, ours ? 7 : 0, "a build", err);
 }
 
+/* Build step: the patch codebook trained on the episode archive, saved at cb_path. */
+static enum mvot_status train_codebook(struct mvot_cli *cli, const char *arch, const json_t *cj,
+                                       struct mvot_pool *pool, const char *cb_path,
+                                       struct mvot_error *err)
+{
+    struct mvot_codebook cb;
+    memset(&cb, 0, sizeof cb);
+    struct mvot_kmeans_opts ko;
+    mvot_kmeans_opts_default(&ko);
+    ko.K = (uint32_t)geti(cj, "K");
+    ko.max_iters = (uint32_t)geti(cj, "max_iters");
+    ko.seed = (uint64_t)geti(cj, "seed");
+    ko.max_patches = (uint64_t)geti(cj, "max_patches");
+    mvot_cli_note(cli, "build: training the patch codebook (K=%u)\n", ko.K);
+    enum mvot_status st = mvot_codebook_train_archive(arch, &ko, pool, &cli->hook, &cb, err);
+    mvot_cli_progress_done(cli);
+    if (st == MVOT_OK)
+        st = mvot_codebook_save(cb_path, &cb, err);
+    mvot_codebook_free(&cb);
+    return st;
+}
+
+/* Build step: the BPE tokenizer trained on the episodes' texts, written to tok_path. */
+static enum mvot_status train_tokenizer(struct mvot_cli *cli, const char *arch, const json_t *tj,
+                                        struct mvot_pool *pool, const char *tok_path,
+                                        struct mvot_error *err)
+{
+    struct mvot_buf texts;
+    mvot_buf_init(&texts, 0);
+    size_t *offs = NULL, n = 0;
+    const char **tp = NULL;
+    size_t *tl = NULL;
+    mvot_cli_note(cli, "build: training the BPE tokenizer\n");
+    enum mvot_status st = collect_texts(arch, &texts, &offs, &n, err);
+    if (st == MVOT_OK) {
+        tp = malloc((n ? n : 1) * sizeof *tp);
+        tl = malloc((n ? n : 1) * sizeof *tl);
+        for (size_t i = 0; tp && tl && i < n; i++) {
+            tp[i] = (const char *)texts.data + offs[i];
+            tl[i] = (i + 1 < n ? offs[i + 1] : texts.len) - offs[i];
+        }
+        struct mvot_bpe_train_opts bo;
+        mvot_bpe_train_opts_default(&bo);
+        bo.vocab_size = (uint32_t)geti(tj, "vocab_size");
+        bo.min_frequency = (uint32_t)geti(tj, "min_frequency");
+        st = tp && tl ? mvot_bpe_train_texts(tp, tl, n, &bo, pool, tok_path, err)
+                      : mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
+    }
+    free(tp);
+    free(tl);
+    free(offs);
+    mvot_buf_free(&texts);
+    return st;
+}
+
+/* Build step: preview.png, the first sample's decoded images over its source frames.
+ * *written is 0 when the image tokenizer has no decoder (an encoder-only VQGAN packs fine;
+ * only the preview needs a decoder: say so, and leave the built set alone rather than fail
+ * after all the work). */
+static enum mvot_status write_preview(struct mvot_cli *cli, const char *sh_dir, const char *cb_path,
+                                      const char *preview, int *written, struct mvot_error *err)
+{
+    struct mvot_shard_set *set = NULL;
+    struct mvot_sample s = {0};
+    struct mvot_bpe *tok = NULL;
+    struct mvot_layout lay;
+    struct mvot_imagetok *it = NULL;
+    struct mvot_image *imgs = NULL, sheet = {0};
+    size_t ni = 0;
+    enum mvot_status st = mvot_shard_set_open(sh_dir, &set, err);
+    if (st == MVOT_OK && mvot_shard_set_count(set) == 0)
+        st = mvot_error_set(err, MVOT_ERR_INVALID, sh_dir, "no samples to preview");
+    if (st == MVOT_OK)
+        st = mvot_shard_set_get(set, 0, &s, err);
+    if (st == MVOT_OK)
+        st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, err);
+    struct mvot_imagetok_info iti = {0};
+    if (st == MVOT_OK)
+        mvot_imagetok_get_info(it, &iti);
+    int preview_ok = st != MVOT_OK || iti.can_decode;
+    if (!preview_ok)
+        mvot_cli_note(cli, "build: no preview.png: %s: %s\n", cb_path, MVOT_IMAGETOK_NO_DECODER);
+    *written = preview_ok;
+    if (st == MVOT_OK && preview_ok)
+        st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, err);
+    if (st == MVOT_OK && preview_ok)
+        st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, err);
+    if (st == MVOT_OK && preview_ok)
+        st = mvot_png_write_file(preview, &sheet, NULL, err);
+    for (size_t i = 0; i < ni; i++)
+        mvot_image_free(&imgs[i]);
+    free(imgs);
+    mvot_image_free(&sheet);
+    mvot_imagetok_free(it);
+    mvot_bpe_free(tok);
+    mvot_sample_free(&s);
+    mvot_shard_set_close(set);
+    return st;
+}
+
+/* Seconds of each build step, from t[0] (start) to t[5] (verify done). */
+struct build_times {
+    double t[6];
+};
+
+/* The build's --json summary and its human lines. */
+static void print_build_summary(struct mvot_cli *cli, const char *out, const json_t *gen_sum,
+                                json_t *pack_sum, const json_t *ver, const char *preview,
+                                int have_preview, const struct build_times *bt)
+{
+    const double *t = bt->t;
+    double total = now_s() - t[0];
+    json_int_t samples = geti(pack_sum, "samples"), raw = geti(pack_sum, "raw_bytes"),
+               comp = geti(pack_sum, "compressed_bytes");
+    int ok = json_is_true(json_object_get(ver, "ok"));
+    json_t *summary = json_object();
+    json_object_set_new(summary, "out", json_string(out));
+    json_object_set_new(summary, "episodes", json_integer(geti(gen_sum, "episodes")));
+    json_object_set_new(summary, "frames", json_integer(geti(gen_sum, "frames")));
+    json_object_set(summary, "pack", pack_sum);
+    json_object_set_new(summary, "verify_ok", json_boolean(ok));
+    json_object_set_new(summary, "preview", have_preview ? json_string(preview) : json_null());
+    json_object_set_new(summary, "seconds",
+                        json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "gen", t[1] - t[0], "codebook",
+                                  t[2] - t[1], "tokenizer", t[3] - t[2], "pack", t[4] - t[3],
+                                  "verify", t[5] - t[4], "total", total));
+    mvot_cli_print_json(cli, summary);
+    json_decref(summary);
+    mvot_cli_note(cli,
+                  "build: %lld episodes, %lld frames -> %lld samples in %lld shards, %lld tokens "
+                  "(%lld text, %lld image), %lld dropped\n",
+                  (long long)geti(gen_sum, "episodes"), (long long)geti(gen_sum, "frames"),
+                  (long long)samples, (long long)geti(pack_sum, "shards"),
+                  (long long)geti(pack_sum, "tokens"), (long long)geti(pack_sum, "text_tokens"),
+                  (long long)geti(pack_sum, "image_tokens"), (long long)geti(pack_sum, "dropped"));
+    mvot_cli_note(cli,
+                  "build: shards %.1f MB raw -> %.1f MB compressed (ratio %.2f), pack %.0f "
+                  "samples/s, %.1f MB/s\n",
+                  (double)raw / 1e6, (double)comp / 1e6, comp ? (double)raw / (double)comp : 0.0,
+                  (double)samples / (t[4] - t[3]), (double)raw / 1e6 / (t[4] - t[3]));
+    mvot_cli_note(cli,
+                  "build: %.1f s (gen %.1f, codebook %.1f, tokenizer %.1f, pack %.1f, verify "
+                  "%.1f); verify %s; preview %s\n",
+                  total, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4],
+                  ok ? "ok" : "FAILED", have_preview ? preview : "none (no decoder)");
+}
+
+/* What the command line sets over the config file. */
+struct build_args {
+    const char *config_path, *tok_file, *cb_file;
+    uint64_t episodes, seed;
+    int have_episodes, have_seed;
+};
+
+/* The effective config: defaults, then --config, then the command line; gen and pack options
+ * parsed and checked. -1 on success, else the exit code (the error already printed). */
+static int build_config(struct mvot_cli *cli, const struct build_args *a, json_t *cfg,
+                        struct mvot_gen_config *gcp, struct mvot_pack_opts *pop,
+                        struct mvot_error *err)
+{
+    int rc = -1;
+    enum mvot_status st;
+    json_t *user = NULL;
+    const char *config_path = a->config_path;
+    if (config_path) {
+        /* a config that cannot be read or is not an object is a configuration error */
+        if (mvot_json_load_file(config_path, &user, err) != MVOT_OK) {
+            rc = mvot_cli_usage(cli, "--config: %s", err->msg);
+            goto done;
+        }
+        if (!json_is_object(user)) {
+            rc = mvot_cli_usage(cli,
+                                "--config %s: want a JSON object with sections gen, "
+                                "codebook, tokenizer, pack",
+                                config_path);
+            goto done;
+        }
+        if (overlay(cli, cfg, user) != 0) {
+            rc = MVOT_EXIT_USAGE;
+            goto done;
+        }
+    }
+    json_t *gj = json_object_get(cfg, "gen"), *cj = json_object_get(cfg, "codebook"),
+           *tj = json_object_get(cfg, "tokenizer"), *pj = json_object_get(cfg, "pack");
+    if (a->have_episodes)
+        json_object_set_new(gj, "episodes", json_integer((json_int_t)a->episodes));
+    if (a->have_seed) {
+        json_object_set_new(gj, "seed", json_integer((json_int_t)a->seed));
+        json_object_set_new(cj, "seed", json_integer((json_int_t)a->seed));
+        json_object_set_new(pj, "seed", json_integer((json_int_t)a->seed));
+    }
+    if (a->tok_file)
+        json_object_set_new(tj, "file", json_string(a->tok_file));
+    if (a->cb_file)
+        json_object_set_new(cj, "file", json_string(a->cb_file));
+    if (mvot_gen_config_from_json(gj, gcp, err) != MVOT_OK ||
+        mvot_gen_config_validate(gcp, err) != MVOT_OK) {
+        rc = mvot_cli_fail(cli, err);
+        goto done;
+    }
+    json_object_set_new(cfg, "gen", mvot_gen_config_to_json(gcp)); /* normalized */
+    if (json_is_null(json_object_get(pj, "image_seq_length")))
+        json_object_set_new(
+            pj, "image_seq_length",
+            json_integer((json_int_t)(gcp->image_size / 16) * (gcp->image_size / 16)));
+    mvot_pack_opts_default(pop);
+    char *pjs = mvot_json_dumps(pj);
+    st = pjs ? mvot_pack_opts_from_json(pjs, "--config: pack", pop, err) : MVOT_ERR_NOMEM;
+    free(pjs);
+    if (st != MVOT_OK) {
+        if (st == MVOT_ERR_NOMEM)
+            mvot_error_set(err, st, "build", "out of memory");
+        rc = mvot_cli_fail(cli, err); /* MVOT_ERR_INVALID: exit 2 */
+        goto done;
+    }
+done:
+    json_decref(user);
+    return rc;
+}
+
 int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
 {
     static const struct option opts[] = {{"config", required_argument, 0, O_CONFIG},
@@ -231,68 +451,18 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     struct mvot_error err = {0};
     enum mvot_status st = MVOT_OK;
     struct mvot_pool *pool = NULL;
-    json_t *cfg = default_config(), *user = NULL, *gen_sum = NULL, *pack_sum = NULL, *ver = NULL,
-           *summary = NULL;
+    json_t *cfg = default_config(), *gen_sum = NULL, *pack_sum = NULL, *ver = NULL;
     char *ep_dir = NULL, *arch = NULL, *cb_path = NULL, *tok_path = NULL, *sh_dir = NULL,
          *preview = NULL, *cfg_out = NULL;
-    size_t *offs = NULL;
     struct mvot_outdir_lock *lock = NULL;
-    struct mvot_buf texts;
-    mvot_buf_init(&texts, 0);
-    struct mvot_codebook cb;
-    memset(&cb, 0, sizeof cb);
-    if (config_path) {
-        /* a config that cannot be read or is not an object is a configuration error */
-        if (mvot_json_load_file(config_path, &user, &err) != MVOT_OK) {
-            rc = mvot_cli_usage(cli, "--config: %s", err.msg);
-            goto done;
-        }
-        if (!json_is_object(user)) {
-            rc = mvot_cli_usage(cli,
-                                "--config %s: want a JSON object with sections gen, "
-                                "codebook, tokenizer, pack",
-                                config_path);
-            goto done;
-        }
-        if (overlay(cli, cfg, user) != 0) {
-            rc = MVOT_EXIT_USAGE;
-            goto done;
-        }
-    }
-    json_t *gj = json_object_get(cfg, "gen"), *cj = json_object_get(cfg, "codebook"),
-           *tj = json_object_get(cfg, "tokenizer"), *pj = json_object_get(cfg, "pack");
-    if (have_episodes)
-        json_object_set_new(gj, "episodes", json_integer((json_int_t)episodes));
-    if (have_seed) {
-        json_object_set_new(gj, "seed", json_integer((json_int_t)seed));
-        json_object_set_new(cj, "seed", json_integer((json_int_t)seed));
-        json_object_set_new(pj, "seed", json_integer((json_int_t)seed));
-    }
-    if (tok_file)
-        json_object_set_new(tj, "file", json_string(tok_file));
-    if (cb_file)
-        json_object_set_new(cj, "file", json_string(cb_file));
+    struct build_args ba = {config_path, tok_file,      cb_file,  episodes,
+                            seed,        have_episodes, have_seed};
     struct mvot_gen_config gc;
-    if (mvot_gen_config_from_json(gj, &gc, &err) != MVOT_OK ||
-        mvot_gen_config_validate(&gc, &err) != MVOT_OK) {
-        rc = mvot_cli_fail(cli, &err);
-        goto done;
-    }
-    json_object_set_new(cfg, "gen", mvot_gen_config_to_json(&gc)); /* normalized */
-    if (json_is_null(json_object_get(pj, "image_seq_length")))
-        json_object_set_new(pj, "image_seq_length",
-                            json_integer((json_int_t)(gc.image_size / 16) * (gc.image_size / 16)));
     struct mvot_pack_opts po;
-    mvot_pack_opts_default(&po);
-    char *pjs = mvot_json_dumps(pj);
-    st = pjs ? mvot_pack_opts_from_json(pjs, "--config: pack", &po, &err) : MVOT_ERR_NOMEM;
-    free(pjs);
-    if (st != MVOT_OK) {
-        if (st == MVOT_ERR_NOMEM)
-            mvot_error_set(&err, st, "build", "out of memory");
-        rc = mvot_cli_fail(cli, &err); /* MVOT_ERR_INVALID: exit 2 */
+    if ((rc = build_config(cli, &ba, cfg, &gc, &po, &err)) >= 0)
         goto done;
-    }
+    rc = MVOT_EXIT_FAIL;
+    json_t *cj = json_object_get(cfg, "codebook"), *tj = json_object_get(cfg, "tokenizer");
     po.force = 1; /* the build owns OUT/shards */
     po.config = cfg;
 
@@ -323,66 +493,32 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
         goto done;
     }
 
-    double t0 = now_s(), t_gen, t_cb, t_tok, t_pack, t_ver;
+    struct build_times bt = {{now_s()}};
     mvot_cli_note(cli, "build: generating %llu episodes per task into %s\n",
                   (unsigned long long)gc.episodes, ep_dir);
     st = mvot_gen_run(&gc, ep_dir, pool, &cli->hook, &gen_sum, &err);
     mvot_cli_progress_done(cli);
     if (st != MVOT_OK)
         goto fail;
-    t_gen = now_s();
+    bt.t[1] = now_s();
 
-    if (!cbf) {
-        struct mvot_kmeans_opts ko;
-        mvot_kmeans_opts_default(&ko);
-        ko.K = (uint32_t)geti(cj, "K");
-        ko.max_iters = (uint32_t)geti(cj, "max_iters");
-        ko.seed = (uint64_t)geti(cj, "seed");
-        ko.max_patches = (uint64_t)geti(cj, "max_patches");
-        mvot_cli_note(cli, "build: training the patch codebook (K=%u)\n", ko.K);
-        st = mvot_codebook_train_archive(arch, &ko, pool, &cli->hook, &cb, &err);
-        mvot_cli_progress_done(cli);
-        if (st == MVOT_OK)
-            st = mvot_codebook_save(cb_path, &cb, &err);
-        if (st != MVOT_OK)
-            goto fail;
-    }
-    t_cb = now_s();
-    if (!tkf) {
-        size_t n = 0;
-        mvot_cli_note(cli, "build: training the BPE tokenizer\n");
-        st = collect_texts(arch, &texts, &offs, &n, &err);
-        if (st != MVOT_OK)
-            goto fail;
-        const char **tp = malloc((n ? n : 1) * sizeof *tp);
-        size_t *tl = malloc((n ? n : 1) * sizeof *tl);
-        for (size_t i = 0; tp && tl && i < n; i++) {
-            tp[i] = (const char *)texts.data + offs[i];
-            tl[i] = (i + 1 < n ? offs[i + 1] : texts.len) - offs[i];
-        }
-        struct mvot_bpe_train_opts bo;
-        mvot_bpe_train_opts_default(&bo);
-        bo.vocab_size = (uint32_t)geti(tj, "vocab_size");
-        bo.min_frequency = (uint32_t)geti(tj, "min_frequency");
-        st = tp && tl ? mvot_bpe_train_texts(tp, tl, n, &bo, pool, tok_path, &err)
-                      : mvot_error_set(&err, MVOT_ERR_NOMEM, "build", "out of memory");
-        free(tp);
-        free(tl);
-        if (st != MVOT_OK)
-            goto fail;
-    }
-    t_tok = now_s();
+    if (!cbf && (st = train_codebook(cli, arch, cj, pool, cb_path, &err)) != MVOT_OK)
+        goto fail;
+    bt.t[2] = now_s();
+    if (!tkf && (st = train_tokenizer(cli, arch, tj, pool, tok_path, &err)) != MVOT_OK)
+        goto fail;
+    bt.t[3] = now_s();
     mvot_cli_note(cli, "build: packing %s shards into %s\n", mvot_pack_mode_name(po.mode), sh_dir);
     st = mvot_pack_run(ep_dir, tok_path, cb_path, sh_dir, &po, pool, &cli->hook, &pack_sum, &err);
     mvot_cli_progress_done(cli);
     if (st != MVOT_OK)
         goto fail;
-    t_pack = now_s();
+    bt.t[4] = now_s();
     st = mvot_shards_verify(sh_dir, pool, &cli->hook, &ver, &err);
     mvot_cli_progress_done(cli);
     if (st != MVOT_OK)
         goto fail;
-    t_ver = now_s();
+    bt.t[5] = now_s();
     {
         /* OUT is the dataset: its card names the shards by their path from OUT */
         char *card = mvot_io_join(out, "README.md");
@@ -396,85 +532,11 @@ int mvot_cmd_build(int argc, char **argv, struct mvot_cli *cli)
     for (size_t i = 0; i < json_array_size(pr); i++)
         fprintf(stderr, "%s: verify: %s\n", cli->cmd, json_string_value(json_array_get(pr, i)));
 
-    /* preview: the first sample, decoded images over the source frames */
     int have_preview = 1;
-    {
-        struct mvot_shard_set *set = NULL;
-        struct mvot_sample s = {0};
-        struct mvot_bpe *tok = NULL;
-        struct mvot_layout lay;
-        struct mvot_imagetok *it = NULL;
-        struct mvot_image *imgs = NULL, sheet = {0};
-        size_t ni = 0;
-        st = mvot_shard_set_open(sh_dir, &set, &err);
-        if (st == MVOT_OK && mvot_shard_set_count(set) == 0)
-            st = mvot_error_set(&err, MVOT_ERR_INVALID, sh_dir, "no samples to preview");
-        if (st == MVOT_OK)
-            st = mvot_shard_set_get(set, 0, &s, &err);
-        if (st == MVOT_OK)
-            st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, &err);
-        struct mvot_imagetok_info iti = {0};
-        if (st == MVOT_OK)
-            mvot_imagetok_get_info(it, &iti);
-        int preview_ok = st != MVOT_OK || iti.can_decode;
-        /* An encoder-only VQGAN packs fine; only the preview needs a decoder: say so, and
-         * leave the built set alone rather than fail after all the work. */
-        if (!preview_ok)
-            mvot_cli_note(cli, "build: no preview.png: %s: %s\n", cb_path,
-                          MVOT_IMAGETOK_NO_DECODER);
-        have_preview = preview_ok;
-        if (st == MVOT_OK && preview_ok)
-            st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, &err);
-        if (st == MVOT_OK && preview_ok)
-            st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, &err);
-        if (st == MVOT_OK && preview_ok)
-            st = mvot_png_write_file(preview, &sheet, NULL, &err);
-        for (size_t i = 0; i < ni; i++)
-            mvot_image_free(&imgs[i]);
-        free(imgs);
-        mvot_image_free(&sheet);
-        mvot_imagetok_free(it);
-        mvot_bpe_free(tok);
-        mvot_sample_free(&s);
-        mvot_shard_set_close(set);
-        if (st != MVOT_OK)
-            goto fail;
-    }
+    if ((st = write_preview(cli, sh_dir, cb_path, preview, &have_preview, &err)) != MVOT_OK)
+        goto fail;
 
-    double total = now_s() - t0;
-    json_int_t samples = geti(pack_sum, "samples"), raw = geti(pack_sum, "raw_bytes"),
-               comp = geti(pack_sum, "compressed_bytes");
-    summary = json_object();
-    json_object_set_new(summary, "out", json_string(out));
-    json_object_set_new(summary, "episodes", json_integer(geti(gen_sum, "episodes")));
-    json_object_set_new(summary, "frames", json_integer(geti(gen_sum, "frames")));
-    json_object_set(summary, "pack", pack_sum);
-    json_object_set_new(summary, "verify_ok",
-                        json_boolean(json_is_true(json_object_get(ver, "ok"))));
-    json_object_set_new(summary, "preview", have_preview ? json_string(preview) : json_null());
-    json_object_set_new(summary, "seconds",
-                        json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "gen", t_gen - t0, "codebook",
-                                  t_cb - t_gen, "tokenizer", t_tok - t_cb, "pack", t_pack - t_tok,
-                                  "verify", t_ver - t_pack, "total", total));
-    mvot_cli_print_json(cli, summary);
-    mvot_cli_note(cli,
-                  "build: %lld episodes, %lld frames -> %lld samples in %lld shards, %lld tokens "
-                  "(%lld text, %lld image), %lld dropped\n",
-                  (long long)geti(gen_sum, "episodes"), (long long)geti(gen_sum, "frames"),
-                  (long long)samples, (long long)geti(pack_sum, "shards"),
-                  (long long)geti(pack_sum, "tokens"), (long long)geti(pack_sum, "text_tokens"),
-                  (long long)geti(pack_sum, "image_tokens"), (long long)geti(pack_sum, "dropped"));
-    mvot_cli_note(cli,
-                  "build: shards %.1f MB raw -> %.1f MB compressed (ratio %.2f), pack %.0f "
-                  "samples/s, %.1f MB/s\n",
-                  (double)raw / 1e6, (double)comp / 1e6, comp ? (double)raw / (double)comp : 0.0,
-                  (double)samples / (t_pack - t_tok), (double)raw / 1e6 / (t_pack - t_tok));
-    mvot_cli_note(cli,
-                  "build: %.1f s (gen %.1f, codebook %.1f, tokenizer %.1f, pack %.1f, verify "
-                  "%.1f); verify %s; preview %s\n",
-                  total, t_gen - t0, t_cb - t_gen, t_tok - t_cb, t_pack - t_tok, t_ver - t_pack,
-                  json_is_true(json_object_get(ver, "ok")) ? "ok" : "FAILED",
-                  have_preview ? preview : "none (no decoder)");
+    print_build_summary(cli, out, gen_sum, pack_sum, ver, preview, have_preview, &bt);
     rc = json_is_true(json_object_get(ver, "ok")) ? MVOT_EXIT_OK : MVOT_EXIT_FAIL;
     goto done;
 fail:
@@ -483,15 +545,10 @@ fail:
 done:
     mvot_outdir_unlock(lock);
     mvot_pool_free(pool);
-    mvot_codebook_free(&cb);
-    mvot_buf_free(&texts);
-    free(offs);
     json_decref(cfg);
-    json_decref(user);
     json_decref(gen_sum);
     json_decref(pack_sum);
     json_decref(ver);
-    json_decref(summary);
     free(ep_dir);
     free(arch);
     free(cb_path);
