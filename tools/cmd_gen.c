@@ -91,6 +91,91 @@ static int parse_split(struct mvot_cli *cli, const char *arg, double frac[3])
     return 1;
 }
 
+/* One gen option into cfg (or out, sizes, part): -1 to go on, else the exit code. */
+static int gen_option(struct mvot_cli *cli, int c, char **argv, struct mvot_gen_config *cfg,
+                      const char **out, const char **sizes, struct mvot_part *part)
+{
+    uint64_t v;
+    switch (c) {
+    case OPT_TASK:
+        if (strcmp(optarg, "all") == 0) {
+            cfg->tasks = (1u << MVOT_TASK_COUNT) - 1;
+        } else {
+            enum mvot_task t;
+            if (mvot_task_parse(optarg, &t) != 0)
+                return mvot_cli_usage(cli,
+                                      "--task: unknown task '%s' (maze, frozenlake, "
+                                      "minibehavior or all)",
+                                      optarg);
+            cfg->tasks = 1u << t;
+        }
+        break;
+    case OPT_EPISODES:
+        if (!mvot_cli_parse_u64(cli, "--episodes", optarg, 1, 100000000, &cfg->episodes))
+            return MVOT_EXIT_USAGE;
+        break;
+    case OPT_SEED:
+        if (!mvot_cli_parse_u64(cli, "--seed", optarg, 0, (uint64_t)INT64_MAX, &cfg->seed))
+            return MVOT_EXIT_USAGE;
+        break;
+    case OPT_OUT: *out = optarg; break;
+    case OPT_IMAGE_SIZE:
+        if (!mvot_cli_parse_u64(cli, "--image-size", optarg, 0, 100000, &v))
+            return MVOT_EXIT_USAGE;
+        if (v != 512 && v != 256 && v != 128)
+            return mvot_cli_usage(cli, "--image-size: expected 512, 256 or 128, got %s", optarg);
+        cfg->image_size = (uint32_t)v;
+        break;
+    case OPT_SIZES: *sizes = optarg; break;
+    case OPT_MIN_STEPS:
+        if (!mvot_cli_parse_u64(cli, "--min-steps", optarg, 1, MVOT_GEN_STEPS_LIMIT, &v))
+            return MVOT_EXIT_USAGE;
+        cfg->min_steps = (uint32_t)v;
+        break;
+    case OPT_MAX_STEPS:
+        if (!mvot_cli_parse_u64(cli, "--max-steps", optarg, 1, MVOT_GEN_STEPS_LIMIT, &v))
+            return MVOT_EXIT_USAGE;
+        cfg->max_steps = (uint32_t)v;
+        break;
+    case OPT_SPLIT:
+        if (!parse_split(cli, optarg, cfg->split_frac))
+            return MVOT_EXIT_USAGE;
+        break;
+    case OPT_PNG_LEVEL:
+        if (!mvot_cli_parse_u64(cli, "--png-level", optarg, 0, 9, &v))
+            return MVOT_EXIT_USAGE;
+        cfg->png_level = (int)v;
+        break;
+    case OPT_ZSTD_LEVEL:
+        if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
+            return MVOT_EXIT_USAGE;
+        cfg->zstd_level = (int)v;
+        break;
+    case OPT_STYLE:
+        if (mvot_gen_style_parse(optarg, &cfg->style) != 0)
+            return mvot_cli_usage(cli, "--style: expected grid or official, got '%s'", optarg);
+        break;
+    case OPT_SPRITES:
+        if (optarg[0] == 0 || strlen(optarg) >= sizeof cfg->sprites)
+            return mvot_cli_usage(cli, "--sprites: expected a folder path");
+        memcpy(cfg->sprites, optarg, strlen(optarg) + 1);
+        break;
+    case OPT_BORDER_WALKS: cfg->frozenlake_border_walks = 1; break;
+    case OPT_RANDOM_TABLE: cfg->minibehavior_random_table = 1; break;
+    case OPT_PER_MAP:
+        if (!mvot_cli_parse_u64(cli, "--sequences-per-map", optarg, 1, 64, &v))
+            return MVOT_EXIT_USAGE;
+        cfg->frozenlake_per_map = (uint32_t)v;
+        break;
+    case OPT_PART:
+        if (!mvot_cli_parse_part(cli, optarg, part))
+            return MVOT_EXIT_USAGE;
+        break;
+    default: return mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
+    }
+    return -1;
+}
+
 int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
 {
     static const struct option opts[] = {{"task", required_argument, 0, OPT_TASK},
@@ -117,92 +202,12 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
     const char *out = NULL, *sizes = NULL;
     struct mvot_part part = {0, 0}; /* count 0: the whole set */
     char *part_dir = NULL;
-    uint64_t v;
     int c;
     mvot_gen_config_default(&cfg);
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_TASK:
-            if (strcmp(optarg, "all") == 0) {
-                cfg.tasks = (1u << MVOT_TASK_COUNT) - 1;
-            } else {
-                enum mvot_task t;
-                if (mvot_task_parse(optarg, &t) != 0)
-                    return mvot_cli_usage(cli,
-                                          "--task: unknown task '%s' (maze, frozenlake, "
-                                          "minibehavior or all)",
-                                          optarg);
-                cfg.tasks = 1u << t;
-            }
-            break;
-        case OPT_EPISODES:
-            if (!mvot_cli_parse_u64(cli, "--episodes", optarg, 1, 100000000, &cfg.episodes))
-                return MVOT_EXIT_USAGE;
-            break;
-        case OPT_SEED:
-            if (!mvot_cli_parse_u64(cli, "--seed", optarg, 0, (uint64_t)INT64_MAX, &cfg.seed))
-                return MVOT_EXIT_USAGE;
-            break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_IMAGE_SIZE:
-            if (!mvot_cli_parse_u64(cli, "--image-size", optarg, 0, 100000, &v))
-                return MVOT_EXIT_USAGE;
-            if (v != 512 && v != 256 && v != 128)
-                return mvot_cli_usage(cli, "--image-size: expected 512, 256 or 128, got %s",
-                                      optarg);
-            cfg.image_size = (uint32_t)v;
-            break;
-        case OPT_SIZES: sizes = optarg; break;
-        case OPT_MIN_STEPS:
-            if (!mvot_cli_parse_u64(cli, "--min-steps", optarg, 1, MVOT_GEN_STEPS_LIMIT, &v))
-                return MVOT_EXIT_USAGE;
-            cfg.min_steps = (uint32_t)v;
-            break;
-        case OPT_MAX_STEPS:
-            if (!mvot_cli_parse_u64(cli, "--max-steps", optarg, 1, MVOT_GEN_STEPS_LIMIT, &v))
-                return MVOT_EXIT_USAGE;
-            cfg.max_steps = (uint32_t)v;
-            break;
-        case OPT_SPLIT:
-            if (!parse_split(cli, optarg, cfg.split_frac))
-                return MVOT_EXIT_USAGE;
-            break;
-        case OPT_PNG_LEVEL:
-            if (!mvot_cli_parse_u64(cli, "--png-level", optarg, 0, 9, &v))
-                return MVOT_EXIT_USAGE;
-            cfg.png_level = (int)v;
-            break;
-        case OPT_ZSTD_LEVEL:
-            if (!mvot_cli_parse_u64(cli, "--zstd-level", optarg, 1, 19, &v))
-                return MVOT_EXIT_USAGE;
-            cfg.zstd_level = (int)v;
-            break;
-        case OPT_STYLE:
-            if (mvot_gen_style_parse(optarg, &cfg.style) != 0)
-                return mvot_cli_usage(cli, "--style: expected grid or official, got '%s'", optarg);
-            break;
-        case OPT_SPRITES:
-            if (optarg[0] == 0 || strlen(optarg) >= sizeof cfg.sprites)
-                return mvot_cli_usage(cli, "--sprites: expected a folder path");
-            memcpy(cfg.sprites, optarg, strlen(optarg) + 1);
-            break;
-        case OPT_BORDER_WALKS: cfg.frozenlake_border_walks = 1; break;
-        case OPT_RANDOM_TABLE: cfg.minibehavior_random_table = 1; break;
-        case OPT_PER_MAP:
-            if (!mvot_cli_parse_u64(cli, "--sequences-per-map", optarg, 1, 64, &v))
-                return MVOT_EXIT_USAGE;
-            cfg.frozenlake_per_map = (uint32_t)v;
-            break;
-        case OPT_PART:
-            if (!mvot_cli_parse_part(cli, optarg, &part))
-                return MVOT_EXIT_USAGE;
-            break;
-        default: {
-            int rc = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
-            if (rc >= 0)
-                return rc;
-        }
-        }
+        int rc = gen_option(cli, c, argv, &cfg, &out, &sizes, &part);
+        if (rc >= 0)
+            return rc;
     }
     if (optind < argc)
         return mvot_cli_usage(cli, "unexpected argument '%s' (see --help)", argv[optind]);
