@@ -62,6 +62,10 @@ static void problem(json_t *list, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* One problem, one line: a message quoting a corrupt file may carry its control bytes. */
+    for (char *q = msg; *q; q++)
+        if ((unsigned char)*q < 0x20)
+            *q = '?';
     json_t *j = json_string(msg);
     if (!j) {
         /* Not UTF-8 (a message quoting a corrupt file, or cut inside a sequence): jansson
