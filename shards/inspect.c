@@ -181,3 +181,26 @@ cleanup:
     free(cp);
     return st;
 }
+
+enum mvot_status mvot_sample_view_open(struct mvot_shard_set *set, size_t i, int decode,
+                                       struct mvot_sample_view *v, struct mvot_error *err)
+{
+    memset(v, 0, sizeof *v);
+    enum mvot_status st = mvot_shard_set_get(set, i, &v->s, err);
+    if (st == MVOT_OK)
+        st = mvot_shard_set_tokenizers(set, &v->tok, &v->lay, &v->it, err);
+    if (st == MVOT_OK && decode)
+        st = mvot_sample_decode_images(&v->s, &v->lay, v->it, &v->imgs, &v->ni, err);
+    return st;
+}
+
+void mvot_sample_view_free(struct mvot_sample_view *v)
+{
+    for (size_t j = 0; j < v->ni; j++)
+        mvot_image_free(&v->imgs[j]);
+    free(v->imgs);
+    mvot_imagetok_free(v->it);
+    mvot_bpe_free(v->tok);
+    mvot_sample_free(&v->s);
+    memset(v, 0, sizeof *v);
+}

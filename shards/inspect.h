@@ -35,4 +35,21 @@ enum mvot_status mvot_shard_set_tokenizers(struct mvot_shard_set *set, struct mv
                                            struct mvot_layout *lay, struct mvot_imagetok **it,
                                            struct mvot_error *err);
 
+/* One sample opened for viewing: the sample, its set's tokenizers and (when asked) its decoded
+ * images. Owned by the view. */
+struct mvot_sample_view {
+    struct mvot_sample s;
+    struct mvot_bpe *tok;
+    struct mvot_layout lay;
+    struct mvot_imagetok *it;
+    struct mvot_image *imgs; /* ni decoded images, NULL until decoded */
+    size_t ni;
+};
+/* Reads sample i of set and opens the set's tokenizers; with decode, also decodes the sample's
+ * images (which needs an image tokenizer with a decoder). v is initialized by the call; free it
+ * with mvot_sample_view_free, also after an error. */
+enum mvot_status mvot_sample_view_open(struct mvot_shard_set *set, size_t i, int decode,
+                                       struct mvot_sample_view *v, struct mvot_error *err);
+void mvot_sample_view_free(struct mvot_sample_view *v);
+
 #endif

@@ -250,39 +250,29 @@ static enum mvot_status write_preview(struct mvot_cli *cli, const char *sh_dir, 
                                       const char *preview, int *written, struct mvot_error *err)
 {
     struct mvot_shard_set *set = NULL;
-    struct mvot_sample s = {0};
-    struct mvot_bpe *tok = NULL;
-    struct mvot_layout lay;
-    struct mvot_imagetok *it = NULL;
-    struct mvot_image *imgs = NULL, sheet = {0};
-    size_t ni = 0;
+    struct mvot_sample_view v;
+    memset(&v, 0, sizeof v);
+    struct mvot_image sheet = {0};
     enum mvot_status st = mvot_shard_set_open(sh_dir, &set, err);
     if (st == MVOT_OK && mvot_shard_set_count(set) == 0)
         st = mvot_error_set(err, MVOT_ERR_INVALID, sh_dir, "no samples to preview");
     if (st == MVOT_OK)
-        st = mvot_shard_set_get(set, 0, &s, err);
-    if (st == MVOT_OK)
-        st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, err);
+        st = mvot_sample_view_open(set, 0, 0, &v, err);
     struct mvot_imagetok_info iti = {0};
     if (st == MVOT_OK)
-        mvot_imagetok_get_info(it, &iti);
+        mvot_imagetok_get_info(v.it, &iti);
     int preview_ok = st != MVOT_OK || iti.can_decode;
     if (!preview_ok)
         mvot_cli_note(cli, "build: no preview.png: %s: %s\n", cb_path, MVOT_IMAGETOK_NO_DECODER);
     *written = preview_ok;
     if (st == MVOT_OK && preview_ok)
-        st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, err);
+        st = mvot_sample_decode_images(&v.s, &v.lay, v.it, &v.imgs, &v.ni, err);
     if (st == MVOT_OK && preview_ok)
-        st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, err);
+        st = mvot_sample_contact_sheet(&v.s, v.imgs, v.ni, &sheet, err);
     if (st == MVOT_OK && preview_ok)
         st = mvot_png_write_file(preview, &sheet, NULL, err);
-    for (size_t i = 0; i < ni; i++)
-        mvot_image_free(&imgs[i]);
-    free(imgs);
     mvot_image_free(&sheet);
-    mvot_imagetok_free(it);
-    mvot_bpe_free(tok);
-    mvot_sample_free(&s);
+    mvot_sample_view_free(&v);
     mvot_shard_set_close(set);
     return st;
 }

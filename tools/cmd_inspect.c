@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/io.h"
 #include "core/json.h"
@@ -51,12 +52,10 @@ int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli)
         return claim;
     struct mvot_error err = {0};
     struct mvot_shard_set *set = NULL;
-    struct mvot_sample s = {0};
-    struct mvot_bpe *tok = NULL;
-    struct mvot_layout lay;
-    struct mvot_imagetok *it = NULL;
-    struct mvot_image *imgs = NULL, sheet = {0};
-    size_t ni = 0, index = 0;
+    struct mvot_sample_view v;
+    memset(&v, 0, sizeof v);
+    struct mvot_image sheet = {0};
+    size_t index = 0;
     int rc = MVOT_EXIT_OK, digits = *which != 0;
     for (const char *p = which; *p; p++)
         digits &= isdigit((unsigned char)*p) != 0;
@@ -69,38 +68,34 @@ int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli)
             st = mvot_shard_set_lookup(set, which, &index, &err);
     }
     if (st == MVOT_OK)
-        st = mvot_shard_set_get(set, index, &s, &err);
-    if (st == MVOT_OK)
-        st = mvot_shard_set_tokenizers(set, &tok, &lay, &it, &err);
-    if (st == MVOT_OK)
-        st = mvot_sample_decode_images(&s, &lay, it, &imgs, &ni, &err);
+        st = mvot_sample_view_open(set, index, 1, &v, &err);
     if (st == MVOT_OK)
         st = mvot_io_mkdirs(out, &err);
-    for (size_t j = 0; st == MVOT_OK && j < ni; j++) {
+    for (size_t j = 0; st == MVOT_OK && j < v.ni; j++) {
         char name[160];
-        snprintf(name, sizeof name, "%s.%zu.decoded.png", s.key, j);
+        snprintf(name, sizeof name, "%s.%zu.decoded.png", v.s.key, j);
         char *p = mvot_io_join(out, name);
-        st = p ? mvot_png_write_file(p, &imgs[j], NULL, &err)
+        st = p ? mvot_png_write_file(p, &v.imgs[j], NULL, &err)
                : mvot_error_set(&err, MVOT_ERR_NOMEM, "inspect", "out of memory");
         if (st == MVOT_OK)
             printf("%s\n", p);
         free(p);
     }
-    for (uint32_t j = 0; st == MVOT_OK && j < s.n_png; j++) {
+    for (uint32_t j = 0; st == MVOT_OK && j < v.s.n_png; j++) {
         char name[160];
-        snprintf(name, sizeof name, "%s.%u.source.png", s.key, j);
+        snprintf(name, sizeof name, "%s.%u.source.png", v.s.key, j);
         char *p = mvot_io_join(out, name);
-        st = p ? mvot_io_write_file(p, s.png[j], s.png_len[j], &err)
+        st = p ? mvot_io_write_file(p, v.s.png[j], v.s.png_len[j], &err)
                : mvot_error_set(&err, MVOT_ERR_NOMEM, "inspect", "out of memory");
         if (st == MVOT_OK)
             printf("%s\n", p);
         free(p);
     }
     if (st == MVOT_OK)
-        st = mvot_sample_contact_sheet(&s, imgs, ni, &sheet, &err);
+        st = mvot_sample_contact_sheet(&v.s, v.imgs, v.ni, &sheet, &err);
     if (st == MVOT_OK) {
         char name[160];
-        snprintf(name, sizeof name, "%s.sheet.png", s.key);
+        snprintf(name, sizeof name, "%s.sheet.png", v.s.key);
         char *p = mvot_io_join(out, name);
         st = p ? mvot_png_write_file(p, &sheet, NULL, &err)
                : mvot_error_set(&err, MVOT_ERR_NOMEM, "inspect", "out of memory");
@@ -110,13 +105,8 @@ int mvot_cmd_inspect(int argc, char **argv, struct mvot_cli *cli)
     }
     if (st != MVOT_OK)
         rc = mvot_cli_fail(cli, &err);
-    for (size_t j = 0; j < ni; j++)
-        mvot_image_free(&imgs[j]);
-    free(imgs);
     mvot_image_free(&sheet);
-    mvot_imagetok_free(it);
-    mvot_bpe_free(tok);
-    mvot_sample_free(&s);
+    mvot_sample_view_free(&v);
     mvot_shard_set_close(set);
     mvot_outdir_unlock(lock);
     return rc;
