@@ -231,9 +231,7 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
     json_t *summary = NULL;
     struct mvot_gen_part gp = {part.index, part.count};
     if (part.count) {
-        /* One folder per part under the shared --out, so an array's tasks can all be given
-         * the same command line. */
-        part_dir = mvot_strdupf("%s/part-%05u-of-%05u", out, part.index, part.count);
+        part_dir = mvot_part_dir(out, &part);
         if (!part_dir) {
             mvot_pool_free(pool);
             fprintf(stderr, "%s: out of memory\n", cli->cmd);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io.h"
+
 static int set_part(const struct mvot_cli *cli, const char *from, uint64_t i, uint64_t n,
                     struct mvot_part *out)
 {
@@ -70,4 +72,9 @@ int mvot_cli_parse_part(const struct mvot_cli *cli, const char *arg, struct mvot
         !mvot_cli_parse_u64(cli, "--part N", slash + 1, 1, MVOT_PART_COUNT_MAX, &n))
         return 0;
     return set_part(cli, arg, i, n, out);
+}
+
+char *mvot_part_dir(const char *out, const struct mvot_part *p)
+{
+    return mvot_strdupf("%s/part-%05u-of-%05u", out, p->index, p->count);
 }

@@ -24,4 +24,9 @@ struct mvot_part {
  * MVOT_EXIT_USAGE). */
 int mvot_cli_parse_part(const struct mvot_cli *cli, const char *arg, struct mvot_part *out);
 
+/* The folder a part writes under the shared --out: OUT/part-IIIII-of-NNNNN. One folder per
+ * part, so every task of an array gets the same command line and no two parts share a file.
+ * New string (free it), NULL if out of memory. */
+char *mvot_part_dir(const char *out, const struct mvot_part *p);
+
 #endif
