@@ -57,8 +57,8 @@ enum mvot_status mvot_build_claim(const struct mvot_build *b, struct mvot_outdir
                                   struct mvot_error *err);
 
 /* The steps. gen: the whole set (part NULL) or one part into dir. */
-enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_gen_part *part,
-                                const char *dir, json_t **summary, struct mvot_error *err);
+enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_part *part, const char *dir,
+                                json_t **summary, struct mvot_error *err);
 /* Trains the patch codebook on OUT/episodes, unless a file was given. */
 enum mvot_status mvot_build_codebook(struct mvot_build *b, struct mvot_error *err);
 /* Trains the BPE tokenizer on OUT/episodes' texts, unless a file was given. */

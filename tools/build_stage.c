@@ -106,19 +106,28 @@ static enum mvot_status stage_plan(struct mvot_build *b, const struct mvot_part 
     return st;
 }
 
-static enum mvot_status stage_render(struct mvot_build *b, const struct mvot_part *part,
-                                     uint32_t parts, struct mvot_error *err)
+/* A per-part stage: `step` writes part `part` of KIND into its folder under OUT/parts. */
+static enum mvot_status
+run_part(struct mvot_build *b, const char *kind, const struct mvot_part *part,
+         enum mvot_status (*step)(struct mvot_build *, const struct mvot_part *, const char *,
+                                  json_t **, struct mvot_error *),
+         struct mvot_error *err)
 {
-    struct mvot_gen_part gp = {part->index, part->count};
     json_t *sum = NULL;
-    (void)parts;
-    char *dir = part_folder(b, "episodes", part);
-    enum mvot_status st = dir ? mvot_build_gen(b, &gp, dir, &sum, err)
+    char *dir = part_folder(b, kind, part);
+    enum mvot_status st = dir ? step(b, part, dir, &sum, err)
                               : mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
     mvot_cli_print_json(b->cli, sum);
     json_decref(sum);
     free(dir);
     return st;
+}
+
+static enum mvot_status stage_render(struct mvot_build *b, const struct mvot_part *part,
+                                     uint32_t parts, struct mvot_error *err)
+{
+    (void)parts;
+    return run_part(b, "episodes", part, mvot_build_gen, err);
 }
 
 static enum mvot_status stage_train(struct mvot_build *b, const struct mvot_part *part,
@@ -145,15 +154,8 @@ static enum mvot_status stage_train(struct mvot_build *b, const struct mvot_part
 static enum mvot_status stage_pack(struct mvot_build *b, const struct mvot_part *part,
                                    uint32_t parts, struct mvot_error *err)
 {
-    json_t *sum = NULL;
     (void)parts;
-    char *dir = part_folder(b, "shards", part);
-    enum mvot_status st = dir ? mvot_build_pack(b, part, dir, &sum, err)
-                              : mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
-    mvot_cli_print_json(b->cli, sum);
-    json_decref(sum);
-    free(dir);
-    return st;
+    return run_part(b, "shards", part, mvot_build_pack, err);
 }
 
 /* The shard merge, verify, card and preview; a failed verify fails the job. */

@@ -16,9 +16,10 @@
 #include "tokenize/bpe.h"
 #include "tools/build.h"
 
-enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_gen_part *part,
-                                const char *dir, json_t **summary, struct mvot_error *err)
+enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_part *part, const char *dir,
+                                json_t **summary, struct mvot_error *err)
 {
+    struct mvot_gen_part gp = {part ? part->index : 0, part ? part->count : 0};
     if (part)
         mvot_cli_note(b->cli, "build: generating part %u of %u into %s\n", part->index, part->count,
                       dir);
@@ -26,7 +27,7 @@ enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_gen_part
         mvot_cli_note(b->cli, "build: generating %llu episodes per task into %s\n",
                       (unsigned long long)b->gc.episodes, dir);
     enum mvot_status st =
-        mvot_gen_run_part(&b->gc, part, dir, b->pool, &b->cli->hook, summary, err);
+        mvot_gen_run_part(&b->gc, part ? &gp : NULL, dir, b->pool, &b->cli->hook, summary, err);
     mvot_cli_progress_done(b->cli);
     return st;
 }

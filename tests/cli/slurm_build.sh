@@ -38,23 +38,9 @@ jobs=$(/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1])["jobs"]; 
 read -r plan render train pack fin <<<"$jobs"
 expect_eq "$(grep -c 'submitted' "$T/submit.err")" 5 "five jobs submitted ($jobs)"
 
-for _ in $(seq 600); do [ -e "$T/parked" ] && break; sleep 0.2; done
-T_CHECKS=$((T_CHECKS + 1))
-[ -e "$T/parked" ] || fail "render task 1 never started: $(squeue -h 2>&1)"
-scontrol requeue "${render}_1" || fail "scontrol requeue ${render}_1"
-# Slurm holds a re-queued job back (begin time about two minutes ahead) once the killed run
-# has finished completing; then let it run now.
-for _ in $(seq 100); do
-    [ "$(squeue -h -j "${render}_1" -o %T 2>/dev/null)" = PENDING ] && break
-    sleep 0.2
-done
-scontrol update JobId="${render}_1" StartTime=now || fail "cannot release the re-queued task"
-for _ in $(seq 1200); do
-    [ -z "$(squeue -h 2>/dev/null)" ] && break
-    sleep 0.5
-done
-T_CHECKS=$((T_CHECKS + 1))
-[ -z "$(squeue -h)" ] || fail "jobs still queued after 600 s: $(squeue -h)"
+T_CHECKS=$((T_CHECKS + 2))
+why=$(slurm_env_requeue "${render}_1" "$T/parked") || fail "re-queue render task 1: $why"
+why=$(slurm_env_wait 600) || fail "the chain: $why"
 expect_eq "$(scontrol show job "${render}_1" 2>&1 | grep -o 'Restarts=[0-9]*')" Restarts=1 "render task 1 was re-queued once"
 for j in "$plan" "$train" "$fin"; do
     expect_eq "$(scontrol show job "$j" 2>&1 | grep -o 'JobState=[A-Z]*')" JobState=COMPLETED "job $j"

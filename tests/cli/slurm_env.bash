@@ -94,3 +94,34 @@ slurm_env_stop() {
     done
     SLURM_ENV_PIDS=()
 }
+
+# slurm_env_requeue TASK MARKER: waits (up to 60 s) for MARKER, the file a parked job task
+# creates once it runs, then kills and re-queues TASK (JOBID_INDEX) with `scontrol requeue`.
+# Slurm holds a re-queued job back (begin time about two minutes ahead) once the killed run
+# has finished completing; this releases it at once. Prints the reason and returns 1 when a
+# step fails.
+slurm_env_requeue() {
+    local task=$1 marker=$2
+    for _ in $(seq 300); do [ -e "$marker" ] && break; sleep 0.2; done
+    [ -e "$marker" ] || { echo "$task never started: $(squeue -h 2>&1)"; return 1; }
+    scontrol requeue "$task" || { echo "scontrol requeue $task failed"; return 1; }
+    for _ in $(seq 100); do
+        [ "$(squeue -h -j "$task" -o %T 2>/dev/null)" = PENDING ] && break
+        sleep 0.2
+    done
+    scontrol update JobId="$task" StartTime=now || { echo "cannot release $task"; return 1; }
+}
+
+# slurm_env_wait SECONDS [JOBID...]: waits until the jobs (all jobs when none given) have
+# left the queue; prints what is still queued and returns 1 after SECONDS.
+slurm_env_wait() {
+    local limit=$1 i
+    shift
+    local ids=${*// /,}
+    for ((i = 0; i < limit * 2; i++)); do
+        [ -z "$(squeue -h ${ids:+-j "$ids"} 2>/dev/null)" ] && return 0
+        sleep 0.5
+    done
+    echo "still queued after $limit s: $(squeue -h ${ids:+-j "$ids"} 2>&1)"
+    return 1
+}
