@@ -32,42 +32,6 @@ json_t *mvot__pack_options_json(const struct mvot_pack_opts *o)
     return j ? j : json_object();
 }
 
-static enum mvot_status copy_file(const char *src, const char *dst, struct mvot_error *err)
-{
-    enum mvot_status st = MVOT_OK;
-    struct mvot_atomic_file af = {0};
-    FILE *in = NULL;
-    uint8_t *buf = NULL;
-    uint64_t hs = 0, hd = 0;
-    if (mvot_io_exists(dst) && mvot_hash_file(src, &hs, NULL) == MVOT_OK &&
-        mvot_hash_file(dst, &hd, NULL) == MVOT_OK && hs == hd)
-        return MVOT_OK;
-    in = mvot_io_fopen_input(src, err);
-    if (!in) {
-        st = MVOT_ERR_IO;
-        goto cleanup;
-    }
-    buf = malloc(1 << 20);
-    MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, src, "out of memory");
-    MVOT_TRY(mvot_atomic_open(&af, dst, err));
-    for (;;) {
-        size_t n = fread(buf, 1, 1 << 20, in);
-        if (n)
-            MVOT_TRY(mvot_io_write_all(af.fp, buf, n, dst, err));
-        if (n < (1 << 20)) {
-            MVOT_FAIL_IF(ferror(in), err, MVOT_ERR_IO, src, "read failed");
-            break;
-        }
-    }
-    MVOT_TRY(mvot_atomic_commit(&af, err));
-cleanup:
-    mvot_atomic_abort(&af);
-    if (in)
-        fclose(in);
-    free(buf);
-    return st;
-}
-
 enum mvot_status mvot__pack_setup(struct pack *p, const char *tokenizer_path,
                                   const char *codebook_path, struct pack_ids *ids,
                                   struct mvot_error *err)
@@ -136,8 +100,8 @@ enum mvot_status mvot__pack_copy_identities(struct pack *p, const char *tokenize
     char *t = mvot_io_join(p->out_dir, "tokenizer.json");
     char *c = mvot_io_join(p->out_dir, json_string_value(json_object_get(ids->codebook, "file")));
     MVOT_FAIL_IF(!t || !c, err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    MVOT_TRY(copy_file(tokenizer_path, t, err));
-    MVOT_TRY(copy_file(codebook_path, c, err));
+    MVOT_TRY(mvot_io_copy_file(tokenizer_path, t, err));
+    MVOT_TRY(mvot_io_copy_file(codebook_path, c, err));
 cleanup:
     free(t);
     free(c);
