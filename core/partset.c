@@ -58,10 +58,9 @@ static enum mvot_status load_one(const char *dir, const char *format, const char
     MVOT_TRY(mvot_json_get_object(p->man, "part", path, &p->part, err));
     MVOT_TRY(mvot_json_get_int(p->part, "index", path, &p->index, err));
     MVOT_TRY(mvot_json_get_int(p->part, "count", path, &p->count, err));
-    MVOT_CORRUPT_IF(p->count < 1 || p->count > PARTSET_COUNT_MAX || p->index < 0 ||
-                        p->index >= p->count,
-                    err, path, "part %lld/%lld is out of range", (long long)p->index,
-                    (long long)p->count);
+    MVOT_CORRUPT_IF(
+        p->count < 1 || p->count > PARTSET_COUNT_MAX || p->index < 0 || p->index >= p->count, err,
+        path, "part %lld/%lld is out of range", (long long)p->index, (long long)p->count);
     p->ident = identity_of(p->man, own_keys);
     MVOT_FAIL_IF(!p->ident, err, MVOT_ERR_NOMEM, path, "out of memory");
 cleanup:
@@ -78,9 +77,8 @@ static const char *part_difference(const json_t *a, const json_t *b, const char 
 }
 
 enum mvot_status mvot_partset_load(const char *const *dirs, size_t n, const char *format,
-                                   const char *const *own_keys,
-                                   const char *const *shared_part_keys, struct mvot_partset *ps,
-                                   struct mvot_error *err)
+                                   const char *const *own_keys, const char *const *shared_part_keys,
+                                   struct mvot_partset *ps, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     memset(ps, 0, sizeof *ps);
@@ -97,8 +95,8 @@ enum mvot_status mvot_partset_load(const char *const *dirs, size_t n, const char
                      "part of %lld, but %s is a part of %lld: not the same run",
                      (long long)in[k].count, in[0].dir, (long long)ps->count);
         const char *pd = part_difference(in[k].part, in[0].part, shared_part_keys);
-        MVOT_FAIL_IF(pd || !json_equal(in[k].ident, in[0].ident), err, MVOT_ERR_INVALID,
-                     in[k].dir, "not the same run as %s (field \"%s%s\" differs)", in[0].dir,
+        MVOT_FAIL_IF(pd || !json_equal(in[k].ident, in[0].ident), err, MVOT_ERR_INVALID, in[k].dir,
+                     "not the same run as %s (field \"%s%s\" differs)", in[0].dir,
                      pd ? "part." : "", pd ? pd : first_difference(in[k].ident, in[0].ident));
     }
     ps->slot = calloc((size_t)ps->count, sizeof *ps->slot);

@@ -129,8 +129,9 @@ int mvot_shard_record_name(const json_t *record, uint32_t *block, uint32_t *n)
         return -1;
     unsigned long v = strtoul(num, &end, 10);
     char want[64];
-    if (end != num + 6 || mvot_shard_file_name(want, sizeof want, split,
-                                               (uint32_t)json_integer_value(b), (uint32_t)v) < 0 ||
+    if (end != num + 6 ||
+        mvot_shard_file_name(want, sizeof want, split, (uint32_t)json_integer_value(b),
+                             (uint32_t)v) < 0 ||
         strcmp(want, file) != 0)
         return -1;
     *block = (uint32_t)json_integer_value(b);

@@ -148,8 +148,7 @@ static enum mvot_status open_shard(struct pack *p, const struct pack_item *it,
                      ? p->last_n[it->split] + 1
                      : 0;
     char *dir = mvot_io_join(p->out_dir, sn), *path = NULL;
-    MVOT_FAIL_IF(!dir ||
-                     mvot_shard_file_name(p->pending, sizeof p->pending, sn, it->block, n) < 0,
+    MVOT_FAIL_IF(!dir || mvot_shard_file_name(p->pending, sizeof p->pending, sn, it->block, n) < 0,
                  err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_FAIL_IF(it->block > 99999 || n > 999999, err, MVOT_ERR_INVALID, p->out_dir,
                  "%s: more than 100000 blocks or 10^6 shards in a block; raise --shard-samples "
@@ -196,8 +195,8 @@ static enum mvot_status emit(void *vc, size_t i, void *res, struct mvot_error *e
     const struct pack_item *it = &p->items[i];
     /* a shard holds one block of one split, and for retokenize the samples of one source
      * shard */
-    if (p->w && (it->split != p->w_split || it->block != p->w_block ||
-                 it->src_shard != p->w_src_shard))
+    if (p->w &&
+        (it->split != p->w_split || it->block != p->w_block || it->src_shard != p->w_src_shard))
         MVOT_TRY(roll(p, it->ordinal, err));
     if (!r->dropped) {
         const char *key = r->ps.key;
@@ -293,12 +292,12 @@ static json_t *load_gen_manifest(const char *episodes_path)
 
 struct slot {
     struct mvot_episode ep;
-    int live;       /* ep still owned here (not moved into a unit nor freed) */
-    uint64_t h;     /* XXH3(key, seed) */
-    uint32_t rank;  /* position among its task's episodes of its split */
-    uint64_t mid2;  /* 2 x (samples of the task's episodes before it) + its own samples */
-    uint64_t mass2; /* 2 x samples of its task in its split */
-    uint32_t block; /* the plan's block within its split */
+    int live;        /* ep still owned here (not moved into a unit nor freed) */
+    uint64_t h;      /* XXH3(key, seed) */
+    uint32_t rank;   /* position among its task's episodes of its split */
+    uint64_t mid2;   /* 2 x (samples of the task's episodes before it) + its own samples */
+    uint64_t mass2;  /* 2 x samples of its task in its split */
+    uint32_t block;  /* the plan's block within its split */
     uint32_t gblock; /* the block's number over all splits (parts take ranges of these) */
 };
 
@@ -434,8 +433,7 @@ struct block_range {
     uint32_t first, end, total;
 };
 
-static struct block_range part_blocks(struct slot **order, size_t n,
-                                      const struct mvot_pack_opts *o)
+static struct block_range part_blocks(struct slot **order, size_t n, const struct mvot_pack_opts *o)
 {
     struct block_range r = {0, 0, n ? order[n - 1]->gblock + 1 : 0};
     uint64_t i = o->part_count ? o->part_index : 0, c = o->part_count ? o->part_count : 1;
@@ -448,12 +446,11 @@ static struct block_range part_blocks(struct slot **order, size_t n,
 static void part_manifest(json_t *m, const struct pack *p, const struct block_range *br)
 {
     json_object_set_new(m, "format", json_string(MVOT_SHARD_PART_FORMAT_NAME));
-    json_object_set_new(m, "part",
-                        json_pack("{s:i,s:i,s:i,s:i,s:i}", "index", (json_int_t)p->o->part_index,
-                                  "count", (json_int_t)p->o->part_count, "first_block",
-                                  (json_int_t)br->first, "blocks",
-                                  (json_int_t)(br->end - br->first), "total_blocks",
-                                  (json_int_t)br->total));
+    json_object_set_new(
+        m, "part",
+        json_pack("{s:i,s:i,s:i,s:i,s:i}", "index", (json_int_t)p->o->part_index, "count",
+                  (json_int_t)p->o->part_count, "first_block", (json_int_t)br->first, "blocks",
+                  (json_int_t)(br->end - br->first), "total_blocks", (json_int_t)br->total));
 }
 
 enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,

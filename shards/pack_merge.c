@@ -119,9 +119,8 @@ static enum mvot_status check_existing(const char *out_dir, const json_t *files,
         uint64_t a = 0, b = 0;
         if (!dst)
             st = mvot_error_set(err, MVOT_ERR_NOMEM, out_dir, "out of memory");
-        else if (mvot_io_exists(dst) &&
-                 (mvot_hash_file(dst, &a, err) != MVOT_OK || mvot_hash_file(src[i], &b, err) ||
-                  a != b))
+        else if (mvot_io_exists(dst) && (mvot_hash_file(dst, &a, err) != MVOT_OK ||
+                                         mvot_hash_file(src[i], &b, err) || a != b))
             st = mvot_error_set(err, MVOT_ERR_INVALID, dst,
                                 "already exists with other bytes than the parts' %s; merge into "
                                 "a new or empty folder",
@@ -214,8 +213,7 @@ enum mvot_status mvot_pack_merge(const char *const *part_dirs, size_t n_parts, c
         MVOT_TRY(check_part(ps.slot[k], next, &blocks, err));
         next += blocks;
     }
-    MVOT_TRY(mvot_json_get_int(ps.in[0].part, "total_blocks", ps.in[0].manifest_path, &total,
-                               err));
+    MVOT_TRY(mvot_json_get_int(ps.in[0].part, "total_blocks", ps.in[0].manifest_path, &total, err));
     MVOT_CORRUPT_IF(next != total, err, ps.slot[ps.count - 1]->manifest_path,
                     "parts hold %lld blocks, the plan %lld", (long long)next, (long long)total);
 

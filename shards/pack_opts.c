@@ -52,8 +52,10 @@ enum mvot_status mvot_pack_opts_validate(const struct mvot_pack_opts *o, const c
     if (o->shard_bytes > INT64_MAX)
         return mvot_error_set(err, MVOT_ERR_INVALID, where, "shard_bytes exceeds 2^63-1");
     if (o->part_count && o->part_index >= o->part_count)
-        return mvot_error_set(err, MVOT_ERR_INVALID, where, "part %u of %u (want an index below "
-                              "the count)", o->part_index, o->part_count);
+        return mvot_error_set(err, MVOT_ERR_INVALID, where,
+                              "part %u of %u (want an index below "
+                              "the count)",
+                              o->part_index, o->part_count);
     if ((unsigned)o->length_policy > MVOT_LENGTH_TRUNCATE)
         return mvot_error_set(err, MVOT_ERR_INVALID, where, "length_policy %d is unknown",
                               (int)o->length_policy);

@@ -342,8 +342,7 @@ static void resume_point(struct pack *p, uint64_t *resume_ordinal)
         const char *split = json_string_value(json_object_get(r, "split"));
         for (int k = 0; split && k < 3; k++)
             if (strcmp(split, mvot_split_name((enum mvot_split)k)) == 0)
-                p->have_last[k] =
-                    mvot_shard_record_name(r, &p->last_block[k], &p->last_n[k]) == 0;
+                p->have_last[k] = mvot_shard_record_name(r, &p->last_block[k], &p->last_n[k]) == 0;
         p->samples_written += (uint64_t)json_integer_value(json_object_get(r, "samples"));
         *resume_ordinal = (uint64_t)json_integer_value(json_object_get(r, "end_ordinal"));
     }

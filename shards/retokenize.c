@@ -143,9 +143,8 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
             goto cleanup;
         }
         size_t src = mvot_shard_set_shard_of(set, i);
-        st = mvot__pack_add_unit_items(&p, p.n_units - 1, i, 0, (uint8_t)split,
-                                       src_block(om, src), (int64_t)src,
-                                       (const uint32_t *const *)old_aug, err);
+        st = mvot__pack_add_unit_items(&p, p.n_units - 1, i, 0, (uint8_t)split, src_block(om, src),
+                                       (int64_t)src, (const uint32_t *const *)old_aug, err);
         free(a);
         old_aug = NULL;
         if (st != MVOT_OK)

@@ -653,8 +653,10 @@ static void check_records(struct vctx *c, json_t *pl)
         /* per split the blocks ascend; n counts the shards of a block from 0 */
         uint32_t block = 0, n = 0;
         if (mvot_shard_record_name(r, &block, &n) != 0) {
-            problem(pl, "manifest.json: shards[%zu].file or .block is not {split}/shard-{block:05}-"
-                    "{n:06}.tar.zst with its split and block", i);
+            problem(pl,
+                    "manifest.json: shards[%zu].file or .block is not {split}/shard-{block:05}-"
+                    "{n:06}.tar.zst with its split and block",
+                    i);
             continue;
         }
         int same = have_block && block == last_block;

@@ -39,10 +39,10 @@ static int is_shard_part(const char *dir)
 {
     char *path = mvot_io_join(dir, "manifest.json");
     json_t *m = NULL;
-    int yes = path && mvot_json_load_file(path, &m, NULL) == MVOT_OK &&
-              json_is_string(json_object_get(m, "format")) &&
-              strcmp(json_string_value(json_object_get(m, "format")),
-                     MVOT_SHARD_PART_FORMAT_NAME) == 0;
+    int yes =
+        path && mvot_json_load_file(path, &m, NULL) == MVOT_OK &&
+        json_is_string(json_object_get(m, "format")) &&
+        strcmp(json_string_value(json_object_get(m, "format")), MVOT_SHARD_PART_FORMAT_NAME) == 0;
     json_decref(m);
     free(path);
     return yes;
