@@ -33,9 +33,8 @@ struct mvot_partset {
  * (NULL-terminated; e.g. a plan hash), and that each index 0..count-1 is given once.
  * MVOT_ERR_INVALID names the folder; nothing is written. Free with mvot_partset_free. */
 enum mvot_status mvot_partset_load(const char *const *dirs, size_t n, const char *format,
-                                   const char *const *own_keys,
-                                   const char *const *shared_part_keys, struct mvot_partset *ps,
-                                   struct mvot_error *err);
+                                   const char *const *own_keys, const char *const *shared_part_keys,
+                                   struct mvot_partset *ps, struct mvot_error *err);
 void mvot_partset_free(struct mvot_partset *ps);
 
 #endif
