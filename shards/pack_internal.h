@@ -51,6 +51,7 @@ struct pack_item {
     uint64_t ordinal;
     uint32_t *aug;     /* per image of the example */
     uint8_t split;     /* enum mvot_split of the sample */
+    uint32_t block;    /* the plan's block within the split (docs/shard-format.md §5) */
     int64_t src_shard; /* retokenize: the source shard (output shards follow it); else -1 */
 };
 
@@ -94,10 +95,15 @@ struct pack {
     /* output */
     const char *out_dir;
     struct mvot_shard_writer *w;
-    uint8_t w_split;          /* split of the open shard */
-    int64_t w_src_shard;      /* retokenize: source shard of the open shard */
-    char w_episode[128];      /* episode of the last sample written to the open shard */
-    uint32_t split_shards[3]; /* shards committed per split (the next shard's number) */
+    uint8_t w_split;     /* split of the open shard */
+    uint32_t w_block;    /* block of the open shard */
+    uint32_t w_n;        /* its number within the block */
+    int64_t w_src_shard; /* retokenize: source shard of the open shard */
+    char w_episode[128]; /* episode of the last sample written to the open shard */
+    /* per split, the last committed shard's block and n (the next one's n follows it) */
+    int have_last[3];
+    uint32_t last_block[3], last_n[3];
+    char pending[64]; /* the shard being written (state file), "" when none is open */
     uint64_t shard_first_sample;
     uint64_t samples_written;
     json_t *records;   /* array of shard records (committed) */
@@ -129,10 +135,10 @@ enum mvot_status mvot__pack_open_out(struct pack *p, const char *const *inputs, 
 
 /* pack_encode.c */
 /* Registers unit ui's examples (those at or past resume_ordinal) as items of the given split
- * and source shard; marks the frame levels they need. old_aug[e][i]: retokenize's stored
+ * block and source shard; marks the frame levels they need. old_aug[e][i]: retokenize's stored
  * augmentation levels, NULL to draw them. */
 enum mvot_status mvot__pack_add_unit_items(struct pack *p, size_t ui, uint64_t first_ordinal,
-                                           uint64_t resume_ordinal, uint8_t split,
+                                           uint64_t resume_ordinal, uint8_t split, uint32_t block,
                                            int64_t src_shard, const uint32_t *const *old_aug,
                                            struct mvot_error *err);
 enum mvot_status mvot__pack_encode_chunk(struct pack *p, struct mvot_error *err);

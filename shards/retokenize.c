@@ -11,6 +11,24 @@
 #include "shards/format.h"
 #include "shards/pack_internal.h"
 
+/* The block an output shard takes from its source shard: the source's own block in a set
+ * that has blocks, else the source's position among its split's shards (a v1 set, or a format
+ * 2 set written before blocks, whose shards were numbered per split). */
+static uint32_t src_block(const json_t *om, size_t src)
+{
+    json_t *recs = json_object_get(om, "shards");
+    json_t *r = json_array_get(recs, src);
+    if (json_is_integer(json_object_get(r, "block")))
+        return (uint32_t)json_integer_value(json_object_get(r, "block"));
+    const char *sp = json_string_value(json_object_get(r, "split"));
+    uint32_t k = 0;
+    for (size_t i = 0; i < src; i++) {
+        const char *si = json_string_value(json_object_get(json_array_get(recs, i), "split"));
+        k += !sp || !si || strcmp(sp, si) == 0;
+    }
+    return k;
+}
+
 enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_path,
                                       const char *codebook_path, const char *out_dir,
                                       const struct mvot_pack_opts *opts_in, struct mvot_pool *pool,
@@ -124,9 +142,9 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
             st = mvot_error_corrupt(err, u->old.key, -1, "sample json: split missing or unknown");
             goto cleanup;
         }
-        st = mvot__pack_add_unit_items(&p, p.n_units - 1, i, 0, (uint8_t)split,
-                                       (int64_t)mvot_shard_set_shard_of(set, i),
-                                       (const uint32_t *const *)old_aug, err);
+        size_t src = mvot_shard_set_shard_of(set, i);
+        st = mvot__pack_add_unit_items(&p, p.n_units - 1, i, 0, (uint8_t)split, src_block(om, src),
+                                       (int64_t)src, (const uint32_t *const *)old_aug, err);
         free(a);
         old_aug = NULL;
         if (st != MVOT_OK)
