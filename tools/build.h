@@ -59,8 +59,11 @@ enum mvot_status mvot_build_claim(const struct mvot_build *b, struct mvot_outdir
 /* The steps. gen: the whole set (part NULL) or one part into dir. */
 enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_part *part, const char *dir,
                                 json_t **summary, struct mvot_error *err);
-/* Trains the patch codebook on OUT/episodes, unless a file was given. */
-enum mvot_status mvot_build_codebook(struct mvot_build *b, struct mvot_error *err);
+/* Trains the patch codebook, unless a file was given: on OUT/episodes (stats NULL), or on
+ * the n patch statistics files of its parts (codebook/patchstats.h), which gives the same
+ * bytes. */
+enum mvot_status mvot_build_codebook(struct mvot_build *b, const char *const *stats, size_t n,
+                                     struct mvot_error *err);
 /* Trains the BPE tokenizer on OUT/episodes' texts, unless a file was given. */
 enum mvot_status mvot_build_tokenizer(struct mvot_build *b, struct mvot_error *err);
 /* Packs OUT/episodes into dir: the whole set (part NULL) or one part. */

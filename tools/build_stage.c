@@ -1,8 +1,10 @@
 /* The stages of a Slurm build (`mvot build --stage`, docs/cluster.md): each runs some of the
  * build's steps (tools/build_steps.c) on the config in OUT/build-config.json.
  *   plan    checks the config and runs the gen plan once, before any array task starts
- *   render  part I of N: gen's part into OUT/parts/episodes/part-IIIII-of-NNNNN
- *   train   merges the N episode parts into OUT/episodes, trains codebook and tokenizer
+ *   render  part I of N: gen's part into OUT/parts/episodes/part-IIIII-of-NNNNN, and its
+ *           patch statistics into OUT/parts/patches/part-IIIII-of-NNNNN.mvps
+ *   train   merges the N episode parts into OUT/episodes, trains the codebook from the N
+ *           statistics files and the tokenizer from the merged episodes
  *   pack    part I of N: shards into OUT/parts/shards/part-IIIII-of-NNNNN
  *   finish  merges the N shard parts into OUT/shards, verifies, writes card and preview
  * A stage is a pure function of the config, N and I, so a re-queued task writes the same
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codebook/patchstats.h"
 #include "core/io.h"
 #include "core/json.h"
 #include "core/outdir.h"
@@ -19,50 +22,63 @@
 
 const char MVOT_BUILD_STAGES[] = "plan, render, train, pack, finish";
 
-/* OUT/parts/KIND: the folder holding one kind of part folder. */
-static char *parts_root(const struct mvot_build *b, const char *kind)
+/* What the parts of a build hold: OUT/parts/ROOT/part-IIIII-of-NNNNN[SUFFIX], written by
+ * the tasks of STAGE's array. */
+struct part_kind {
+    const char *root, *suffix, *stage;
+};
+static const struct part_kind EPISODES = {"episodes", "", "render"},
+                              PATCHES = {"patches", ".mvps", "render"},
+                              SHARDS = {"shards", "", "pack"};
+
+/* OUT/parts/ROOT, the folder of one kind of part. */
+static char *parts_root(const struct mvot_build *b, const struct part_kind *k)
 {
-    char *parts = mvot_io_join(b->out, "parts"), *root = parts ? mvot_io_join(parts, kind) : NULL;
+    char *parts = mvot_io_join(b->out, "parts"),
+         *root = parts ? mvot_io_join(parts, k->root) : NULL;
     free(parts);
     return root;
 }
 
-/* The folder of part p of KIND (mvot_part_dir under OUT/parts/KIND). */
-static char *part_folder(const struct mvot_build *b, const char *kind, const struct mvot_part *p)
+/* The folder or file of part p of kind k. */
+static char *part_path(const struct mvot_build *b, const struct part_kind *k,
+                       const struct mvot_part *p)
 {
-    char *root = parts_root(b, kind), *dir = root ? mvot_part_dir(root, p) : NULL;
+    char *root = parts_root(b, k), *dir = root ? mvot_part_dir(root, p) : NULL;
+    char *path = dir ? mvot_strdupf("%s%s", dir, k->suffix) : NULL;
     free(root);
-    return dir;
+    free(dir);
+    return path;
 }
 
-static void free_dirs(char **dirs, uint32_t n)
+static void free_paths(char **paths, uint32_t n)
 {
-    for (uint32_t i = 0; dirs && i < n; i++)
-        free(dirs[i]);
-    free(dirs);
+    for (uint32_t i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
 }
 
-/* The folders of parts 0..n-1 of KIND, each of which must exist: a missing one is named
+/* The paths of parts 0..n-1 of kind k, each of which must exist: a missing one is named
  * (MVOT_ERR_INVALID: its array task did not run to the end). */
-static enum mvot_status part_folders(const struct mvot_build *b, const char *kind, uint32_t n,
-                                     char ***out, struct mvot_error *err)
+static enum mvot_status part_paths(const struct mvot_build *b, const struct part_kind *k,
+                                   uint32_t n, char ***out, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    char **dirs = calloc(n, sizeof *dirs);
-    MVOT_FAIL_IF(!dirs, err, MVOT_ERR_NOMEM, "build", "out of memory");
+    char **paths = calloc(n, sizeof *paths);
+    MVOT_FAIL_IF(!paths, err, MVOT_ERR_NOMEM, "build", "out of memory");
     for (uint32_t i = 0; i < n; i++) {
         struct mvot_part p = {i, n};
-        dirs[i] = part_folder(b, kind, &p);
-        MVOT_FAIL_IF(!dirs[i], err, MVOT_ERR_NOMEM, "build", "out of memory");
-        MVOT_FAIL_IF(!mvot_io_exists(dirs[i]), err, MVOT_ERR_INVALID, dirs[i],
+        paths[i] = part_path(b, k, &p);
+        MVOT_FAIL_IF(!paths[i], err, MVOT_ERR_NOMEM, "build", "out of memory");
+        MVOT_FAIL_IF(!mvot_io_exists(paths[i]), err, MVOT_ERR_INVALID, paths[i],
                      "missing: part %u of %u was not written (run that task of the %s array "
                      "again)",
-                     i, n, strcmp(kind, "episodes") == 0 ? "render" : "pack");
+                     i, n, k->stage);
     }
-    *out = dirs;
-    dirs = NULL;
+    *out = paths;
+    paths = NULL;
 cleanup:
-    free_dirs(dirs, n);
+    free_paths(paths, n);
     return st;
 }
 
@@ -106,15 +122,15 @@ static enum mvot_status stage_plan(struct mvot_build *b, const struct mvot_part 
     return st;
 }
 
-/* A per-part stage: `step` writes part `part` of KIND into its folder under OUT/parts. */
+/* A per-part stage: `step` writes part `part` of kind k into its folder. */
 static enum mvot_status
-run_part(struct mvot_build *b, const char *kind, const struct mvot_part *part,
+run_part(struct mvot_build *b, const struct part_kind *k, const struct mvot_part *part,
          enum mvot_status (*step)(struct mvot_build *, const struct mvot_part *, const char *,
                                   json_t **, struct mvot_error *),
          struct mvot_error *err)
 {
     json_t *sum = NULL;
-    char *dir = part_folder(b, kind, part);
+    char *dir = part_path(b, k, part);
     enum mvot_status st = dir ? step(b, part, dir, &sum, err)
                               : mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
     mvot_cli_print_json(b->cli, sum);
@@ -123,31 +139,57 @@ run_part(struct mvot_build *b, const char *kind, const struct mvot_part *part,
     return st;
 }
 
+/* gen's part into dir, then (when the build trains its codebook) the part's patch
+ * statistics beside it, in OUT/parts/patches/: train sums the N files instead of reading
+ * every frame of the merged set again, and gets the same codebook. */
+static enum mvot_status render_part(struct mvot_build *b, const struct mvot_part *part,
+                                    const char *dir, json_t **sum, struct mvot_error *err)
+{
+    enum mvot_status st = mvot_build_gen(b, part, dir, sum, err);
+    if (st != MVOT_OK || !b->train_cb)
+        return st;
+    char *root = parts_root(b, &PATCHES), *file = part_path(b, &PATCHES, part);
+    st = root && file ? mvot_io_mkdirs(root, err)
+                      : mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
+    if (st == MVOT_OK) {
+        mvot_cli_note(b->cli, "build: collecting patch statistics into %s\n", file);
+        st = mvot_patchstats_collect(dir, file, b->ko.patch, b->ko.max_distinct, b->pool,
+                                     &b->cli->hook, NULL, err);
+        mvot_cli_progress_done(b->cli);
+    }
+    free(root);
+    free(file);
+    return st;
+}
+
 static enum mvot_status stage_render(struct mvot_build *b, const struct mvot_part *part,
                                      uint32_t parts, struct mvot_error *err)
 {
     (void)parts;
-    return run_part(b, "episodes", part, mvot_build_gen, err);
+    return run_part(b, &EPISODES, part, render_part, err);
 }
 
 static enum mvot_status stage_train(struct mvot_build *b, const struct mvot_part *part,
                                     uint32_t parts, struct mvot_error *err)
 {
-    char **dirs = NULL;
+    char **dirs = NULL, **stats = NULL;
     json_t *sum = NULL;
     (void)part;
-    enum mvot_status st = part_folders(b, "episodes", parts, &dirs, err);
+    enum mvot_status st = part_paths(b, &EPISODES, parts, &dirs, err);
+    if (st == MVOT_OK && b->train_cb)
+        st = part_paths(b, &PATCHES, parts, &stats, err);
     if (st == MVOT_OK) {
         mvot_cli_note(b->cli, "build: merging %u episode parts into %s\n", parts, b->ep_dir);
         st = mvot_gen_merge((const char *const *)dirs, parts, b->ep_dir, &b->cli->hook, &sum, err);
         mvot_cli_progress_done(b->cli);
     }
     if (st == MVOT_OK)
-        st = mvot_build_codebook(b, err);
+        st = mvot_build_codebook(b, (const char *const *)stats, parts, err);
     if (st == MVOT_OK)
         st = mvot_build_tokenizer(b, err);
     json_decref(sum);
-    free_dirs(dirs, parts);
+    free_paths(dirs, parts);
+    free_paths(stats, parts);
     return st;
 }
 
@@ -155,7 +197,7 @@ static enum mvot_status stage_pack(struct mvot_build *b, const struct mvot_part 
                                    uint32_t parts, struct mvot_error *err)
 {
     (void)parts;
-    return run_part(b, "shards", part, mvot_build_pack, err);
+    return run_part(b, &SHARDS, part, mvot_build_pack, err);
 }
 
 /* The shard merge, verify, card and preview; a failed verify fails the job. */
@@ -170,7 +212,7 @@ static enum mvot_status stage_finish(struct mvot_build *b, const struct mvot_par
     enum mvot_status st = gen_man ? mvot_json_load_file(gen_man, &gen_sum, err)
                                   : mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
     if (st == MVOT_OK)
-        st = part_folders(b, "shards", parts, &dirs, err);
+        st = part_paths(b, &SHARDS, parts, &dirs, err);
     if (st == MVOT_OK) {
         mvot_cli_note(b->cli, "build: merging %u shard parts into %s\n", parts, b->sh_dir);
         st = mvot_pack_merge((const char *const *)dirs, parts, b->sh_dir, &b->cli->hook, &pack_sum,
@@ -198,7 +240,7 @@ static enum mvot_status stage_finish(struct mvot_build *b, const struct mvot_par
     json_decref(gen_sum);
     json_decref(pack_sum);
     json_decref(ver);
-    free_dirs(dirs, parts);
+    free_paths(dirs, parts);
     free(gen_man);
     return st;
 }

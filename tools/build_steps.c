@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codebook/codebook.h"
+#include "codebook/patchstats.h"
 #include "core/io.h"
 #include "core/png.h"
 #include "gen/episode.h"
@@ -32,7 +33,8 @@ enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_part *pa
     return st;
 }
 
-enum mvot_status mvot_build_codebook(struct mvot_build *b, struct mvot_error *err)
+enum mvot_status mvot_build_codebook(struct mvot_build *b, const char *const *stats, size_t n,
+                                     struct mvot_error *err)
 {
     if (!b->train_cb)
         return MVOT_OK;
@@ -40,7 +42,8 @@ enum mvot_status mvot_build_codebook(struct mvot_build *b, struct mvot_error *er
     memset(&cb, 0, sizeof cb);
     mvot_cli_note(b->cli, "build: training the patch codebook (K=%u)\n", b->ko.K);
     enum mvot_status st =
-        mvot_codebook_train_archive(b->arch, &b->ko, b->pool, &b->cli->hook, &cb, err);
+        stats ? mvot_codebook_train_from_stats(stats, n, &b->ko, b->pool, &b->cli->hook, &cb, err)
+              : mvot_codebook_train_archive(b->arch, &b->ko, b->pool, &b->cli->hook, &cb, err);
     mvot_cli_progress_done(b->cli);
     if (st == MVOT_OK)
         st = mvot_codebook_save(b->cb_path, &cb, err);

@@ -31,10 +31,11 @@ static const char HELP[] =
     "With --slurm the same build runs as a chain of Slurm jobs (docs/cluster.md): it writes\n"
     "OUT/build-config.json, one editable sbatch file per stage and OUT/slurm/submit.sh, then\n"
     "submits them with sbatch (each after the previous one succeeded) and prints the job ids.\n"
-    "The stages: plan (checks the config), render (array of N: episodes and frames), train\n"
-    "(merges the episodes, trains codebook and tokenizer), pack (array of N), finish (merges\n"
-    "the shards, verifies, writes card and preview). The result is byte-identical to the\n"
-    "one-process build; the parts stay in OUT/parts/ (delete them once the build is done).\n"
+    "The stages: plan (checks the config), render (array of N: episodes and their patch\n"
+    "statistics), train (merges the episodes, trains codebook and tokenizer), pack (array of\n"
+    "N), finish (merges the shards, verifies, writes card and preview). The result is\n"
+    "byte-identical to the one-process build; the parts stay in OUT/parts/ (delete them once\n"
+    "the build is done).\n"
     "\n"
     "Options:\n"
     "  --config FILE   JSON with any of the sections gen, codebook, tokenizer, pack\n"
@@ -132,7 +133,7 @@ static int run_one_process(struct mvot_build *b)
     if ((st = mvot_build_gen(b, NULL, b->ep_dir, &gen_sum, &err)) != MVOT_OK)
         goto done;
     t[1] = mvot_build_now();
-    if ((st = mvot_build_codebook(b, &err)) != MVOT_OK)
+    if ((st = mvot_build_codebook(b, NULL, 0, &err)) != MVOT_OK)
         goto done;
     t[2] = mvot_build_now();
     if ((st = mvot_build_tokenizer(b, &err)) != MVOT_OK)

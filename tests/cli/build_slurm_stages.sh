@@ -13,7 +13,7 @@ T=$(t_tmp)
 trap 'rm -rf "$T"' EXIT
 cat >"$T/cfg.json" <<'J'
 {"gen": {"episodes": 6, "image_size": 128, "min_steps": 1, "max_steps": 5},
- "codebook": {"K": 64, "max_iters": 2}, "pack": {"shard_samples": 16}}
+ "codebook": {"K": 32, "max_iters": 2}, "pack": {"shard_samples": 16}}
 J
 "$BIN" build --quiet --config "$T/cfg.json" --out "$T/one" --threads 2 || exit 1
 
@@ -64,11 +64,13 @@ run() {
 run plan || fail "plan"
 for i in 2 0 1; do run render "$i" || fail "render task $i"; done
 P1=$O/parts/episodes/part-00001-of-00003
-sum1=$(cat "$P1"/* | md5sum)
+S1=$O/parts/patches/part-00001-of-00003.mvps
+sum1=$(cat "$P1"/* "$S1" | md5sum)
 run render 1 || fail "render task 1 again"
-expect_eq "$(cat "$P1"/* | md5sum)" "$sum1" "a re-run render task reproduces its bytes"
-ls "$O/parts/episodes" >"$T/ls"
+expect_eq "$(cat "$P1"/* "$S1" | md5sum)" "$sum1" "a re-run render task reproduces its bytes"
+ls "$O/parts/episodes" "$O/parts/patches" >"$T/ls"
 expect_eq "$(grep -c '^part-0000[0-2]-of-00003$' "$T/ls")" 3 "three render parts"
+expect_eq "$(grep -c '^part-0000[0-2]-of-00003.mvps$' "$T/ls")" 3 "three patch statistics files"
 
 # a missing part stops the merge with exit 2, naming it
 mv "$P1" "$T/held"
@@ -76,6 +78,11 @@ err=$(run train 2>&1)
 expect_eq "$?" 2 "train with a missing part: exit code"
 expect_eq "$(grep -c "part-00001-of-00003: missing" <<<"$err")" 1 "train names the missing part ($err)"
 mv "$T/held" "$P1"
+mv "$S1" "$T/held"
+err=$(run train 2>&1)
+expect_eq "$?" 2 "train with a missing statistics file: exit code"
+expect_eq "$(grep -c "part-00001-of-00003.mvps: missing" <<<"$err")" 1 "train names the missing file ($err)"
+mv "$T/held" "$S1"
 
 run train || fail "train"
 run train || fail "train again" # a re-queued stage
