@@ -50,6 +50,10 @@ assert max(s["block"] for s in b["shards"] if s["split"] == "train") + 1 > \
 P
 "$BIN" verify --quiet "$T/m1-7" || fail "verify of a merged set"
 "$BIN" cat --quiet "$T/m0-3" 5 >/dev/null || fail "cat of a merged set"
+# and the Python reader (its deps are in scripts/deps-apt.txt, so missing ones fail here)
+n=$(/usr/bin/python3 "${MVOT_SRC:-$(dirname "$0")/../..}/tools/python/mvot_reader.py" "$T/m0-3" | wc -l)
+expect_eq "$n" "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["samples"])' \
+    "$T/m0-3/manifest.json")" "Python reader over a merged set"
 
 # retokenize in parts: a part takes a contiguous range of the source's shards and keeps their
 # names, also when it starts inside a block (config 0's blocks hold several shards)
