@@ -143,14 +143,16 @@ static enum mvot_status open_shard(struct pack *p, const struct pack_item *it,
                                    struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    const char *sn = mvot_split_name((enum mvot_split)it->split);
-    uint32_t n = p->have_last[it->split] && p->last_block[it->split] == it->block
-                     ? p->last_n[it->split] + 1
+    const struct pack_place *at = &it->at;
+    const char *sn = mvot_split_name((enum mvot_split)at->split);
+    uint32_t n = at->n >= 0 ? (uint32_t)at->n
+                 : p->have_last[at->split] && p->last_block[at->split] == at->block
+                     ? p->last_n[at->split] + 1
                      : 0;
     char *dir = mvot_io_join(p->out_dir, sn), *path = NULL;
-    MVOT_FAIL_IF(!dir || mvot_shard_file_name(p->pending, sizeof p->pending, sn, it->block, n) < 0,
+    MVOT_FAIL_IF(!dir || mvot_shard_file_name(p->pending, sizeof p->pending, sn, at->block, n) < 0,
                  err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    MVOT_FAIL_IF(it->block > 99999 || n > 999999, err, MVOT_ERR_INVALID, p->out_dir,
+    MVOT_FAIL_IF(at->block > 99999 || n > 999999, err, MVOT_ERR_INVALID, p->out_dir,
                  "%s: more than 100000 blocks or 10^6 shards in a block; raise --shard-samples "
                  "or --shard-bytes",
                  sn);
@@ -159,10 +161,10 @@ static enum mvot_status open_shard(struct pack *p, const struct pack_item *it,
     path = mvot_io_join(p->out_dir, p->pending);
     MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_TRY(mvot_shard_writer_open(path, p->o->zstd_level, &p->w, err));
-    p->w_split = it->split;
-    p->w_block = it->block;
+    p->w_split = at->split;
+    p->w_block = at->block;
     p->w_n = n;
-    p->w_src_shard = it->src_shard;
+    p->w_src_shard = at->src_shard;
     p->w_episode[0] = 0;
     p->shard_first_sample = p->samples_written;
 cleanup:
@@ -195,8 +197,8 @@ static enum mvot_status emit(void *vc, size_t i, void *res, struct mvot_error *e
     const struct pack_item *it = &p->items[i];
     /* a shard holds one block of one split, and for retokenize the samples of one source
      * shard */
-    if (p->w &&
-        (it->split != p->w_split || it->block != p->w_block || it->src_shard != p->w_src_shard))
+    if (p->w && (it->at.split != p->w_split || it->at.block != p->w_block ||
+                 it->at.src_shard != p->w_src_shard))
         MVOT_TRY(roll(p, it->ordinal, err));
     if (!r->dropped) {
         const char *key = r->ps.key;
@@ -442,17 +444,6 @@ static struct block_range part_blocks(struct slot **order, size_t n, const struc
     return r;
 }
 
-/* Turns the manifest into a part's: what mvot_pack_merge needs beyond the shard records. */
-static void part_manifest(json_t *m, const struct pack *p, const struct block_range *br)
-{
-    json_object_set_new(m, "format", json_string(MVOT_SHARD_PART_FORMAT_NAME));
-    json_object_set_new(
-        m, "part",
-        json_pack("{s:i,s:i,s:i,s:i,s:i}", "index", (json_int_t)p->o->part_index, "count",
-                  (json_int_t)p->o->part_count, "first_block", (json_int_t)br->first, "blocks",
-                  (json_int_t)(br->end - br->first), "total_blocks", (json_int_t)br->total));
-}
-
 enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
                                const char *codebook_path, const char *out_dir,
                                const struct mvot_pack_opts *o, struct mvot_pool *pool,
@@ -525,8 +516,9 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         u->png_len = u->ep.frame_png_len;
         MVOT_TRY(mvot_assemble_examples(&u->ep, o->mode, &u->ex, &u->n_ex, err));
         MVOT_FAIL_IF(u->n_ex != cnt, err, MVOT_ERR_INTERNAL, u->ep.key, "example count mismatch");
-        MVOT_TRY(mvot__pack_add_unit_items(&p, p.n_units - 1, ordinal, resume_ordinal,
-                                           (uint8_t)u->ep.split, sl->block, -1, NULL, err));
+        struct pack_place at = {(uint8_t)u->ep.split, sl->block, -1, -1};
+        MVOT_TRY(
+            mvot__pack_add_unit_items(&p, p.n_units - 1, ordinal, resume_ordinal, &at, NULL, err));
         if (ordinal < resume_ordinal)
             p.done_items += resume_ordinal - ordinal;
         ordinal += cnt;
@@ -541,7 +533,7 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
 
     manifest = mvot__pack_manifest_base(&p, o, cfg_hex, &p.ids);
     if (o->part_count)
-        part_manifest(manifest, &p, &br);
+        mvot__pack_part_manifest(manifest, o, br.first, br.end - br.first, br.total);
     json_object_set_new(p.ids.episodes, "episodes", json_integer((json_int_t)eps.n));
     json_object_set_new(p.ids.episodes, "order",
                         json_string("per split: tasks interleaved in proportion to their "

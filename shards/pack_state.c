@@ -394,6 +394,17 @@ json_t *mvot__pack_manifest_base(const struct pack *p, const struct mvot_pack_op
     return m;
 }
 
+void mvot__pack_part_manifest(json_t *m, const struct mvot_pack_opts *o, uint64_t first,
+                              uint64_t count, uint64_t total)
+{
+    json_object_set_new(m, "format", json_string(MVOT_SHARD_PART_FORMAT_NAME));
+    json_object_set_new(m, "part",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "index", (json_int_t)o->part_index,
+                                  "count", (json_int_t)o->part_count, "first_block",
+                                  (json_int_t)first, "blocks", (json_int_t)count, "total_blocks",
+                                  (json_int_t)total));
+}
+
 enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **summary,
                                    uint64_t resumed, struct mvot_error *err)
 {

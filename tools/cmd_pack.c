@@ -180,16 +180,11 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     int one = mvot_cli_require_one_file(cli, "--codebook", codebook);
     if (one >= 0)
         return one;
-    if (part.count) {
-        o.part_index = part.index;
-        o.part_count = part.count;
-        part_dir = mvot_part_dir(out, &part);
-        if (!part_dir) {
-            fprintf(stderr, "%s: out of memory\n", cli->cmd);
-            return MVOT_EXIT_FAIL;
-        }
-        out = part_dir;
-    }
+    o.part_index = part.index;
+    o.part_count = part.count;
+    int prc = mvot_cli_part_out(cli, &part, &out, &part_dir);
+    if (prc >= 0)
+        return prc;
     mvot_cli_ready(cli);
     struct mvot_image_encoder enc = {0};
     if (gpu) {

@@ -50,6 +50,40 @@ assert max(s["block"] for s in b["shards"] if s["split"] == "train") + 1 > \
 P
 "$BIN" verify --quiet "$T/m1-7" || fail "verify of a merged set"
 "$BIN" cat --quiet "$T/m0-3" 5 >/dev/null || fail "cat of a merged set"
+# and the Python reader (its deps are in scripts/deps-apt.txt, so missing ones fail here)
+n=$(/usr/bin/python3 "${MVOT_SRC:-$(dirname "$0")/../..}/tools/python/mvot_reader.py" "$T/m0-3" | wc -l)
+expect_eq "$n" "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["samples"])' \
+    "$T/m0-3/manifest.json")" "Python reader over a merged set"
+
+# retokenize in parts: a part takes a contiguous range of the source's shards and keeps their
+# names, also when it starts inside a block (config 0's blocks hold several shards)
+"$BIN" bpe train --episodes "$T/ep/episodes.tar.zst" --out "$T/tok2.json" --vocab-size 9100 \
+    --quiet || exit 1
+"$BIN" retokenize "$T/one0" --tokenizer "$T/tok2.json" --quiet --out "$T/r1" || fail "retokenize"
+for n in 2 5; do
+    for ((i = 0; i < n; i++)); do
+        "$BIN" retokenize "$T/one0" --tokenizer "$T/tok2.json" --quiet --part "$i/$n" \
+            --out "$T/rp$n" || fail "retokenize part $i/$n"
+    done
+    "$BIN" merge --quiet "$T/rp$n"/part-* --out "$T/rm$n" || fail "merge of retokenize parts"
+    same_tree "$T/r1" "$T/rm$n" "retokenize N=$n"
+done
+
+# export in parts: one output (one Megatron prefix) per part; the parts' JSON lines, in part
+# order, are the whole set's; more parts than shards leaves some parts empty
+"$BIN" export "$T/one1" --format jsonl --quiet --out "$T/j1" || fail "export"
+for ((i = 0; i < 40; i++)); do
+    "$BIN" export "$T/one1" --format jsonl --quiet --part "$i/40" --out "$T/j40" ||
+        fail "export part $i/40"
+done
+for s in train dev test; do
+    [ -e "$T/j1/$s.jsonl" ] || continue
+    T_CHECKS=$((T_CHECKS + 1))
+    cat "$T/j40"/part-*/"$s.jsonl" | cmp -s - "$T/j1/$s.jsonl" || fail "export parts: $s differs"
+done
+"$BIN" export "$T/one1" --format megatron --quiet --part 1/2 --out "$T/meg" || fail "megatron part"
+expect_eq "$(ls "$T/meg/part-00001-of-00002" | grep -c '^train\(_labels\)\?\.\(bin\|idx\)$')" 4 \
+    "megatron part: one train prefix of tokens and one of labels"
 
 # the part manifest's own fields are in its spec
 SPEC=${MVOT_SRC:-$(dirname "$0")/../..}/docs/cluster.md
