@@ -72,12 +72,4 @@ enum mvot_status mvot_buf_reserve(struct mvot_buf *b, size_t extra);
 enum mvot_status mvot_buf_printf(struct mvot_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Copies src to dst through the atomic writer; nothing is done when dst already holds the
- * same bytes. */
-enum mvot_status mvot_io_copy_file(const char *src, const char *dst, struct mvot_error *err);
-/* Puts src's bytes at dst (which must not exist): a hard link where the filesystem has them
- * (no data moves; both names share one file, which is fine for files nobody edits in place),
- * else mvot_io_copy_file. */
-enum mvot_status mvot_io_link_or_copy(const char *src, const char *dst, struct mvot_error *err);
-
 #endif

@@ -373,9 +373,58 @@ static void assign_blocks(struct slot **order, size_t n, uint32_t shard_samples,
     }
 }
 
-/* Reads every episode and returns them in output order (*order: pointers into e). */
+/* Reads every episode and returns them in output order (*order: pointers into e); with strip,
+ * only what the order needs of each (episode_strip). */
+/* Keeps of an episode only what the order and the blocks need (key, task, split, steps), so
+ * that a part holds the whole set's plan in memory but only its own episodes' frames. */
+static void episode_strip(struct mvot_episode *ep)
+{
+    struct mvot_episode keep = {0};
+    keep.key = ep->key;
+    keep.task = ep->task;
+    keep.split = ep->split;
+    keep.n_steps = ep->n_steps;
+    ep->key = NULL;
+    mvot_episode_free(ep);
+    *ep = keep;
+}
+
+/* A part's second pass over the archive (same order as the first): the episodes of its own
+ * blocks come back whole, the others are dropped as they are read. */
+static enum mvot_status reload_range(const char *arch, struct episodes *e, uint32_t first,
+                                     uint32_t end, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_episode_reader *rd = NULL;
+    struct mvot_episode ep = {0};
+    MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
+    for (size_t i = 0;; i++) {
+        int done = 0;
+        MVOT_TRY(mvot_episode_reader_next(rd, &ep, &done, err));
+        if (done) {
+            MVOT_CORRUPT_IF(i != e->n, err, arch, "changed while packing (%zu episodes, then %zu)",
+                            e->n, i);
+            break;
+        }
+        struct slot *sl = i < e->n ? &e->v[i] : NULL;
+        MVOT_CORRUPT_IF(!sl || strcmp(sl->ep.key, ep.key) != 0, err, arch,
+                        "changed while packing (episode %zu is %s)", i, ep.key);
+        if (sl->gblock >= first && sl->gblock < end) {
+            mvot_episode_free(&sl->ep);
+            sl->ep = ep;
+            memset(&ep, 0, sizeof ep);
+        } else {
+            mvot_episode_free(&ep);
+        }
+    }
+cleanup:
+    mvot_episode_free(&ep);
+    mvot_episode_reader_close(rd);
+    return st;
+}
+
 static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot_pack_mode mode,
-                                      uint32_t shard_samples, struct episodes *e,
+                                      uint32_t shard_samples, int strip, struct episodes *e,
                                       struct slot ***order, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
@@ -397,6 +446,8 @@ static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot
         if (done)
             break;
         s->live = 1;
+        if (strip)
+            episode_strip(&s->ep);
         s->h = mvot_hash64_seed(s->ep.key, strlen(s->ep.key), seed ^ MVOT_PACK_DOMAIN_ORDER);
         e->n++;
     }
@@ -485,8 +536,12 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t resumed = json_array_size(p.records);
 
-    MVOT_TRY(load_episodes(arch, o->seed, o->mode, o->shard_samples, &eps, &order, err));
+    /* one pass for the whole set; a part plans from a stripped pass, then reads again */
+    MVOT_TRY(load_episodes(arch, o->seed, o->mode, o->shard_samples, o->part_count > 0, &eps,
+                           &order, err));
     struct block_range br = part_blocks(order, eps.n, o);
+    if (o->part_count)
+        MVOT_TRY(reload_range(arch, &eps, br.first, br.end, err));
     for (size_t i = 0; i < eps.n; i++)
         if (order[i]->gblock >= br.first && order[i]->gblock < br.end)
             p.total_hint += mvot_assemble_count(&order[i]->ep, o->mode);

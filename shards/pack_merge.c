@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/copy.h"
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/copy.h"
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
