@@ -57,11 +57,10 @@ struct mvot_patchstats_info {
  * a file with no entries. out_file is replaced only if it is already a patch statistics file
  * (MVOT_ERR_INVALID otherwise). pool and prog may be NULL; info (may be NULL) receives the
  * header written. */
-enum mvot_status mvot_patchstats_collect(const char *episodes, const char *out_file,
-                                         uint32_t patch, uint64_t max_distinct,
-                                         struct mvot_pool *pool, const struct mvot_progress *prog,
-                                         struct mvot_patchstats_info *info,
-                                         struct mvot_error *err);
+enum mvot_status mvot_patchstats_collect(const char *episodes, const char *out_file, uint32_t patch,
+                                         uint64_t max_distinct, struct mvot_pool *pool,
+                                         const struct mvot_progress *prog,
+                                         struct mvot_patchstats_info *info, struct mvot_error *err);
 
 /* Writes ps (sorted into canonical order by the call) with the identity fields of *id
  * (patch, counts, distinct and payload_xxh3 are taken from ps and written back into *id).
@@ -78,8 +77,8 @@ enum mvot_status mvot_patchstats_read_info(const char *path, struct mvot_patchst
  * Refuses truncated or corrupt files (MVOT_ERR_CORRUPT, naming file and offset) and files
  * with more distinct patches than max_distinct (MVOT_ERR_NOMEM). info may be NULL. */
 enum mvot_status mvot_patchstats_load(const char *path, uint64_t max_distinct,
-                                      struct mvot_patchset *out,
-                                      struct mvot_patchstats_info *info, struct mvot_error *err);
+                                      struct mvot_patchset *out, struct mvot_patchstats_info *info,
+                                      struct mvot_error *err);
 
 /* Sums n files into one patch set (counts added, as if one process had read every frame).
  * Checks first, from the headers alone: every file has the same patch size; if any file is
@@ -102,7 +101,6 @@ enum mvot_status mvot_codebook_train_from_stats(const char *const *files, size_t
                                                 const struct mvot_kmeans_opts *opts,
                                                 struct mvot_pool *pool,
                                                 const struct mvot_progress *prog,
-                                                struct mvot_codebook *out,
-                                                struct mvot_error *err);
+                                                struct mvot_codebook *out, struct mvot_error *err);
 
 #endif

@@ -27,8 +27,7 @@ struct part_in {
     const char *plan;
 };
 
-/* The fields that differ between parts of one run; everything else must be equal. */
-static json_t *identity_of(const json_t *man)
+json_t *mvot_gen_part_identity(const json_t *man)
 {
     json_t *c = json_deep_copy(man);
     if (c) {
@@ -81,7 +80,7 @@ static enum mvot_status load_part(const char *dir, struct part_in *p, struct mvo
                         p->index >= p->count || p->first < 0 || p->episodes < 0,
                     err, path, "part %lld/%lld is out of range", (long long)p->index,
                     (long long)p->count);
-    p->ident = identity_of(p->man);
+    p->ident = mvot_gen_part_identity(p->man);
     MVOT_FAIL_IF(!p->ident, err, MVOT_ERR_NOMEM, path, "out of memory");
 cleanup:
     free(path);
