@@ -187,20 +187,28 @@ static enum mvot_status decode_header(const char *path, const uint8_t *h, size_t
     return st;
 }
 
+/* Reads and checks the header of a stream of file_size bytes; fp is left at the first entry. */
+static enum mvot_status read_header(const char *path, FILE *fp, uint64_t file_size,
+                                    struct mvot_patchstats_info *info, struct mvot_error *err)
+{
+    uint8_t h[MVOT_PATCHSTATS_HEADER_BYTES];
+    size_t got = fread(h, 1, sizeof h, fp);
+    if (ferror(fp))
+        return mvot_error_set(err, MVOT_ERR_IO, path, "read error");
+    return decode_header(path, h, got, file_size, info, err);
+}
+
 /* Opens a file and reads its header; *fp is left at the first entry. */
 static enum mvot_status open_stats(const char *path, FILE **fp, struct mvot_patchstats_info *info,
                                    struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    uint8_t h[MVOT_PATCHSTATS_HEADER_BYTES];
     struct stat sb;
     *fp = mvot_io_fopen_input(path, err);
     if (!*fp)
         return MVOT_ERR_IO;
     MVOT_FAIL_IF(fstat(fileno(*fp), &sb) != 0, err, MVOT_ERR_IO, path, "cannot stat");
-    size_t got = fread(h, 1, sizeof h, *fp);
-    MVOT_FAIL_IF(ferror(*fp), err, MVOT_ERR_IO, path, "read error");
-    MVOT_TRY(decode_header(path, h, got, (uint64_t)sb.st_size, info, err));
+    MVOT_TRY(read_header(path, *fp, (uint64_t)sb.st_size, info, err));
 cleanup:
     if (st != MVOT_OK) {
         fclose(*fp);
@@ -213,9 +221,12 @@ enum mvot_status mvot_patchstats_read_info(const char *path, struct mvot_patchst
                                            struct mvot_error *err)
 {
     FILE *fp = NULL;
-    enum mvot_status st = open_stats(path, &fp, info, err);
+    struct mvot_patchstats_info in;
+    enum mvot_status st = open_stats(path, &fp, &in, err);
     if (fp)
         fclose(fp);
+    if (st == MVOT_OK && info)
+        *info = in;
     return st;
 }
 
@@ -259,9 +270,13 @@ static enum mvot_status read_entries(const char *path, FILE *fp,
             const uint8_t *e = buf + j * eb;
             uint64_t h = mvot_hash64(e, D), c = get_u64(e + D);
             if (c == 0 || c > in->patches - sum) {
-                st = mvot_error_corrupt(err, path, (int64_t)(off + D), "entry %llu: count %llu %s",
-                                        (unsigned long long)i, (unsigned long long)c,
-                                        c ? "exceeds the header's patch total" : "is 0");
+                if (c)
+                    st = mvot_error_corrupt(err, path, (int64_t)(off + D),
+                                            "entry %llu: count %llu exceeds the header's total",
+                                            (unsigned long long)i, (unsigned long long)c);
+                else
+                    st = mvot_error_corrupt(err, path, (int64_t)(off + D), "entry %llu: count is 0",
+                                            (unsigned long long)i);
                 goto cleanup;
             }
             if (i > 0 && entry_cmp(prev_hash, prev, h, e, D) >= 0) {
@@ -290,13 +305,12 @@ cleanup:
     return st;
 }
 
-/* Adds one file's entries, frames and image size to ps. */
-static enum mvot_status add_file(const char *path, struct mvot_patchset *ps,
-                                 struct mvot_patchstats_info *info, struct mvot_error *err)
+/* Adds the entries, frames and image size of an open stream (after its header) to ps. */
+static enum mvot_status add_stream(const char *path, FILE *fp,
+                                   const struct mvot_patchstats_info *info,
+                                   struct mvot_patchset *ps, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    FILE *fp = NULL;
-    MVOT_TRY(open_stats(path, &fp, info, err));
     MVOT_FAIL_IF(info->patch != ps->patch, err, MVOT_ERR_INVALID, path, "%u-px patches, want %u",
                  info->patch, ps->patch);
     MVOT_FAIL_IF(info->frames && ps->image_size && info->image_size != ps->image_size, err,
@@ -307,8 +321,36 @@ static enum mvot_status add_file(const char *path, struct mvot_patchset *ps,
         ps->image_size = info->image_size;
     ps->frames += info->frames;
 cleanup:
+    return st;
+}
+
+/* add_stream over a file, whose header is returned in *info. */
+static enum mvot_status add_file(const char *path, struct mvot_patchset *ps,
+                                 struct mvot_patchstats_info *info, struct mvot_error *err)
+{
+    FILE *fp = NULL;
+    enum mvot_status st = open_stats(path, &fp, info, err);
+    if (st == MVOT_OK)
+        st = add_stream(path, fp, info, ps, err);
     if (fp)
         fclose(fp);
+    return st;
+}
+
+/* A new set sized for *in (refused over the cap before anything grows), filled from fp. */
+static enum mvot_status load_stream(const char *path, FILE *fp,
+                                    const struct mvot_patchstats_info *in, uint64_t max_distinct,
+                                    struct mvot_patchset *out, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    MVOT_TRY(mvot_patchset_init(out, in->patch, (size_t)max_distinct, err));
+    MVOT_FAIL_IF(in->distinct > out->max_distinct, err, MVOT_ERR_NOMEM, path,
+                 "%llu distinct patches, more than the cap of %zu",
+                 (unsigned long long)in->distinct, out->max_distinct);
+    MVOT_TRY(add_stream(path, fp, in, out, err));
+cleanup:
+    if (st != MVOT_OK)
+        mvot_patchset_free(out);
     return st;
 }
 
@@ -318,18 +360,36 @@ enum mvot_status mvot_patchstats_load(const char *path, uint64_t max_distinct,
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_patchstats_info in;
+    FILE *fp = NULL;
     memset(out, 0, sizeof *out);
-    MVOT_TRY(mvot_patchstats_read_info(path, &in, err));
-    MVOT_TRY(mvot_patchset_init(out, in.patch, (size_t)max_distinct, err));
-    MVOT_FAIL_IF(in.distinct > out->max_distinct, err, MVOT_ERR_NOMEM, path,
-                 "%llu distinct patches, more than the cap of %zu", (unsigned long long)in.distinct,
-                 out->max_distinct);
-    MVOT_TRY(add_file(path, out, &in, err));
+    MVOT_TRY(open_stats(path, &fp, &in, err));
+    MVOT_TRY(load_stream(path, fp, &in, max_distinct, out, err));
     if (info)
         *info = in;
 cleanup:
-    if (st != MVOT_OK)
-        mvot_patchset_free(out);
+    if (fp)
+        fclose(fp);
+    return st;
+}
+
+enum mvot_status mvot_patchstats_load_mem(const uint8_t *data, size_t len, const char *name,
+                                          uint64_t max_distinct, struct mvot_patchset *out,
+                                          struct mvot_patchstats_info *info, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_patchstats_info in;
+    static const uint8_t none = 0;
+    /* fmemopen refuses a zero-sized buffer; an empty stream reads nothing either way */
+    FILE *fp = fmemopen((void *)(len ? data : &none), len ? len : 1, "rb");
+    memset(out, 0, sizeof *out);
+    MVOT_FAIL_IF(!fp, err, MVOT_ERR_NOMEM, name, "cannot open a memory stream");
+    MVOT_TRY(read_header(name, fp, len, &in, err));
+    MVOT_TRY(load_stream(name, fp, &in, max_distinct, out, err));
+    if (info)
+        *info = in;
+cleanup:
+    if (fp)
+        fclose(fp);
     return st;
 }
 

@@ -69,7 +69,7 @@ enum mvot_status mvot_patchstats_save(const char *path, struct mvot_patchset *ps
                                       struct mvot_patchstats_info *id, struct mvot_error *err);
 
 /* Reads and checks a file's header only (magic, version, header checksum, sizes against the
- * file's length). Errors are one line naming the file and the offset. */
+ * file's length). Errors are one line naming the file and the offset. info may be NULL. */
 enum mvot_status mvot_patchstats_read_info(const char *path, struct mvot_patchstats_info *info,
                                            struct mvot_error *err);
 
@@ -79,6 +79,12 @@ enum mvot_status mvot_patchstats_read_info(const char *path, struct mvot_patchst
 enum mvot_status mvot_patchstats_load(const char *path, uint64_t max_distinct,
                                       struct mvot_patchset *out, struct mvot_patchstats_info *info,
                                       struct mvot_error *err);
+
+/* The same over bytes in memory (name labels errors): for the fuzz target and tests. */
+enum mvot_status mvot_patchstats_load_mem(const uint8_t *data, size_t len, const char *name,
+                                          uint64_t max_distinct, struct mvot_patchset *out,
+                                          struct mvot_patchstats_info *info,
+                                          struct mvot_error *err);
 
 /* Sums n files into one patch set (counts added, as if one process had read every frame).
  * Checks first, from the headers alone: every file has the same patch size; if any file is
