@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zstd.h>
 
 #include "core/hash.h"
 #include "core/io.h"
@@ -35,14 +36,21 @@ enum {
     H_PLAN_XXH3 = 72,
     H_RUN_XXH3 = 80,
     H_PAYLOAD_XXH3 = 88,
-    H_RESERVED = 96,
+    H_PAYLOAD_BYTES = 96,
+    H_RESERVED = 104,
     H_HEADER_XXH3 = 120,
 };
 
 /* A part count no gen run reaches (tools/part.h allows 100000): bounds the slot table. */
 #define PARTS_MAX 1000000u
-/* Entries read per fread: about 1 MiB at p = 16. */
+/* Entries decompressed at a time: about 1 MiB at p = 16. */
 #define READ_BATCH 1024
+/* zstd level of the payload: the entries of a grid-style part shrink about 24x at level 3,
+ * for a few ms per MB. */
+#define PAYLOAD_ZSTD_LEVEL 3
+/* Largest zstd window a reader accepts (8 MiB): bounds the decoder's memory whatever the
+ * file claims; the writer's level uses 2 MiB. */
+#define PAYLOAD_WINDOW_LOG_MAX 23
 
 static void put_u32(uint8_t *p, uint32_t v)
 {
@@ -91,6 +99,7 @@ static void encode_header(const struct mvot_patchstats_info *in,
     put_u64(h + H_PLAN_XXH3, in->plan_xxh3);
     put_u64(h + H_RUN_XXH3, in->run_xxh3);
     put_u64(h + H_PAYLOAD_XXH3, in->payload_xxh3);
+    put_u64(h + H_PAYLOAD_BYTES, in->payload_bytes);
     put_u64(h + H_HEADER_XXH3, mvot_hash64(h, H_HEADER_XXH3));
 }
 
@@ -142,6 +151,7 @@ static enum mvot_status decode_header(const char *path, const uint8_t *h, size_t
     in.plan_xxh3 = get_u64(h + H_PLAN_XXH3);
     in.run_xxh3 = get_u64(h + H_RUN_XXH3);
     in.payload_xxh3 = get_u64(h + H_PAYLOAD_XXH3);
+    in.payload_bytes = get_u64(h + H_PAYLOAD_BYTES);
     if (in.patch == 0 || in.patch > 64)
         return mvot_error_corrupt(err, path, H_PATCH, "patch size %u out of range 1..64", in.patch);
     /* Every frame contributes (S/p)^2 patches, so the counts pin each other down. */
@@ -170,18 +180,18 @@ static enum mvot_status decode_header(const char *path, const uint8_t *h, size_t
                            : in.part_count > PARTS_MAX || in.part_index >= in.part_count)
         return mvot_error_corrupt(err, path, H_PART_INDEX, "part %u of %u is out of range",
                                   in.part_index, in.part_count);
-    /* The payload's size follows from the header: check it before anything is allocated. */
-    uint64_t eb = entry_bytes(in.patch);
-    uint64_t room = (file_size - MVOT_PATCHSTATS_HEADER_BYTES) / eb;
-    if (in.distinct > room)
-        return mvot_error_corrupt(
-            err, path, (int64_t)file_size,
-            "truncated: %llu entries need %llu bytes, the file ends here",
-            (unsigned long long)in.distinct,
-            (unsigned long long)(MVOT_PATCHSTATS_HEADER_BYTES + in.distinct * eb));
-    uint64_t end = MVOT_PATCHSTATS_HEADER_BYTES + in.distinct * eb;
+    /* The stored payload runs exactly to the end of the file; its entries must be
+     * addressable (checked again, entry by entry, while decompressing). */
+    if (in.distinct > UINT64_MAX / entry_bytes(in.patch))
+        return mvot_error_corrupt(err, path, H_DISTINCT, "%llu entries overflow a 64-bit size",
+                                  (unsigned long long)in.distinct);
+    uint64_t end = MVOT_PATCHSTATS_HEADER_BYTES + in.payload_bytes;
+    if (in.payload_bytes > file_size - MVOT_PATCHSTATS_HEADER_BYTES)
+        return mvot_error_corrupt(err, path, (int64_t)file_size,
+                                  "truncated: the payload needs %llu bytes, the file ends here",
+                                  (unsigned long long)in.payload_bytes);
     if (end != file_size)
-        return mvot_error_corrupt(err, path, (int64_t)end, "%llu bytes after the last entry",
+        return mvot_error_corrupt(err, path, (int64_t)end, "%llu bytes after the payload",
                                   (unsigned long long)(file_size - end));
     *out = in;
     return st;
@@ -238,6 +248,73 @@ static int entry_cmp(uint64_t ha, const uint8_t *a, uint64_t hb, const uint8_t *
     return memcmp(a, b, D);
 }
 
+/* The zstd-compressed payload of an open file, decompressed on demand with fixed buffers. */
+struct payload_rd {
+    const char *path;
+    FILE *fp;
+    ZSTD_DCtx *dctx;
+    uint8_t *in;
+    size_t in_cap;
+    ZSTD_inBuffer ib;
+    uint64_t size, left; /* stored payload bytes, and those not yet read from fp */
+    int frame_done;
+};
+
+/* File offset of the next compressed byte to decode (where a problem was found). */
+static int64_t pr_offset(const struct payload_rd *r)
+{
+    return (int64_t)(MVOT_PATCHSTATS_HEADER_BYTES + r->size - r->left - (r->ib.size - r->ib.pos));
+}
+
+/* Decompresses exactly n bytes into out. want_more = 0 checks instead that the frame ends
+ * here (n is then 1 and nothing may come out). */
+static enum mvot_status pr_read(struct payload_rd *r, uint8_t *out, size_t n, int want_more,
+                                struct mvot_error *err)
+{
+    ZSTD_outBuffer ob = {out, n, 0};
+    while (want_more ? ob.pos < ob.size : !r->frame_done) {
+        if (r->frame_done)
+            return mvot_error_corrupt(err, r->path, pr_offset(r),
+                                      "the payload ends before its last entry");
+        if (r->ib.pos == r->ib.size) {
+            if (r->left == 0)
+                return mvot_error_corrupt(err, r->path, pr_offset(r),
+                                          "truncated: the payload's zstd frame is cut short");
+            size_t m = r->left < r->in_cap ? (size_t)r->left : r->in_cap;
+            size_t got = fread(r->in, 1, m, r->fp);
+            if (ferror(r->fp))
+                return mvot_error_set(err, MVOT_ERR_IO, r->path, "read error at offset %lld",
+                                      (long long)pr_offset(r));
+            if (got < m) /* the size was checked against the header: the file shrank */
+                return mvot_error_corrupt(err, r->path, pr_offset(r) + (int64_t)got, "truncated");
+            r->left -= got;
+            r->ib = (ZSTD_inBuffer){r->in, got, 0};
+        }
+        size_t ret = ZSTD_decompressStream(r->dctx, &ob, &r->ib);
+        if (ZSTD_isError(ret))
+            return mvot_error_corrupt(err, r->path, pr_offset(r), "payload: %s",
+                                      ZSTD_getErrorName(ret));
+        if (ret == 0)
+            r->frame_done = 1;
+        if (!want_more && ob.pos)
+            return mvot_error_corrupt(err, r->path, pr_offset(r),
+                                      "the payload holds more than its entries");
+    }
+    if (!want_more && (r->left || r->ib.pos < r->ib.size))
+        return mvot_error_corrupt(err, r->path, pr_offset(r),
+                                  "bytes after the payload's zstd frame");
+    return MVOT_OK;
+}
+
+/* A corrupt payload, reported at the reader's position in the file. */
+#define PAYLOAD_CORRUPT_IF(cond, r, ...)                                        \
+    do {                                                                        \
+        if (cond) {                                                             \
+            st = mvot_error_corrupt(err, (r)->path, pr_offset(r), __VA_ARGS__); \
+            goto cleanup;                                                       \
+        }                                                                       \
+    } while (0)
+
 /* Streams the entries of an open file (positioned after the header) into ps, checking order,
  * counts and the payload checksum. */
 static enum mvot_status read_entries(const char *path, FILE *fp,
@@ -246,60 +323,57 @@ static enum mvot_status read_entries(const char *path, FILE *fp,
 {
     enum mvot_status st = MVOT_OK;
     const size_t D = ps->D, eb = D + 8;
-    uint8_t *buf = malloc(READ_BATCH * eb), *prev = malloc(D);
-    uint64_t prev_hash = 0, sum = 0, off = MVOT_PATCHSTATS_HEADER_BYTES;
+    uint8_t *buf = malloc(READ_BATCH * eb), *prev = malloc(D), one;
+    uint64_t prev_hash = 0, sum = 0;
     struct mvot_hasher hs = {0};
     int hs_ok = 0;
-    MVOT_FAIL_IF(!buf || !prev, err, MVOT_ERR_NOMEM, path, "out of memory");
+    struct payload_rd r = {path,
+                           fp,
+                           ZSTD_createDCtx(),
+                           NULL,
+                           ZSTD_DStreamInSize(),
+                           {0},
+                           in->payload_bytes,
+                           in->payload_bytes,
+                           0};
+    r.in = malloc(r.in_cap);
+    MVOT_FAIL_IF(!buf || !prev || !r.dctx || !r.in, err, MVOT_ERR_NOMEM, path, "out of memory");
+    MVOT_FAIL_IF(
+        ZSTD_isError(ZSTD_DCtx_setParameter(r.dctx, ZSTD_d_windowLogMax, PAYLOAD_WINDOW_LOG_MAX)),
+        err, MVOT_ERR_INTERNAL, path, "cannot configure zstd");
     MVOT_FAIL_IF(mvot_hasher_init(&hs) != MVOT_OK, err, MVOT_ERR_NOMEM, path,
                  "cannot create a hasher");
     hs_ok = 1;
     for (uint64_t i = 0; i < in->distinct;) {
         size_t m = in->distinct - i < READ_BATCH ? (size_t)(in->distinct - i) : READ_BATCH;
-        size_t got = fread(buf, eb, m, fp);
-        MVOT_FAIL_IF(ferror(fp), err, MVOT_ERR_IO, path, "read error at offset %llu",
-                     (unsigned long long)off);
-        /* The size was checked against the header; a short read means the file shrank. */
-        if (got < m) {
-            st = mvot_error_corrupt(err, path, (int64_t)(off + got * eb),
-                                    "truncated inside entry %llu", (unsigned long long)(i + got));
-            goto cleanup;
-        }
+        MVOT_TRY(pr_read(&r, buf, m * eb, 1, err));
         mvot_hasher_update(&hs, buf, m * eb);
-        for (size_t j = 0; j < m; j++, i++, off += eb) {
+        for (size_t j = 0; j < m; j++, i++) {
             const uint8_t *e = buf + j * eb;
             uint64_t h = mvot_hash64(e, D), c = get_u64(e + D);
-            if (c == 0 || c > in->patches - sum) {
-                if (c)
-                    st = mvot_error_corrupt(err, path, (int64_t)(off + D),
-                                            "entry %llu: count %llu exceeds the header's total",
-                                            (unsigned long long)i, (unsigned long long)c);
-                else
-                    st = mvot_error_corrupt(err, path, (int64_t)(off + D), "entry %llu: count is 0",
-                                            (unsigned long long)i);
-                goto cleanup;
-            }
-            if (i > 0 && entry_cmp(prev_hash, prev, h, e, D) >= 0) {
-                st = mvot_error_corrupt(err, path, (int64_t)off,
-                                        "entry %llu is out of canonical order",
-                                        (unsigned long long)i);
-                goto cleanup;
-            }
+            PAYLOAD_CORRUPT_IF(c == 0, &r, "entry %llu: count is 0", (unsigned long long)i);
+            PAYLOAD_CORRUPT_IF(c > in->patches - sum, &r,
+                               "entry %llu: count %llu exceeds the header's total",
+                               (unsigned long long)i, (unsigned long long)c);
+            PAYLOAD_CORRUPT_IF(i > 0 && entry_cmp(prev_hash, prev, h, e, D) >= 0, &r,
+                               "entry %llu is out of canonical order", (unsigned long long)i);
             MVOT_TRY(mvot_patchset_add(ps, e, h, c, err));
             sum += c;
             prev_hash = h;
             memcpy(prev, e, D);
         }
     }
-    MVOT_CORRUPT_IF(mvot_hasher_digest(&hs) != in->payload_xxh3, err, path,
-                    "payload checksum mismatch (entries at offsets %d..%llu)",
-                    MVOT_PATCHSTATS_HEADER_BYTES, (unsigned long long)off);
-    MVOT_CORRUPT_IF(sum != in->patches, err, path,
-                    "counts sum to %llu, the header says %llu patches", (unsigned long long)sum,
-                    (unsigned long long)in->patches);
+    MVOT_TRY(pr_read(&r, &one, 1, 0, err));
+    PAYLOAD_CORRUPT_IF(mvot_hasher_digest(&hs) != in->payload_xxh3, &r,
+                       "payload checksum mismatch (XXH3 of the %llu entries)",
+                       (unsigned long long)in->distinct);
+    PAYLOAD_CORRUPT_IF(sum != in->patches, &r, "counts sum to %llu, the header says %llu patches",
+                       (unsigned long long)sum, (unsigned long long)in->patches);
 cleanup:
     if (hs_ok)
         mvot_hasher_free(&hs);
+    ZSTD_freeDCtx(r.dctx);
+    free(r.in);
     free(buf);
     free(prev);
     return st;
@@ -414,41 +488,85 @@ static enum mvot_status check_replace(const char *path, struct mvot_error *err)
                           "exists and is not a patch statistics file; choose a new name");
 }
 
+/* Compresses src (len bytes; end = last call) into the file, counting the bytes written. */
+static enum mvot_status compress_to(ZSTD_CCtx *cctx, FILE *fp, const char *path, const void *src,
+                                    size_t len, int end, uint8_t *out, size_t out_cap,
+                                    uint64_t *written, struct mvot_error *err)
+{
+    ZSTD_inBuffer ib = {src, len, 0};
+    for (;;) {
+        ZSTD_outBuffer ob = {out, out_cap, 0};
+        size_t left = ZSTD_compressStream2(cctx, &ob, &ib, end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(left))
+            return mvot_error_set(err, MVOT_ERR_INTERNAL, path, "zstd: %s",
+                                  ZSTD_getErrorName(left));
+        enum mvot_status st = mvot_io_write_all(fp, out, ob.pos, path, err);
+        if (st != MVOT_OK)
+            return st;
+        *written += ob.pos;
+        if (end ? left == 0 : ib.pos == ib.size)
+            return MVOT_OK;
+    }
+}
+
 enum mvot_status mvot_patchstats_save(const char *path, struct mvot_patchset *ps,
                                       struct mvot_patchstats_info *id, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_atomic_file af = {0};
     struct mvot_hasher hs = {0};
-    uint8_t h[MVOT_PATCHSTATS_HEADER_BYTES], le[8];
+    const size_t eb = (size_t)ps->D + 8;
+    uint8_t h[MVOT_PATCHSTATS_HEADER_BYTES];
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    size_t out_cap = ZSTD_CStreamOutSize();
+    uint8_t *batch = malloc(READ_BATCH * eb), *out = malloc(out_cap);
+    MVOT_FAIL_IF(!cctx || !batch || !out, err, MVOT_ERR_NOMEM, path, "out of memory");
     MVOT_TRY(check_replace(path, err));
     MVOT_TRY(mvot_patchset_sort(ps, err));
     MVOT_FAIL_IF(mvot_hasher_init(&hs) != MVOT_OK, err, MVOT_ERR_NOMEM, path,
                  "cannot create a hasher");
-    for (size_t i = 0; i < ps->n; i++) {
-        mvot_hasher_update(&hs, ps->bytes + i * ps->D, ps->D);
-        put_u64(le, ps->count[i]);
-        mvot_hasher_update(&hs, le, 8);
-    }
-    id->payload_xxh3 = mvot_hasher_digest(&hs);
-    mvot_hasher_free(&hs);
+    /* The content size goes into the frame header; the frame checksum catches damage to
+     * the compressed bytes before the entries are even looked at. */
+    MVOT_FAIL_IF(
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, PAYLOAD_ZSTD_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)) ||
+            ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, (uint64_t)ps->n * eb)),
+        err, MVOT_ERR_INTERNAL, path, "cannot configure zstd");
     id->patch = ps->patch;
     id->image_size = ps->frames ? ps->image_size : 0;
     id->frames = ps->frames;
     id->patches = ps->total;
     id->distinct = ps->n;
-    encode_header(id, h);
+    id->payload_bytes = 0;
     MVOT_TRY(mvot_atomic_open(&af, path, err));
+    memset(h, 0, sizeof h); /* the header is written last, when the payload is known */
     MVOT_TRY(mvot_io_write_all(af.fp, h, sizeof h, path, err));
-    for (size_t i = 0; i < ps->n; i++) {
-        put_u64(le, ps->count[i]);
-        MVOT_TRY(mvot_io_write_all(af.fp, ps->bytes + i * ps->D, ps->D, path, err));
-        MVOT_TRY(mvot_io_write_all(af.fp, le, 8, path, err));
+    for (size_t i = 0; i < ps->n || i == 0;) {
+        size_t m = ps->n - i < READ_BATCH ? ps->n - i : READ_BATCH;
+        for (size_t j = 0; j < m; j++) {
+            memcpy(batch + j * eb, ps->bytes + (i + j) * ps->D, ps->D);
+            put_u64(batch + j * eb + ps->D, ps->count[i + j]);
+        }
+        mvot_hasher_update(&hs, batch, m * eb);
+        i += m;
+        MVOT_TRY(compress_to(cctx, af.fp, path, batch, m * eb, i == ps->n, out, out_cap,
+                             &id->payload_bytes, err));
+        if (i == ps->n)
+            break;
     }
+    id->payload_xxh3 = mvot_hasher_digest(&hs);
+    encode_header(id, h);
+    MVOT_FAIL_IF(fseek(af.fp, 0, SEEK_SET) != 0, err, MVOT_ERR_IO, path, "cannot seek");
+    MVOT_TRY(mvot_io_write_all(af.fp, h, sizeof h, path, err));
     MVOT_TRY(mvot_atomic_commit(&af, err));
 cleanup:
     if (st != MVOT_OK)
         mvot_atomic_abort(&af);
+    if (hs.state)
+        mvot_hasher_free(&hs);
+    ZSTD_freeCCtx(cctx);
+    free(batch);
+    free(out);
     return st;
 }
 

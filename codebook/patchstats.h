@@ -7,7 +7,8 @@
  * is byte-identical (training depends on nothing but the sorted set, see train.h).
  *
  * Invariants: a file holds each patch once, sorted by (XXH3 of its bytes, bytes), every count
- * >= 1; the header and the payload each carry an XXH3 that the reader checks. The reader
+ * >= 1, as one zstd frame after a fixed header; the header and the entries each carry an
+ * XXH3 that the reader checks. The reader
  * streams entries and never allocates from a length before checking it against the file's
  * size and the caller's distinct-patch cap, so a corrupt or hostile file costs at most the
  * cap. Files are written through the atomic writer and never replace a file that is not
@@ -45,7 +46,8 @@ struct mvot_patchstats_info {
     uint64_t plan_xxh3;     /* the part's plan hash (0 when not a part) */
     uint64_t run_xxh3;      /* XXH3 of the run's manifest without its per-part fields (0: no
                                manifest found beside the archive) */
-    uint64_t payload_xxh3;  /* XXH3 of the entries as stored */
+    uint64_t payload_xxh3;  /* XXH3 of the entries (uncompressed) */
+    uint64_t payload_bytes; /* size of the stored (zstd-compressed) payload */
 };
 
 /* Reads every frame of an episode set into a patch set and writes it to out_file.
@@ -63,7 +65,7 @@ enum mvot_status mvot_patchstats_collect(const char *episodes, const char *out_f
                                          struct mvot_patchstats_info *info, struct mvot_error *err);
 
 /* Writes ps (sorted into canonical order by the call) with the identity fields of *id
- * (patch, counts, distinct and payload_xxh3 are taken from ps and written back into *id).
+ * (patch, counts, distinct and the payload fields are taken from ps and written back).
  * Same replace rule as collect. */
 enum mvot_status mvot_patchstats_save(const char *path, struct mvot_patchset *ps,
                                       struct mvot_patchstats_info *id, struct mvot_error *err);

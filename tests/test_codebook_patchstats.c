@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "codebook/patchstats.h"
 #include "core/hash.h"
@@ -79,7 +80,8 @@ static void test_roundtrip(void)
     uint8_t *bytes = NULL;
     size_t len = 0;
     ASSERT_OK(mvot_io_read_file(p, 1 << 24, &bytes, &len, &err), &err);
-    ASSERT_EQ_U64(len, MVOT_PATCHSTATS_HEADER_BYTES + all.n * (all.D + 8));
+    ASSERT_EQ_U64(len, MVOT_PATCHSTATS_HEADER_BYTES + info.payload_bytes);
+    ASSERT_TRUE(info.payload_bytes < all.n * (all.D + 8) / 4); /* flat cells compress */
     ASSERT_OK(mvot_patchstats_load_mem(bytes, len, "mem", 0, &mem, NULL, &err), &err);
     ASSERT_EQ_U64(mem.n, all.n);
     /* A cap below the file's distinct count refuses it before reading. */
@@ -305,6 +307,26 @@ static uint64_t le_at(const uint8_t *p, unsigned size)
     return v;
 }
 
+/* The decompressed entries of a file (the payload is one zstd frame with its size). */
+static uint8_t *unpack(const uint8_t *file, size_t len, size_t *elen)
+{
+    unsigned long long n = ZSTD_getFrameContentSize(file + 128, len - 128);
+    uint8_t *e = NULL;
+    *elen = 0;
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > (1u << 26)) {
+        T_FAIL("payload frame has no usable content size");
+        return NULL;
+    }
+    e = malloc(n ? n : 1);
+    if (ZSTD_isError(ZSTD_decompress(e, n, file + 128, len - 128))) {
+        T_FAIL("payload does not decompress");
+        free(e);
+        return NULL;
+    }
+    *elen = n;
+    return e;
+}
+
 static void test_spec_agrees(void)
 {
     struct mvot_error err = {0};
@@ -341,7 +363,9 @@ static void test_spec_agrees(void)
     ASSERT_OK(mvot_io_read_file(p, 1 << 24, &bytes, &blen, &err), &err);
     struct doc_field fl[32];
     size_t nf = doc_fields(d, fl, 32);
-    ASSERT_EQ_INT(nf, 17);
+    ASSERT_EQ_INT(nf, 18);
+    size_t elen = 0;
+    uint8_t *ent = unpack(bytes, blen, &elen);
     const struct {
         const char *name;
         uint64_t want; /* checked when size <= 8 */
@@ -360,8 +384,8 @@ static void test_spec_agrees(void)
         {"part_count", 4},
         {"plan_xxh3", 0x1122334455667788ULL},
         {"run_xxh3", 0x5eed},
-        {"payload_xxh3",
-         mvot_hash64(bytes + MVOT_PATCHSTATS_HEADER_BYTES, blen - MVOT_PATCHSTATS_HEADER_BYTES)},
+        {"payload_xxh3", ent ? mvot_hash64(ent, elen) : 0},
+        {"payload_bytes", blen - MVOT_PATCHSTATS_HEADER_BYTES},
         {"reserved", 0},
         {"header_xxh3", mvot_hash64(bytes, 120)},
     };
@@ -381,8 +405,10 @@ static void test_spec_agrees(void)
     struct mvot_patchset ps;
     ASSERT_OK(mvot_patchset_from_frames(f, 3, 16, 0, NULL, &ps, &err), &err);
     ASSERT_OK(mvot_patchset_sort(&ps, &err), &err);
-    ASSERT_TRUE(memcmp(bytes + 128, ps.bytes, ps.D) == 0);
-    ASSERT_EQ_U64(le_at(bytes + 128 + ps.D, 8), ps.count[0]);
+    ASSERT_EQ_U64(elen, ps.n * (ps.D + 8));
+    ASSERT_TRUE(ent && memcmp(ent, ps.bytes, ps.D) == 0);
+    ASSERT_EQ_U64(ent ? le_at(ent + ps.D, 8) : 0, ps.count[0]);
+    free(ent);
     mvot_patchset_free(&ps);
     frames_free(f, 3);
     free(bytes);
@@ -393,24 +419,33 @@ static void test_spec_agrees(void)
 
 /* ---- corrupt files ---------------------------------------------------------------------- */
 
-/* Re-signs the header (after an edit of its fields) and, when payload is set, the payload. */
-static void resign(uint8_t *b, size_t len, int payload)
-{
-    uint64_t h;
-    if (payload) {
-        h = mvot_hash64(b + 128, len - 128);
-        for (int k = 0; k < 8; k++)
-            b[88 + k] = (uint8_t)(h >> (8 * k));
-    }
-    h = mvot_hash64(b, 120);
-    for (int k = 0; k < 8; k++)
-        b[120 + k] = (uint8_t)(h >> (8 * k));
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
     for (int k = 0; k < 8; k++)
         p[k] = (uint8_t)(v >> (8 * k));
+}
+
+/* Re-signs the header after an edit of its fields. */
+static void resign(uint8_t *b)
+{
+    put64(b + 120, mvot_hash64(b, 120));
+}
+
+/* A file from a header and entries: compressed payload, its size, its checksum (unless
+ * keep_sum: then the header's old one stays), header re-signed. */
+static uint8_t *pack(const uint8_t *hdr, const uint8_t *ent, size_t elen, int keep_sum, size_t *len)
+{
+    size_t cap = ZSTD_compressBound(elen);
+    uint8_t *b = malloc(128 + cap);
+    size_t z = ZSTD_compress(b + 128, cap, ent, elen, 3);
+    ASSERT_TRUE(!ZSTD_isError(z));
+    memcpy(b, hdr, 128);
+    put64(b + 96, z);
+    if (!keep_sum)
+        put64(b + 88, mvot_hash64(ent, elen));
+    resign(b);
+    *len = 128 + z;
+    return b;
 }
 
 static void test_bad_files(void)
@@ -419,14 +454,15 @@ static void test_bad_files(void)
     char *dir = t_tmpdir();
     struct mvot_image *f = frames_make(4, 9);
     char *good = write_part(dir, "good.mvps", f, 0, 4, 0, 0, 0);
-    uint8_t *orig = NULL;
-    size_t len = 0;
+    uint8_t *orig = NULL, *ent = NULL;
+    size_t len = 0, elen = 0;
     ASSERT_OK(mvot_io_read_file(good, 1 << 24, &orig, &len, &err), &err);
-    if (!orig)
+    ent = orig ? unpack(orig, len, &elen) : NULL;
+    if (!ent)
         return;
     const size_t E = 768 + 8;
-    ASSERT_TRUE(len >= 128 + 3 * E);
-    enum { N_CASES = 13 };
+    ASSERT_TRUE(elen >= 3 * E);
+    enum { N_CASES = 16 };
     static const struct {
         const char *name;
         enum mvot_status want;
@@ -436,78 +472,84 @@ static void test_bad_files(void)
         {"short_header", MVOT_ERR_CORRUPT, "offset 100: truncated"},
         {"version", MVOT_ERR_UNSUPPORTED, "offset 8: format version 2"},
         {"header_sum", MVOT_ERR_CORRUPT, "offset 120: header checksum"},
-        {"reserved", MVOT_ERR_CORRUPT, "offset 100: reserved"},
+        {"reserved", MVOT_ERR_CORRUPT, "offset 110: reserved"},
         {"patch_total", MVOT_ERR_CORRUPT, "offset 32: "},
         {"part_range", MVOT_ERR_CORRUPT, "offset 64: part 5 of 5"},
         {"truncated", MVOT_ERR_CORRUPT, "truncated"},
-        {"trailing", MVOT_ERR_CORRUPT, "bytes after the last entry"},
-        {"order", MVOT_ERR_CORRUPT, "offset 904: entry 1 is out of canonical order"},
+        {"trailing", MVOT_ERR_CORRUPT, "3 bytes after the payload"},
+        {"order", MVOT_ERR_CORRUPT, "entry 1 is out of canonical order"},
         {"zero_count", MVOT_ERR_CORRUPT, "entry 0: count is 0"},
         {"payload_sum", MVOT_ERR_CORRUPT, "payload checksum"},
         {"big_count", MVOT_ERR_CORRUPT, "exceeds the header's total"},
+        {"zstd_damage", MVOT_ERR_CORRUPT, "payload: "},
+        {"short_frame", MVOT_ERR_CORRUPT, "the payload ends before its last entry"},
+        {"long_frame", MVOT_ERR_CORRUPT, "the payload holds more than its entries"},
     };
     for (int c = 0; c < N_CASES; c++) {
-        uint8_t *b = malloc(len + E);
-        size_t n = len;
+        uint8_t *b = malloc(len + 16), *e = malloc(elen + E), *packed = NULL;
+        size_t n = len, en = elen;
         memcpy(b, orig, len);
+        memcpy(e, ent, elen);
         switch (c) {
         case 0: b[3] ^= 1; break;
         case 1: n = 100; break;
         case 2:
             b[8] = 2;
-            resign(b, n, 0);
+            resign(b);
             break;
         case 3: b[50] ^= 1; break;
         case 4:
-            b[100] = 1;
-            resign(b, n, 0);
+            b[110] = 1;
+            resign(b);
             break;
         case 5:
             put64(b + 32, le_at(b + 32, 8) + 1);
-            resign(b, n, 0);
+            resign(b);
             break;
         case 6:
             b[64] = 5;
             b[68] = 5;
-            resign(b, n, 0);
+            resign(b);
             break;
         case 7: n = len - 10; break;
         case 8:
-            memset(b + len, 0, E);
+            memset(b + len, 0, 16);
             n = len + 3;
             break;
         case 9: /* swap entries 0 and 1 */
-        {
-            uint8_t tmp[776];
-            memcpy(tmp, b + 128, E);
-            memcpy(b + 128, b + 128 + E, E);
-            memcpy(b + 128 + E, tmp, E);
-            resign(b, n, 1);
+            memcpy(e, ent + E, E);
+            memcpy(e + E, ent, E);
+            packed = pack(orig, e, en, 0, &n);
             break;
-        }
         case 10:
-            put64(b + 128 + 768, 0);
-            resign(b, n, 1);
+            put64(e + 768, 0);
+            packed = pack(orig, e, en, 0, &n);
             break;
         case 11: /* swap two different counts: order and total still hold */
         {
             size_t j = 1;
-            while (128 + (j + 1) * E <= len && le_at(b + 128 + j * E + 768, 8) == le_at(b + 896, 8))
+            while ((j + 1) * E <= elen && le_at(e + j * E + 768, 8) == le_at(e + 768, 8))
                 j++;
-            ASSERT_TRUE(128 + (j + 1) * E <= len);
-            uint64_t c0 = le_at(b + 896, 8);
-            put64(b + 896, le_at(b + 128 + j * E + 768, 8));
-            put64(b + 128 + j * E + 768, c0);
+            ASSERT_TRUE((j + 1) * E <= elen);
+            put64(e + 768, le_at(ent + j * E + 768, 8));
+            put64(e + j * E + 768, le_at(ent + 768, 8));
+            packed = pack(orig, e, en, 1, &n);
             break;
         }
         case 12:
-            put64(b + 128 + 768, le_at(b + 32, 8) + 1);
-            resign(b, n, 1);
+            put64(e + 768, le_at(orig + 32, 8) + 1);
+            packed = pack(orig, e, en, 0, &n);
+            break;
+        case 13: b[128 + (len - 128) / 2] ^= 0x40; break;
+        case 14: packed = pack(orig, e, en - E, 0, &n); break;
+        case 15:
+            memcpy(e + elen, ent, E);
+            packed = pack(orig, e, en + E, 0, &n);
             break;
         }
         char *path = mvot_strdupf("%s/%s.mvps", dir, cases[c].name);
         FILE *fp = fopen(path, "wb");
-        fwrite(b, 1, n, fp);
+        fwrite(packed ? packed : b, 1, n, fp);
         fclose(fp);
         struct mvot_patchset ps;
         mvot_error_clear(&err);
@@ -516,16 +558,20 @@ static void test_bad_files(void)
             T_FAIL("case %s: status %d, want %d (%s)", cases[c].name, st, cases[c].want, err.msg);
         ASSERT_CONTAINS(err.msg, cases[c].msg);
         ASSERT_CONTAINS(err.msg, cases[c].name); /* the file is named */
+        ASSERT_CONTAINS(err.msg, ": offset ");   /* and the place */
         ASSERT_TRUE(strchr(err.msg, '\n') == NULL);
         if (st == MVOT_OK)
             mvot_patchset_free(&ps);
         free(path);
         free(b);
+        free(e);
+        free(packed);
     }
     ASSERT_EQ_INT(mvot_patchstats_read_info("/nonexistent/x.mvps", NULL, &err), MVOT_ERR_IO);
     ASSERT_CONTAINS(err.msg, "/nonexistent/x.mvps");
     frames_free(f, 4);
     free(orig);
+    free(ent);
     free(good);
     free(dir);
 }
