@@ -30,7 +30,7 @@ static const char HELP[] =
     "      k-means over the 16x16 patches of every frame (distinct patches weighted by count;\n"
     "      exact when there are at most K distinct patches). Defaults: K 8192, seed 0,\n"
     "      20 iterations, 65536 distinct patches before subsampling. Byte-identical output\n"
-    "      for any --threads.\n"
+    "      for any --threads. --out replaces only an earlier codebook file.\n"
     "  train --patches F.mvps [F.mvps ...] --out CB.safetensors [same options]\n"
     "      The same training over patch statistics files (collect): the counts are summed,\n"
     "      so the codebook is byte-identical to training on the archive(s) they came from.\n"
@@ -90,10 +90,27 @@ static int print_json(json_t *j)
     return MVOT_EXIT_OK;
 }
 
+/* A codebook --out may replace only an earlier codebook file: a command never overwrites a
+ * file it did not make (docs/cli.md). Checked before the long work. Returns -1 when fine. */
+static int check_codebook_out(struct mvot_cli *cli, const char *out)
+{
+    struct mvot_codebook old;
+    if (!mvot_io_exists(out))
+        return -1;
+    enum mvot_status st = mvot_codebook_load(out, &old, NULL);
+    mvot_codebook_free(&old);
+    if (st == MVOT_OK)
+        return -1;
+    return mvot_cli_usage(cli, "%s exists and is not a codebook file; choose a new --out", out);
+}
+
 static int do_train(struct mvot_cli *cli, struct args *a)
 {
     if (!a->episodes == !a->n_patches || !a->out)
         return mvot_cli_usage(cli, "train needs --out and one of --episodes or --patches");
+    int rc = check_codebook_out(cli, a->out);
+    if (rc >= 0)
+        return rc;
     struct mvot_error err = {0};
     struct mvot_codebook cb;
     struct mvot_pool *pool = mvot_pool_create(cli->threads);

@@ -4,7 +4,8 @@
 # the exact case and in the subsampled k-means case, from the part files in any order and
 # from one whole-set file; collect is deterministic across --threads and re-runs; a missing,
 # duplicated or foreign part is exit 2 naming it; a corrupt or truncated file is exit 1
-# naming it; --out never replaces a file that is not patch statistics.
+# naming it; --out never replaces a file that is not patch statistics (collect) or a codebook
+# (train).
 set -u
 . "$(dirname "$0")/lib.bash"
 BIN=${MVOT_BIN:?}
@@ -95,5 +96,8 @@ expect_corrupt "$T/trunc64.mvps" "truncated header"
 # --out: a file that is not patch statistics is never replaced (exit 2, untouched)
 printf 'keep me\n' > "$T/mine.txt"
 expect_usage_error "$BIN" codebook collect --episodes "$T/one" --out "$T/mine.txt"
+expect_usage_error "$BIN" codebook train --patches "$T/whole.mvps" --out "$T/mine.txt"
 expect_eq "$(cat "$T/mine.txt")" "keep me" "foreign --out left untouched"
+# an earlier codebook is ours to replace
+"$BIN" codebook train --quiet --patches "$T/whole.mvps" --out "$T/exact-direct.safetensors" || fail "train over its own earlier codebook"
 finish
