@@ -8,6 +8,7 @@
  * once and merging it is the same as having read its frames. */
 #include "codebook/patchstats.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,55 +53,80 @@ enum {
  * file claims; the writer's level uses 2 MiB. */
 #define PAYLOAD_WINDOW_LOG_MAX 23
 
-static void put_u32(uint8_t *p, uint32_t v)
+/* Little-endian fields of n bytes (4 or 8). */
+static void put_le(uint8_t *p, uint64_t v, int n)
 {
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < n; k++)
         p[k] = (uint8_t)(v >> (8 * k));
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int k = 0; k < 8; k++)
-        p[k] = (uint8_t)(v >> (8 * k));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int k = 3; k >= 0; k--)
-        v = (v << 8) | p[k];
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
+static uint64_t get_le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
-    for (int k = 7; k >= 0; k--)
+    for (int k = n - 1; k >= 0; k--)
         v = (v << 8) | p[k];
     return v;
 }
+
+/* The identity fields: where each sits in the header and in struct mvot_patchstats_info
+ * (4-byte fields are uint32_t there, 8-byte ones uint64_t). One table for both directions. */
+#define INFO_FIELD(at, size, name)                                \
+    {                                                             \
+        (at), (size), offsetof(struct mvot_patchstats_info, name) \
+    }
+static const struct {
+    int at, size;
+    size_t field;
+} info_fields[] = {
+    INFO_FIELD(H_PATCH, 4, patch),
+    INFO_FIELD(H_IMAGE_SIZE, 4, image_size),
+    INFO_FIELD(H_FRAMES, 8, frames),
+    INFO_FIELD(H_PATCHES, 8, patches),
+    INFO_FIELD(H_DISTINCT, 8, distinct),
+    INFO_FIELD(H_ARCHIVE_XXH3, 8, archive_xxh3),
+    INFO_FIELD(H_ARCHIVE_BYTES, 8, archive_bytes),
+    INFO_FIELD(H_PART_INDEX, 4, part_index),
+    INFO_FIELD(H_PART_COUNT, 4, part_count),
+    INFO_FIELD(H_PLAN_XXH3, 8, plan_xxh3),
+    INFO_FIELD(H_RUN_XXH3, 8, run_xxh3),
+    INFO_FIELD(H_PAYLOAD_XXH3, 8, payload_xxh3),
+    INFO_FIELD(H_PAYLOAD_BYTES, 8, payload_bytes),
+};
+#define N_INFO_FIELDS (sizeof info_fields / sizeof info_fields[0])
 
 static void encode_header(const struct mvot_patchstats_info *in,
                           uint8_t h[MVOT_PATCHSTATS_HEADER_BYTES])
 {
     memset(h, 0, MVOT_PATCHSTATS_HEADER_BYTES);
     memcpy(h + H_MAGIC, MVOT_PATCHSTATS_MAGIC, 8);
-    put_u32(h + H_VERSION, MVOT_PATCHSTATS_VERSION);
-    put_u32(h + H_HEADER_BYTES, MVOT_PATCHSTATS_HEADER_BYTES);
-    put_u32(h + H_PATCH, in->patch);
-    put_u32(h + H_IMAGE_SIZE, in->image_size);
-    put_u64(h + H_FRAMES, in->frames);
-    put_u64(h + H_PATCHES, in->patches);
-    put_u64(h + H_DISTINCT, in->distinct);
-    put_u64(h + H_ARCHIVE_XXH3, in->archive_xxh3);
-    put_u64(h + H_ARCHIVE_BYTES, in->archive_bytes);
-    put_u32(h + H_PART_INDEX, in->part_index);
-    put_u32(h + H_PART_COUNT, in->part_count);
-    put_u64(h + H_PLAN_XXH3, in->plan_xxh3);
-    put_u64(h + H_RUN_XXH3, in->run_xxh3);
-    put_u64(h + H_PAYLOAD_XXH3, in->payload_xxh3);
-    put_u64(h + H_PAYLOAD_BYTES, in->payload_bytes);
-    put_u64(h + H_HEADER_XXH3, mvot_hash64(h, H_HEADER_XXH3));
+    put_le(h + H_VERSION, MVOT_PATCHSTATS_VERSION, 4);
+    put_le(h + H_HEADER_BYTES, MVOT_PATCHSTATS_HEADER_BYTES, 4);
+    for (size_t i = 0; i < N_INFO_FIELDS; i++) {
+        const uint8_t *f = (const uint8_t *)in + info_fields[i].field;
+        uint32_t v32;
+        uint64_t v64;
+        if (info_fields[i].size == 4) {
+            memcpy(&v32, f, 4);
+            v64 = v32;
+        } else {
+            memcpy(&v64, f, 8);
+        }
+        put_le(h + info_fields[i].at, v64, info_fields[i].size);
+    }
+    put_le(h + H_HEADER_XXH3, mvot_hash64(h, H_HEADER_XXH3), 8);
+}
+
+static void decode_fields(const uint8_t *h, struct mvot_patchstats_info *out)
+{
+    for (size_t i = 0; i < N_INFO_FIELDS; i++) {
+        uint8_t *f = (uint8_t *)out + info_fields[i].field;
+        uint64_t v64 = get_le(h + info_fields[i].at, info_fields[i].size);
+        uint32_t v32 = (uint32_t)v64;
+        if (info_fields[i].size == 4)
+            memcpy(f, &v32, 4);
+        else
+            memcpy(f, &v64, 8);
+    }
 }
 
 /* Bytes of one stored entry. */
@@ -124,34 +150,23 @@ static enum mvot_status decode_header(const char *path, const uint8_t *h, size_t
         return mvot_error_corrupt(err, path, (int64_t)got,
                                   "truncated: the file ends inside the %d-byte header",
                                   MVOT_PATCHSTATS_HEADER_BYTES);
-    uint32_t version = get_u32(h + H_VERSION);
+    uint32_t version = (uint32_t)get_le(h + H_VERSION, 4);
     if (version != MVOT_PATCHSTATS_VERSION) {
         st = mvot_error_set(err, MVOT_ERR_UNSUPPORTED, path,
                             "offset %d: format version %u (this build reads %d)", H_VERSION,
                             version, MVOT_PATCHSTATS_VERSION);
         return st;
     }
-    if (get_u32(h + H_HEADER_BYTES) != MVOT_PATCHSTATS_HEADER_BYTES)
+    if ((uint32_t)get_le(h + H_HEADER_BYTES, 4) != MVOT_PATCHSTATS_HEADER_BYTES)
         return mvot_error_corrupt(err, path, H_HEADER_BYTES, "header size %u, want %d",
-                                  get_u32(h + H_HEADER_BYTES), MVOT_PATCHSTATS_HEADER_BYTES);
-    if (mvot_hash64(h, H_HEADER_XXH3) != get_u64(h + H_HEADER_XXH3))
+                                  (uint32_t)get_le(h + H_HEADER_BYTES, 4),
+                                  MVOT_PATCHSTATS_HEADER_BYTES);
+    if (mvot_hash64(h, H_HEADER_XXH3) != get_le(h + H_HEADER_XXH3, 8))
         return mvot_error_corrupt(err, path, H_HEADER_XXH3, "header checksum mismatch");
     for (int k = H_RESERVED; k < H_HEADER_XXH3; k++)
         if (h[k])
             return mvot_error_corrupt(err, path, k, "reserved byte is not zero");
-    in.patch = get_u32(h + H_PATCH);
-    in.image_size = get_u32(h + H_IMAGE_SIZE);
-    in.frames = get_u64(h + H_FRAMES);
-    in.patches = get_u64(h + H_PATCHES);
-    in.distinct = get_u64(h + H_DISTINCT);
-    in.archive_xxh3 = get_u64(h + H_ARCHIVE_XXH3);
-    in.archive_bytes = get_u64(h + H_ARCHIVE_BYTES);
-    in.part_index = get_u32(h + H_PART_INDEX);
-    in.part_count = get_u32(h + H_PART_COUNT);
-    in.plan_xxh3 = get_u64(h + H_PLAN_XXH3);
-    in.run_xxh3 = get_u64(h + H_RUN_XXH3);
-    in.payload_xxh3 = get_u64(h + H_PAYLOAD_XXH3);
-    in.payload_bytes = get_u64(h + H_PAYLOAD_BYTES);
+    decode_fields(h, &in);
     if (in.patch == 0 || in.patch > 64)
         return mvot_error_corrupt(err, path, H_PATCH, "patch size %u out of range 1..64", in.patch);
     /* Every frame contributes (S/p)^2 patches, so the counts pin each other down. */
@@ -350,7 +365,7 @@ static enum mvot_status read_entries(const char *path, FILE *fp,
         mvot_hasher_update(&hs, buf, m * eb);
         for (size_t j = 0; j < m; j++, i++) {
             const uint8_t *e = buf + j * eb;
-            uint64_t h = mvot_hash64(e, D), c = get_u64(e + D);
+            uint64_t h = mvot_hash64(e, D), c = get_le(e + D, 8);
             PAYLOAD_CORRUPT_IF(c == 0, &r, "entry %llu: count is 0", (unsigned long long)i);
             PAYLOAD_CORRUPT_IF(c > in->patches - sum, &r,
                                "entry %llu: count %llu exceeds the header's total",
@@ -545,7 +560,7 @@ enum mvot_status mvot_patchstats_save(const char *path, struct mvot_patchset *ps
         size_t m = ps->n - i < READ_BATCH ? ps->n - i : READ_BATCH;
         for (size_t j = 0; j < m; j++) {
             memcpy(batch + j * eb, ps->bytes + (i + j) * ps->D, ps->D);
-            put_u64(batch + j * eb + ps->D, ps->count[i + j]);
+            put_le(batch + j * eb + ps->D, ps->count[i + j], 8);
         }
         mvot_hasher_update(&hs, batch, m * eb);
         i += m;

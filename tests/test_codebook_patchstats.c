@@ -19,21 +19,6 @@
 #define S 64
 #define NFRAMES 24
 
-static struct mvot_image *frames_make(size_t n, uint64_t seed)
-{
-    struct mvot_image *f = calloc(n, sizeof *f);
-    for (size_t i = 0; i < n; i++)
-        synth_frame(seed, i, S, 4, &f[i]);
-    return f;
-}
-
-static void frames_free(struct mvot_image *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        mvot_image_free(&f[i]);
-    free(f);
-}
-
 /* Writes frames [a, b) as part `index` of `count` (count 0: not a part) into dir/name. */
 static char *write_part(const char *dir, const char *name, const struct mvot_image *f, size_t a,
                         size_t b, uint32_t index, uint32_t count, uint64_t plan)
@@ -61,7 +46,7 @@ static void test_roundtrip(void)
 {
     struct mvot_error err = {0};
     char *dir = t_tmpdir();
-    struct mvot_image *f = frames_make(NFRAMES, 7);
+    struct mvot_image *f = synth_frames(NFRAMES, S, 4, 7);
     struct mvot_patchset all, back, mem;
     struct mvot_patchstats_info info;
     char *p = write_part(dir, "all.mvps", f, 0, NFRAMES, 0, 0, 0);
@@ -99,7 +84,7 @@ static void test_roundtrip(void)
     free(bytes2);
     mvot_patchset_free(&all);
     mvot_patchset_free(&back);
-    frames_free(f, NFRAMES);
+    synth_frames_free(f, NFRAMES);
     free(p);
     free(p2);
     free(dir);
@@ -121,7 +106,7 @@ static void check_parts_equal_whole(uint32_t K, uint64_t max_patches)
 {
     struct mvot_error err = {0};
     char *dir = t_tmpdir();
-    struct mvot_image *f = frames_make(NFRAMES, 11);
+    struct mvot_image *f = synth_frames(NFRAMES, S, 4, 11);
     struct mvot_kmeans_opts o;
     mvot_kmeans_opts_default(&o);
     o.K = K;
@@ -149,7 +134,7 @@ static void check_parts_equal_whole(uint32_t K, uint64_t max_patches)
     free(b);
     mvot_codebook_free(&whole);
     mvot_codebook_free(&parts);
-    frames_free(f, NFRAMES);
+    synth_frames_free(f, NFRAMES);
     free(p0);
     free(p1);
     free(p2);
@@ -170,7 +155,7 @@ static void test_part_checks(void)
 {
     struct mvot_error err = {0};
     char *dir = t_tmpdir();
-    struct mvot_image *f = frames_make(6, 5);
+    struct mvot_image *f = synth_frames(6, S, 4, 5);
     char *p0 = write_part(dir, "p0.mvps", f, 0, 2, 0, 3, 1);
     char *p1 = write_part(dir, "p1.mvps", f, 2, 4, 1, 3, 1);
     char *p2 = write_part(dir, "p2.mvps", f, 4, 6, 2, 3, 1);
@@ -228,7 +213,7 @@ static void test_part_checks(void)
                       MVOT_ERR_NOTFOUND);
         ASSERT_CONTAINS(err.msg, "no frames");
     }
-    frames_free(f, 6);
+    synth_frames_free(f, 6);
     free(p0);
     free(p1);
     free(p2);
@@ -330,19 +315,12 @@ static uint8_t *unpack(const uint8_t *file, size_t len, size_t *elen)
 static void test_spec_agrees(void)
 {
     struct mvot_error err = {0};
-    const char *src = getenv("MVOT_SRC");
-    if (!src) {
-        T_FAIL("MVOT_SRC not set");
+    char *doc = t_read_source("docs/patch-stats-format.md");
+    if (!doc) {
+        T_FAIL("cannot read docs/patch-stats-format.md");
         return;
     }
-    char *docp = mvot_io_join(src, "docs/patch-stats-format.md");
-    uint8_t *doc = NULL;
-    size_t len = 0;
-    ASSERT_OK(mvot_io_read_file(docp, 1 << 20, &doc, &len, &err), &err);
-    free(docp);
-    if (!doc)
-        return;
-    const char *d = (const char *)doc;
+    const char *d = doc;
     char v[64];
     snprintf(v, sizeof v, "(mvot-patch-stats, version %d)", MVOT_PATCHSTATS_VERSION);
     ASSERT_CONTAINS(d, v);
@@ -354,7 +332,7 @@ static void test_spec_agrees(void)
 
     /* A file with a distinct value in every field. */
     char *dir = t_tmpdir();
-    struct mvot_image *f = frames_make(3, 2);
+    struct mvot_image *f = synth_frames(3, S, 4, 2);
     char *p = write_part(dir, "spec.mvps", f, 0, 3, 1, 4, 0x1122334455667788ULL);
     struct mvot_patchstats_info in;
     ASSERT_OK(mvot_patchstats_read_info(p, &in, &err), &err);
@@ -410,7 +388,7 @@ static void test_spec_agrees(void)
     ASSERT_EQ_U64(ent ? le_at(ent + ps.D, 8) : 0, ps.count[0]);
     free(ent);
     mvot_patchset_free(&ps);
-    frames_free(f, 3);
+    synth_frames_free(f, 3);
     free(bytes);
     free(doc);
     free(p);
@@ -452,7 +430,7 @@ static void test_bad_files(void)
 {
     struct mvot_error err = {0};
     char *dir = t_tmpdir();
-    struct mvot_image *f = frames_make(4, 9);
+    struct mvot_image *f = synth_frames(4, S, 4, 9);
     char *good = write_part(dir, "good.mvps", f, 0, 4, 0, 0, 0);
     uint8_t *orig = NULL, *ent = NULL;
     size_t len = 0, elen = 0;
@@ -569,7 +547,7 @@ static void test_bad_files(void)
     }
     ASSERT_EQ_INT(mvot_patchstats_read_info("/nonexistent/x.mvps", NULL, &err), MVOT_ERR_IO);
     ASSERT_CONTAINS(err.msg, "/nonexistent/x.mvps");
-    frames_free(f, 4);
+    synth_frames_free(f, 4);
     free(orig);
     free(ent);
     free(good);
@@ -581,7 +559,7 @@ static void test_truncations(void)
 {
     struct mvot_error err = {0};
     char *dir = t_tmpdir();
-    struct mvot_image *f = frames_make(2, 4);
+    struct mvot_image *f = synth_frames(2, S, 4, 4);
     char *p = write_part(dir, "t.mvps", f, 0, 2, 0, 0, 0);
     uint8_t *b = NULL;
     size_t len = 0;
@@ -596,7 +574,7 @@ static void test_truncations(void)
     struct mvot_patchset whole;
     ASSERT_OK(mvot_patchstats_load_mem(b, len, "whole", 0, &whole, NULL, &err), &err);
     mvot_patchset_free(&whole);
-    frames_free(f, 2);
+    synth_frames_free(f, 2);
     free(b);
     free(p);
     free(dir);
