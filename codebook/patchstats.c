@@ -662,6 +662,33 @@ static enum mvot_status resolve_input(const char *episodes, char **archive, char
     return MVOT_OK;
 }
 
+/* realpath of the folder holding `path` (NULL if it does not resolve). */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? mvot_strdupf("%.*s", slash == path ? 1 : (int)(slash - path), path)
+                      : mvot_strdupf(".");
+    char *r = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    return r;
+}
+
+/* A gen folder holds only gen's own files (a re-run of gen, or merge, refuses anything
+ * else), so the statistics may not be written into the folder they are read from. */
+static enum mvot_status check_out_place(const char *out_file, const char *man_path,
+                                        struct mvot_error *err)
+{
+    char *a = folder_of(out_file), *b = folder_of(man_path);
+    int same = a && b && strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    if (same)
+        return mvot_error_set(err, MVOT_ERR_INVALID, out_file,
+                              "inside the episode folder it reads, which holds only gen's "
+                              "files; write it elsewhere");
+    return MVOT_OK;
+}
+
 enum mvot_status mvot_patchstats_collect(const char *episodes, const char *out_file, uint32_t patch,
                                          uint64_t max_distinct, struct mvot_pool *pool,
                                          const struct mvot_progress *prog,
@@ -678,8 +705,10 @@ enum mvot_status mvot_patchstats_collect(const char *episodes, const char *out_f
     MVOT_TRY(check_replace(out_file, err));
     MVOT_TRY(resolve_input(episodes, &archive, &man_path, err));
     MVOT_TRY(mvot_gen_archive_identity(archive, &id.archive_xxh3, &id.archive_bytes, err));
-    if (man_path[0] && mvot_io_exists(man_path))
+    if (man_path[0] && mvot_io_exists(man_path)) {
+        MVOT_TRY(check_out_place(out_file, man_path, err));
         MVOT_TRY(read_manifest(man_path, &id, &empty_part, err));
+    }
     if (empty_part)
         MVOT_TRY(mvot_patchset_init(&ps, patch, (size_t)max_distinct, err));
     else

@@ -56,9 +56,9 @@ struct mvot_patchstats_info {
  * archive_xxh3 must match the archive, and a part manifest's index, count and plan hash go
  * into the header. patch is the patch side (train.h's default is 16); max_distinct caps the
  * set's memory (0: MVOT_PATCHSET_DEFAULT_MAX). An empty part (no episodes) is fine and gives
- * a file with no entries. out_file is replaced only if it is already a patch statistics file
- * (MVOT_ERR_INVALID otherwise). pool and prog may be NULL; info (may be NULL) receives the
- * header written. */
+ * a file with no entries. out_file is replaced only if it is already a patch statistics file,
+ * and may not lie in a gen folder it reads (MVOT_ERR_INVALID otherwise). pool and prog may
+ * be NULL; info (may be NULL) receives the header written. */
 enum mvot_status mvot_patchstats_collect(const char *episodes, const char *out_file, uint32_t patch,
                                          uint64_t max_distinct, struct mvot_pool *pool,
                                          const struct mvot_progress *prog,

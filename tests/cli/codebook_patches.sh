@@ -97,6 +97,10 @@ expect_corrupt "$T/trunc64.mvps" "truncated header"
 printf 'keep me\n' > "$T/mine.txt"
 expect_usage_error "$BIN" codebook collect --episodes "$T/one" --out "$T/mine.txt"
 expect_usage_error "$BIN" codebook train --patches "$T/whole.mvps" --out "$T/mine.txt"
+# nor into the gen folder it reads (a re-run of gen there would refuse the foreign file)
+expect_usage_error "$BIN" codebook collect --episodes "$T/p/part-00000-of-00003" --out "$T/p/part-00000-of-00003/s.mvps"
+T_CHECKS=$((T_CHECKS + 1))
+[ -e "$T/p/part-00000-of-00003/s.mvps" ] && fail "collect wrote into the part folder"
 expect_eq "$(cat "$T/mine.txt")" "keep me" "foreign --out left untouched"
 # an earlier codebook is ours to replace
 "$BIN" codebook train --quiet --patches "$T/whole.mvps" --out "$T/exact-direct.safetensors" || fail "train over its own earlier codebook"
