@@ -1,11 +1,12 @@
 /* Patch statistics files (patchstats.h, docs/patch-stats-format.md): collect from an episode
  * set, save, read, and merge across gen parts into the training set of the patch k-means.
  *
- * The header is fixed-size and checksummed; the payload is the sorted entries (patch bytes,
- * then a little-endian u64 count) with their own XXH3. Reading streams the payload straight
- * into the caller's patch set (no copy of the file in memory), checking on the way that the
- * entries are in strictly increasing canonical order, so a file that passes holds each patch
- * once and merging it is the same as having read its frames. */
+ * The header is fixed-size and checksummed; the payload is one zstd frame holding the sorted
+ * entries (patch bytes, then a little-endian u64 count), with their own XXH3. Reading
+ * decompresses with fixed buffers straight into the caller's patch set (no copy of the file
+ * in memory), checking on the way that the entries are in strictly increasing canonical
+ * order, so a file that passes holds each patch once and merging it is the same as having
+ * read its frames. */
 #include "codebook/patchstats.h"
 
 #include <stddef.h>
@@ -179,7 +180,8 @@ static enum mvot_status decode_header(const char *path, const uint8_t *h, size_t
         uint64_t g = in.image_size / in.patch;
         if (in.image_size == 0 || in.image_size % in.patch || in.image_size > 65536)
             return mvot_error_corrupt(err, path, H_IMAGE_SIZE,
-                                      "image size %u is not a multiple of the %u-px patch",
+                                      "image size %u is not a multiple of the %u-px patch "
+                                      "up to 65536",
                                       in.image_size, in.patch);
         if (in.frames > UINT64_MAX / (g * g) || in.patches != in.frames * g * g)
             return mvot_error_corrupt(err, path, H_PATCHES,
