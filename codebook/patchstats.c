@@ -19,6 +19,7 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/partset.h"
 #include "gen/gen.h"
 
 /* Header layout (docs/patch-stats-format.md, "Header"). */
@@ -623,7 +624,8 @@ static enum mvot_status read_manifest(const char *man_path, struct mvot_patchsta
         id->part_count = (uint32_t)count;
         *empty_part = episodes == 0;
     }
-    ident = mvot_gen_part_identity(man);
+    /* the fields merge compares (core/partset.h): all but the part's own */
+    ident = mvot_partset_identity(man, MVOT_GEN_PART_OWN_KEYS);
     dump = ident ? mvot_json_dumps(ident) : NULL;
     MVOT_FAIL_IF(!dump, err, MVOT_ERR_NOMEM, man_path, "out of memory");
     id->run_xxh3 = mvot_hash64(dump, strlen(dump));

@@ -89,6 +89,9 @@ struct mvot_gen_part {
 };
 #define MVOT_GEN_PART_FORMAT "mvot-gen-part"
 #define MVOT_GEN_MANIFEST_FORMAT "mvot-gen-manifest" /* a whole set (one process, or merged) */
+/* The manifest fields a gen part has of its own (besides "part"); every other field is the
+ * run's identity, the same in all its parts (mvot_gen_merge and codebook/patchstats.h). */
+#define MVOT_GEN_PART_OWN_KEYS ((const char *const[]){"archive_xxh3", "archive_bytes", NULL})
 
 /* As mvot_gen_run, but with part != NULL: plans the whole set (text only, the same in every
  * part), then renders only the part's contiguous range of the global episode order into
@@ -109,11 +112,6 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
 enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, const char *out_dir,
                                 const struct mvot_progress *prog, json_t **summary,
                                 struct mvot_error *err);
-
-/* A part manifest without the fields that differ between parts of one run ("part",
- * "archive_xxh3", "archive_bytes"): equal for every part of one run, so merge and the patch
- * statistics (codebook/patchstats.h) compare it. New reference; NULL if out of memory. */
-json_t *mvot_gen_part_identity(const json_t *manifest);
 
 /* xxh3 and size of an archive file, as a manifest records them. */
 enum mvot_status mvot_gen_archive_identity(const char *path, uint64_t *hash, uint64_t *bytes,

@@ -12,78 +12,30 @@
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
+#include "core/partset.h"
 #include "gen/gen.h"
 #include "gen/internal.h"
 #include "gen/tarz.h"
 
-/* Caps what a manifest may claim before anything is allocated from it. */
-#define MERGE_PARTS_MAX 1000000
-
+/* What each gen part has of its own: its place in the plan, and its archive. */
 struct part_in {
     const char *dir;
-    json_t *man;   /* the part's manifest */
-    json_t *ident; /* the manifest without the per-part fields */
-    int64_t index, count, first, episodes;
-    const char *plan;
+    json_t *man;
+    int64_t index, first, episodes;
 };
 
-json_t *mvot_gen_part_identity(const json_t *man)
-{
-    json_t *c = json_deep_copy(man);
-    if (c) {
-        json_object_del(c, "part");
-        json_object_del(c, "archive_xxh3");
-        json_object_del(c, "archive_bytes");
-    }
-    return c;
-}
-
-/* The first top-level key whose value differs (for the error message). */
-static const char *first_difference(const json_t *a, const json_t *b)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)a, key, v)
-    {
-        if (!json_equal(v, json_object_get(b, key)))
-            return key;
-    }
-    json_object_foreach((json_t *)b, key, v)
-    {
-        if (!json_object_get(a, key))
-            return key;
-    }
-    return "?";
-}
-
-static enum mvot_status load_part(const char *dir, struct part_in *p, struct mvot_error *err)
+static enum mvot_status read_part(const struct mvot_part_in *b, struct part_in *p,
+                                  struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    const char *fmt = NULL;
-    json_t *part = NULL;
-    char *path = mvot_io_join(dir, "manifest.json");
-    p->dir = dir;
-    MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, dir, "out of memory");
-    MVOT_TRY(mvot_json_load_file(path, &p->man, err));
-    MVOT_TRY(mvot_json_get_str(p->man, "format", path, &fmt, err));
-    MVOT_FAIL_IF(strcmp(fmt, MVOT_GEN_PART_FORMAT) != 0, err, MVOT_ERR_INVALID, path,
-                 "format \"%s\" is not a gen part (\"%s\"); only parts of `mvot gen --part` "
-                 "merge",
-                 fmt, MVOT_GEN_PART_FORMAT);
-    MVOT_TRY(mvot_json_get_object(p->man, "part", path, &part, err));
-    MVOT_TRY(mvot_json_get_int(part, "index", path, &p->index, err));
-    MVOT_TRY(mvot_json_get_int(part, "count", path, &p->count, err));
-    MVOT_TRY(mvot_json_get_int(part, "first", path, &p->first, err));
-    MVOT_TRY(mvot_json_get_int(part, "episodes", path, &p->episodes, err));
-    MVOT_TRY(mvot_json_get_str(part, "plan_xxh3", path, &p->plan, err));
-    MVOT_CORRUPT_IF(p->count < 1 || p->count > MERGE_PARTS_MAX || p->index < 0 ||
-                        p->index >= p->count || p->first < 0 || p->episodes < 0,
-                    err, path, "part %lld/%lld is out of range", (long long)p->index,
-                    (long long)p->count);
-    p->ident = mvot_gen_part_identity(p->man);
-    MVOT_FAIL_IF(!p->ident, err, MVOT_ERR_NOMEM, path, "out of memory");
+    p->dir = b->dir;
+    p->man = b->man;
+    p->index = b->index;
+    MVOT_TRY(mvot_json_get_int(b->part, "first", b->manifest_path, &p->first, err));
+    MVOT_TRY(mvot_json_get_int(b->part, "episodes", b->manifest_path, &p->episodes, err));
+    MVOT_CORRUPT_IF(p->first < 0 || p->episodes < 0, err, b->manifest_path,
+                    "part %lld: episodes out of range", (long long)p->index);
 cleanup:
-    free(path);
     return st;
 }
 
@@ -145,8 +97,8 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
                                 struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    struct part_in *in = NULL;
-    struct part_in **slot = NULL; /* [count]: the part with that index */
+    struct mvot_partset ps = {0};
+    struct part_in *slot = NULL; /* [count], by index */
     struct mvot_tarz_writer *w = NULL;
     struct mvot_gen_config cfg;
     json_t *manifest = NULL;
@@ -154,57 +106,36 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     int64_t count = 0, next = 0, total = 0;
     if (summary)
         *summary = NULL;
-    MVOT_FAIL_IF(n_parts == 0, err, MVOT_ERR_INVALID, "merge", "no part folders given");
-    in = calloc(n_parts, sizeof *in);
-    MVOT_FAIL_IF(!in, err, MVOT_ERR_NOMEM, "merge", "out of memory");
-    for (size_t k = 0; k < n_parts; k++)
-        MVOT_TRY(load_part(part_dirs[k], &in[k], err));
-    count = in[0].count;
-    for (size_t k = 1; k < n_parts; k++) {
-        MVOT_FAIL_IF(in[k].count != count, err, MVOT_ERR_INVALID, in[k].dir,
-                     "part of %lld, but %s is a part of %lld: not the same run",
-                     (long long)in[k].count, in[0].dir, (long long)count);
-        MVOT_FAIL_IF(strcmp(in[k].plan, in[0].plan) != 0 || !json_equal(in[k].ident, in[0].ident),
-                     err, MVOT_ERR_INVALID, in[k].dir,
-                     "not the same run as %s (field \"%s\" differs%s)", in[0].dir,
-                     first_difference(in[k].ident, in[0].ident),
-                     strcmp(in[k].plan, in[0].plan) != 0 ? ", and the plan hash" : "");
-    }
+    MVOT_TRY(mvot_partset_load(part_dirs, n_parts, MVOT_GEN_PART_FORMAT, MVOT_GEN_PART_OWN_KEYS,
+                               (const char *const[]){"plan_xxh3", NULL}, &ps, err));
+    count = ps.count;
     slot = calloc((size_t)count, sizeof *slot);
     MVOT_FAIL_IF(!slot, err, MVOT_ERR_NOMEM, "merge", "out of memory");
-    for (size_t k = 0; k < n_parts; k++) {
-        struct part_in *p = &in[k];
-        MVOT_FAIL_IF(slot[p->index], err, MVOT_ERR_INVALID, p->dir,
-                     "part %lld/%lld is given twice (also %s)", (long long)p->index,
-                     (long long)count, slot[p->index]->dir);
-        slot[p->index] = p;
-    }
     for (int64_t i = 0; i < count; i++)
-        MVOT_FAIL_IF(!slot[i], err, MVOT_ERR_INVALID, "merge",
-                     "part %lld/%lld is missing (%zu of %lld parts given)", (long long)i,
-                     (long long)count, n_parts, (long long)count);
-    MVOT_TRY(mvot_json_get_int(in[0].man, "episodes", in[0].dir, &total, err));
+        MVOT_TRY(read_part(ps.slot[i], &slot[i], err));
+    json_t *in0 = ps.in[0].ident;
+    MVOT_TRY(mvot_json_get_int(ps.in[0].man, "episodes", ps.in[0].dir, &total, err));
     for (int64_t i = 0; i < count; i++) {
-        MVOT_CORRUPT_IF(slot[i]->first != next, err, slot[i]->dir,
+        MVOT_CORRUPT_IF(slot[i].first != next, err, slot[i].dir,
                         "part %lld starts at episode %lld, want %lld", (long long)i,
-                        (long long)slot[i]->first, (long long)next);
-        next += slot[i]->episodes;
+                        (long long)slot[i].first, (long long)next);
+        next += slot[i].episodes;
     }
-    MVOT_CORRUPT_IF(next != total, err, slot[count - 1]->dir,
+    MVOT_CORRUPT_IF(next != total, err, slot[count - 1].dir,
                     "parts hold %lld episodes, the set %lld", (long long)next, (long long)total);
-    MVOT_TRY(mvot_gen_config_from_json(json_object_get(in[0].man, "config"), &cfg, err));
+    MVOT_TRY(mvot_gen_config_from_json(json_object_get(ps.in[0].man, "config"), &cfg, err));
     for (int64_t i = 0; i < count; i++)
-        MVOT_TRY(check_archive(slot[i], err));
+        MVOT_TRY(check_archive(&slot[i], err));
 
     /* The same output-folder contract as mvot gen: the merged folder is an episode set. */
     MVOT_TRY(mvot_gen_out_open(out_dir, "mvot merge", &out, err));
     MVOT_TRY(mvot_tarz_writer_open(out.tar_path, cfg.zstd_level, &w, err));
     for (int64_t i = 0; i < count; i++) {
         int64_t got;
-        MVOT_TRY(copy_part(slot[i], w, &got, err));
-        MVOT_CORRUPT_IF(got != slot[i]->episodes, err, slot[i]->dir,
+        MVOT_TRY(copy_part(&slot[i], w, &got, err));
+        MVOT_CORRUPT_IF(got != slot[i].episodes, err, slot[i].dir,
                         "archive holds %lld episodes, its manifest %lld", (long long)got,
-                        (long long)slot[i]->episodes);
+                        (long long)slot[i].episodes);
         mvot_progress_report(prog, "merge", (uint64_t)i + 1, (uint64_t)count);
     }
     st = mvot_tarz_writer_commit(w, err);
@@ -216,7 +147,7 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
         char hex[17];
         MVOT_TRY(mvot_gen_archive_identity(out.tar_path, &h, &bytes, err));
         mvot_hash_hex(h, hex);
-        manifest = json_deep_copy(in[0].ident);
+        manifest = json_deep_copy(in0);
         MVOT_FAIL_IF(
             !manifest ||
                 json_object_set_new(manifest, "format", json_string("mvot-gen-manifest")) != 0 ||
@@ -233,12 +164,7 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     }
 cleanup:
     mvot_tarz_writer_abort(w);
-    if (in)
-        for (size_t k = 0; k < n_parts; k++) {
-            json_decref(in[k].man);
-            json_decref(in[k].ident);
-        }
-    free(in);
+    mvot_partset_free(&ps);
     free(slot);
     json_decref(manifest);
     mvot_gen_out_free(&out);

@@ -132,19 +132,33 @@ static void outf_abort(struct outf *f)
     f->name = NULL;
 }
 
-/* Samples per split from the source manifest ({task: {split: n}} in stats.tasks): the one
- * place that reads the set's per-split totals. */
-static void split_counts(const json_t *manifest, uint64_t counts[N_SPLITS])
+/* Adds the samples per split of a statistics object ({task: {split: n}} in its "tasks"). */
+static void add_split_counts(const json_t *stats, uint64_t counts[N_SPLITS])
 {
-    const json_t *tasks = json_object_get(json_object_get(manifest, "stats"), "tasks");
+    const json_t *tasks = json_object_get(stats, "tasks");
     const char *task;
     json_t *per;
-    memset(counts, 0, N_SPLITS * sizeof *counts);
     json_object_foreach((json_t *)tasks, task, per)
     {
         for (int i = 0; i < N_SPLITS; i++)
             counts[i] += (uint64_t)json_integer_value(json_object_get(per, SPLITS[i]));
     }
+}
+
+/* Samples per split: the one place that reads the set's per-split totals. The whole set: the
+ * manifest's stats; a part: the stats of its shards' records [s0, s1). */
+static void split_counts(const json_t *manifest, int part, size_t s0, size_t s1,
+                         uint64_t counts[N_SPLITS])
+{
+    memset(counts, 0, N_SPLITS * sizeof *counts);
+    if (!part) {
+        add_split_counts(json_object_get(manifest, "stats"), counts);
+        return;
+    }
+    for (size_t k = s0; k < s1; k++)
+        add_split_counts(
+            json_object_get(json_array_get(json_object_get(manifest, "shards"), k), "stats"),
+            counts);
 }
 
 static uint32_t tar_count(const struct exporter *e, const struct split_out *s)
@@ -448,8 +462,13 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
     const char *dtype =
         json_string_value(json_object_get(json_object_get(sm, "tokenizer"), "token_dtype"));
     e.wide = dtype && strcmp(dtype, "uint32") == 0;
+    /* a part: a contiguous 1/count of the shards (shard k's samples start at first_sample) */
+    size_t ns = mvot_shard_set_shards(set);
+    uint64_t pi = o->part_count ? o->part_index : 0, pc = o->part_count ? o->part_count : 1;
+    size_t s0 = (size_t)(ns * pi / pc), s1 = (size_t)(ns * (pi + 1) / pc);
+    size_t i0 = mvot_shard_set_first_sample(set, s0), i1 = mvot_shard_set_first_sample(set, s1);
     uint64_t counts[N_SPLITS];
-    split_counts(sm, counts);
+    split_counts(sm, o->part_count > 0, s0, s1, counts);
     /* a set opened at one split's folder (ROOT/train) exports that split */
     const char *only = o->split ? o->split : mvot_shard_set_split(set);
     int any = 0;
@@ -463,8 +482,10 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
         if (s->expected)
             split_names(&e, s, names);
     }
-    MVOT_FAIL_IF(only && !any, err, MVOT_ERR_INVALID, shards, "holds no %s samples", only);
-    MVOT_FAIL_IF(!any, err, MVOT_ERR_INVALID, shards, "holds no samples");
+    /* a part may be empty (more parts than shards): its manifest says so */
+    MVOT_FAIL_IF(only && !any && !o->part_count, err, MVOT_ERR_INVALID, shards,
+                 "holds no %s samples", only);
+    MVOT_FAIL_IF(!any && !o->part_count, err, MVOT_ERR_INVALID, shards, "holds no samples");
     /* not into the set itself; one writer per folder; every name is checked before the
      * first byte is written (docs/cli.md, "Output folders") */
     const char *inputs[1] = {shards};
@@ -502,8 +523,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
             MVOT_TRY(outf_open(&e, &s->text, name, err));
         }
     }
-    size_t total = mvot_shard_set_count(set);
-    for (size_t i = 0; i < total; i++) {
+    for (size_t i = i0; i < i1; i++) {
         MVOT_TRY(mvot_shard_set_get(set, i, &smp, err));
         const char *split = json_string_value(json_object_get(smp.meta, "split"));
         struct split_out *s = NULL;
@@ -518,7 +538,7 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
             MVOT_TRY(add_sample(&e, s, &smp, err));
         mvot_sample_free(&smp);
         memset(&smp, 0, sizeof smp);
-        mvot_progress_report(prog, "export", i + 1, total);
+        mvot_progress_report(prog, "export", i + 1 - i0, i1 - i0);
     }
     for (int i = 0; i < N_SPLITS; i++)
         if (e.sp[i].fit) {
@@ -544,7 +564,13 @@ enum mvot_status mvot_export_run(const char *shards, const char *out_dir,
                         json_pack("{s:O,s:O,s:O,s:s,s:I}", "format", json_object_get(sm, "format"),
                                   "version", json_object_get(sm, "version"), "config_xxh3",
                                   json_object_get(sm, "config_xxh3"), "manifest_file_xxh3", mhex,
-                                  "samples", (json_int_t)total));
+                                  "samples", (json_int_t)(i1 - i0)));
+    if (o->part_count)
+        json_object_set_new(manifest, "part",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I}", "index", (json_int_t)o->part_index,
+                                      "count", (json_int_t)o->part_count, "first_shard",
+                                      (json_int_t)s0, "shards", (json_int_t)(s1 - s0),
+                                      "first_sample", (json_int_t)i0));
     json_object_set(manifest, "tokenizer", json_object_get(sm, "tokenizer"));
     json_object_set(manifest, "splits", splits);
     json_object_set(manifest, "files", e.files);

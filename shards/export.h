@@ -30,6 +30,10 @@ struct mvot_export_opts {
     const char *split;    /* "train", "dev" or "test"; NULL: every split the set holds */
     int prompts;          /* jsonl: only key and the input (prompt) ids */
     uint32_t tar_samples; /* tar: samples per tar file (>= 1) */
+    /* A split run (docs/cluster.md): with part_count > 0 only the samples of shards
+     * [S*part_index/part_count, S*(part_index+1)/part_count) of the S shards; a part may be
+     * empty. The caller gives each part its own out_dir (one Megatron prefix per part). */
+    uint32_t part_index, part_count;
 };
 void mvot_export_opts_default(struct mvot_export_opts *o);
 

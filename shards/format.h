@@ -14,6 +14,8 @@
 #define MVOT_SHARD_VERSION 2
 #define MVOT_SHARD_VERSION_MIN 1 /* v1 sets are still read (without identity checks) */
 #define MVOT_SHARD_FORMAT_NAME "mvot-shards"
+/* The manifest of one part of a split pack (docs/cluster.md): not a set; mvot merge joins them */
+#define MVOT_SHARD_PART_FORMAT_NAME "mvot-shards-part"
 
 /* zstd contrib seekable format values, and our index frame's skippable magic. */
 #define MVOT_SEEK_SKIPPABLE_MAGIC 0x184D2A5Eu

@@ -79,14 +79,14 @@ static json_t *hex(uint64_t h)
     return json_string(b);
 }
 
-json_t *mvot_shard_record(const char *file, const char *split, uint32_t part, uint64_t first_sample,
-                          uint64_t end_ordinal, const struct mvot_shard_info *info,
-                          const json_t *stats)
+json_t *mvot_shard_record(const char *file, const char *split, uint32_t block,
+                          uint64_t first_sample, uint64_t end_ordinal,
+                          const struct mvot_shard_info *info, const json_t *stats)
 {
     json_t *r = json_object();
     json_object_set_new(r, "file", json_string(file));
     json_object_set_new(r, "split", json_string(split));
-    json_object_set_new(r, "part", json_integer(part));
+    json_object_set_new(r, "block", json_integer(block));
     json_object_set_new(r, "index_xxh3", hex(info->index_xxh3));
     json_object_set_new(r, "samples", json_integer((json_int_t)info->samples));
     json_object_set_new(r, "first_sample", json_integer((json_int_t)first_sample));
@@ -107,10 +107,36 @@ int mvot_manifest_hash(const json_t *obj, const char *key, uint64_t *out)
     return s ? mvot_hash_parse_hex(s, out) : -1;
 }
 
-int mvot_shard_file_name(char *buf, size_t cap, const char *split, uint32_t part, uint32_t n)
+int mvot_shard_file_name(char *buf, size_t cap, const char *split, uint32_t block, uint32_t n)
 {
-    int r = snprintf(buf, cap, "%s/shard-%05u-%06u.tar.zst", split, part, n);
+    int r = snprintf(buf, cap, "%s/shard-%05u-%06u.tar.zst", split, block, n);
     return r < 0 || (size_t)r >= cap ? -1 : r;
+}
+
+int mvot_shard_record_name(const json_t *record, uint32_t *block, uint32_t *n)
+{
+    const char *file = json_string_value(json_object_get(record, "file"));
+    const char *split = json_string_value(json_object_get(record, "split"));
+    json_t *b = json_object_get(record, "block");
+    if (!file || !split || !json_is_integer(b) || json_integer_value(b) < 0 ||
+        json_integer_value(b) > 99999)
+        return -1;
+    size_t sl = strlen(split);
+    const char *num = file + sl + 1 + 6 + 5 + 1; /* "{split}/shard-{block:05}-" */
+    char *end = NULL;
+    if (strlen(file) != sl + 1 + 6 + 5 + 1 + 6 + 8 || strncmp(file, split, sl) != 0 ||
+        num[0] < '0' || num[0] > '9')
+        return -1;
+    unsigned long v = strtoul(num, &end, 10);
+    char want[64];
+    if (end != num + 6 ||
+        mvot_shard_file_name(want, sizeof want, split, (uint32_t)json_integer_value(b),
+                             (uint32_t)v) < 0 ||
+        strcmp(want, file) != 0)
+        return -1;
+    *block = (uint32_t)json_integer_value(b);
+    *n = (uint32_t)v;
+    return 0;
 }
 
 int mvot_shard_file_like(const char *name)
@@ -214,4 +240,38 @@ json_t *mvot_manifest_task_totals(const json_t *stats)
         }
     }
     return out;
+}
+
+enum mvot_status mvot_manifest_complete(json_t *manifest, json_t *records, const json_t *leftover)
+{
+    json_t *totals = mvot_stats_new(), *stats = json_object();
+    if (!totals || !stats) {
+        json_decref(totals);
+        json_decref(stats);
+        return MVOT_ERR_NOMEM;
+    }
+    uint64_t raw = 0, comp = 0;
+    for (size_t i = 0; i < json_array_size(records); i++) {
+        json_t *r = json_array_get(records, i);
+        mvot_stats_merge(totals, json_object_get(r, "stats"));
+        raw += (uint64_t)json_integer_value(json_object_get(r, "raw_bytes"));
+        comp += (uint64_t)json_integer_value(json_object_get(r, "compressed_bytes"));
+    }
+    if (leftover)
+        mvot_stats_merge(totals, leftover);
+    /* the per-key objects go to "stats"; the counters stay in "totals" */
+    static const char *const objects[] = {"kinds", "tasks", "answers"};
+    for (size_t i = 0; i < 3; i++) {
+        json_object_set(stats, objects[i], json_object_get(totals, objects[i]));
+        json_object_del(totals, objects[i]);
+    }
+    json_object_set_new(totals, "raw_bytes", json_integer((json_int_t)raw));
+    json_object_set_new(totals, "compressed_bytes", json_integer((json_int_t)comp));
+    json_object_set_new(totals, "shards", json_integer((json_int_t)json_array_size(records)));
+    json_object_set_new(manifest, "totals", totals);
+    json_object_set_new(manifest, "splits", mvot_manifest_split_totals(records));
+    json_object_set_new(manifest, "task_totals", mvot_manifest_task_totals(stats));
+    json_object_set_new(manifest, "stats", stats);
+    json_object_set(manifest, "shards", records);
+    return mvot_manifest_seal(manifest);
 }

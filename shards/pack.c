@@ -107,19 +107,20 @@ enum mvot_status mvot__pack_commit_shard(struct pack *p, uint64_t end_ordinal,
                                          struct mvot_error *err)
 {
     struct mvot_shard_info info;
-    char file[64];
     const char *split = mvot_split_name((enum mvot_split)p->w_split);
-    mvot_shard_file_name(file, sizeof file, split, p->o->part, p->split_shards[p->w_split]);
     enum mvot_status st = mvot_shard_writer_commit(p->w, &info, err);
     p->w = NULL;
     if (st != MVOT_OK)
         return st;
     json_array_append_new(p->records,
-                          mvot_shard_record(file, split, p->o->part, p->shard_first_sample,
+                          mvot_shard_record(p->pending, split, p->w_block, p->shard_first_sample,
                                             end_ordinal, &info, p->cur_stats));
     json_decref(p->cur_stats);
     p->cur_stats = mvot_stats_new();
-    p->split_shards[p->w_split]++;
+    p->have_last[p->w_split] = 1;
+    p->last_block[p->w_split] = p->w_block;
+    p->last_n[p->w_split] = p->w_n;
+    p->pending[0] = 0;
     p->new_shards++;
     return mvot__pack_save_state(p, err);
 }
@@ -135,22 +136,35 @@ static enum mvot_status roll(struct pack *p, uint64_t ordinal, struct mvot_error
     return st;
 }
 
-static enum mvot_status open_shard(struct pack *p, uint8_t split, int64_t src_shard,
+/* Opens shard n of the item's block: n follows the split's last committed shard if that was
+ * of the same block, else 0. Its name is saved as pending first, so that a kill after its rename
+ * but before the next state save leaves a file the rerun knows as ours. */
+static enum mvot_status open_shard(struct pack *p, const struct pack_item *it,
                                    struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    char file[64];
-    const char *sn = mvot_split_name((enum mvot_split)split);
+    const struct pack_place *at = &it->at;
+    const char *sn = mvot_split_name((enum mvot_split)at->split);
+    uint32_t n = at->n >= 0 ? (uint32_t)at->n
+                 : p->have_last[at->split] && p->last_block[at->split] == at->block
+                     ? p->last_n[at->split] + 1
+                     : 0;
     char *dir = mvot_io_join(p->out_dir, sn), *path = NULL;
-    MVOT_FAIL_IF(
-        !dir || mvot_shard_file_name(file, sizeof file, sn, p->o->part, p->split_shards[split]) < 0,
-        err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_FAIL_IF(!dir || mvot_shard_file_name(p->pending, sizeof p->pending, sn, at->block, n) < 0,
+                 err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_FAIL_IF(at->block > 99999 || n > 999999, err, MVOT_ERR_INVALID, p->out_dir,
+                 "%s: more than 100000 blocks or 10^6 shards in a block; raise --shard-samples "
+                 "or --shard-bytes",
+                 sn);
+    MVOT_TRY(mvot__pack_save_state(p, err));
     MVOT_TRY(mvot_io_mkdirs(dir, err));
-    path = mvot_io_join(p->out_dir, file);
+    path = mvot_io_join(p->out_dir, p->pending);
     MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_TRY(mvot_shard_writer_open(path, p->o->zstd_level, &p->w, err));
-    p->w_split = split;
-    p->w_src_shard = src_shard;
+    p->w_split = at->split;
+    p->w_block = at->block;
+    p->w_n = n;
+    p->w_src_shard = at->src_shard;
     p->w_episode[0] = 0;
     p->shard_first_sample = p->samples_written;
 cleanup:
@@ -181,19 +195,21 @@ static enum mvot_status emit(void *vc, size_t i, void *res, struct mvot_error *e
     struct pack_result *r = res;
     enum mvot_status st = MVOT_OK;
     const struct pack_item *it = &p->items[i];
-    /* a shard holds one split, and for retokenize the samples of one source shard */
-    if (p->w && (it->split != p->w_split || it->src_shard != p->w_src_shard))
+    /* a shard holds one block of one split, and for retokenize the samples of one source
+     * shard */
+    if (p->w && (it->at.split != p->w_split || it->at.block != p->w_block ||
+                 it->at.src_shard != p->w_src_shard))
         MVOT_TRY(roll(p, it->ordinal, err));
     if (!r->dropped) {
         const char *key = r->ps.key;
         size_t el = r->ps.episode_len;
         int new_episode = strlen(p->w_episode) != el || strncmp(p->w_episode, key, el) != 0;
-        if (p->w && !p->retok && new_episode &&
-            ((p->o->shard_samples && mvot_shard_writer_samples(p->w) >= p->o->shard_samples) ||
-             (p->o->shard_bytes && mvot_shard_writer_raw_bytes(p->w) >= p->o->shard_bytes)))
+        /* within a block only the byte limit rolls (the plan's blocks hold the sample limit) */
+        if (p->w && !p->retok && new_episode && p->o->shard_bytes &&
+            mvot_shard_writer_raw_bytes(p->w) >= p->o->shard_bytes)
             MVOT_TRY(roll(p, it->ordinal, err));
         if (!p->w)
-            MVOT_TRY(open_shard(p, it->split, it->src_shard, err));
+            MVOT_TRY(open_shard(p, it, err));
         MVOT_TRY(mvot_shard_writer_add(p->w, &r->ps, err));
         snprintf(p->w_episode, sizeof p->w_episode, "%.*s", (int)el, key);
         p->samples_written++;
@@ -278,11 +294,13 @@ static json_t *load_gen_manifest(const char *episodes_path)
 
 struct slot {
     struct mvot_episode ep;
-    int live;       /* ep still owned here (not moved into a unit nor freed) */
-    uint64_t h;     /* XXH3(key, seed) */
-    uint32_t rank;  /* position among its task's episodes of its split */
-    uint64_t mid2;  /* 2 x (samples of the task's episodes before it) + its own samples */
-    uint64_t mass2; /* 2 x samples of its task in its split */
+    int live;        /* ep still owned here (not moved into a unit nor freed) */
+    uint64_t h;      /* XXH3(key, seed) */
+    uint32_t rank;   /* position among its task's episodes of its split */
+    uint64_t mid2;   /* 2 x (samples of the task's episodes before it) + its own samples */
+    uint64_t mass2;  /* 2 x samples of its task in its split */
+    uint32_t block;  /* the plan's block within its split */
+    uint32_t gblock; /* the block's number over all splits (parts take ranges of these) */
 };
 
 struct episodes {
@@ -328,10 +346,86 @@ static int cmp_position(const void *a, const void *b)
     return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* Reads every episode and returns them in output order (*order: pointers into e). */
+/* The plan's blocks (docs/shard-format.md §5): each split's episodes, in output order, are
+ * cut into runs of whole episodes; a block closes before the episode that finds it holding
+ * shard_samples examples or more (kept or dropped: the count is known from the text alone, so
+ * the cut needs no tokenizer, no codebook and no pixels). Shards never span blocks and parts
+ * take contiguous ranges of them, so the shard layout does not depend on the part count. */
+static void assign_blocks(struct slot **order, size_t n, uint32_t shard_samples,
+                          enum mvot_pack_mode mode)
+{
+    uint32_t block = 0, gblock = 0;
+    uint64_t held = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = order[i];
+        if (i > 0 && s->ep.split != order[i - 1]->ep.split) {
+            block = 0;
+            held = 0;
+            gblock++;
+        } else if (i > 0 && shard_samples && held >= shard_samples) {
+            block++;
+            held = 0;
+            gblock++;
+        }
+        s->block = block;
+        s->gblock = gblock;
+        held += mvot_assemble_count(&s->ep, mode);
+    }
+}
+
+/* Reads every episode and returns them in output order (*order: pointers into e); with strip,
+ * only what the order needs of each (episode_strip). */
+/* Keeps of an episode only what the order and the blocks need (key, task, split, steps), so
+ * that a part holds the whole set's plan in memory but only its own episodes' frames. */
+static void episode_strip(struct mvot_episode *ep)
+{
+    struct mvot_episode keep = {0};
+    keep.key = ep->key;
+    keep.task = ep->task;
+    keep.split = ep->split;
+    keep.n_steps = ep->n_steps;
+    ep->key = NULL;
+    mvot_episode_free(ep);
+    *ep = keep;
+}
+
+/* A part's second pass over the archive (same order as the first): the episodes of its own
+ * blocks come back whole, the others are dropped as they are read. */
+static enum mvot_status reload_range(const char *arch, struct episodes *e, uint32_t first,
+                                     uint32_t end, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_episode_reader *rd = NULL;
+    struct mvot_episode ep = {0};
+    MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
+    for (size_t i = 0;; i++) {
+        int done = 0;
+        MVOT_TRY(mvot_episode_reader_next(rd, &ep, &done, err));
+        if (done) {
+            MVOT_CORRUPT_IF(i != e->n, err, arch, "changed while packing (%zu episodes, then %zu)",
+                            e->n, i);
+            break;
+        }
+        struct slot *sl = i < e->n ? &e->v[i] : NULL;
+        MVOT_CORRUPT_IF(!sl || strcmp(sl->ep.key, ep.key) != 0, err, arch,
+                        "changed while packing (episode %zu is %s)", i, ep.key);
+        if (sl->gblock >= first && sl->gblock < end) {
+            mvot_episode_free(&sl->ep);
+            sl->ep = ep;
+            memset(&ep, 0, sizeof ep);
+        } else {
+            mvot_episode_free(&ep);
+        }
+    }
+cleanup:
+    mvot_episode_free(&ep);
+    mvot_episode_reader_close(rd);
+    return st;
+}
+
 static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot_pack_mode mode,
-                                      struct episodes *e, struct slot ***order,
-                                      struct mvot_error *err)
+                                      uint32_t shard_samples, int strip, struct episodes *e,
+                                      struct slot ***order, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_episode_reader *rd = NULL;
@@ -352,6 +446,8 @@ static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot
         if (done)
             break;
         s->live = 1;
+        if (strip)
+            episode_strip(&s->ep);
         s->h = mvot_hash64_seed(s->ep.key, strlen(s->ep.key), seed ^ MVOT_PACK_DOMAIN_ORDER);
         e->n++;
     }
@@ -375,6 +471,7 @@ static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot
             (*order)[k]->mass2 = 2 * cum;
     }
     qsort(*order, e->n, sizeof **order, cmp_position);
+    assign_blocks(*order, e->n, shard_samples, mode);
 cleanup:
     mvot_episode_reader_close(rd);
     if (st != MVOT_OK) {
@@ -382,6 +479,20 @@ cleanup:
         *order = NULL;
     }
     return st;
+}
+
+/* The global blocks [first, end) a part packs: a contiguous 1/count of all blocks. */
+struct block_range {
+    uint32_t first, end, total;
+};
+
+static struct block_range part_blocks(struct slot **order, size_t n, const struct mvot_pack_opts *o)
+{
+    struct block_range r = {0, 0, n ? order[n - 1]->gblock + 1 : 0};
+    uint64_t i = o->part_count ? o->part_index : 0, c = o->part_count ? o->part_count : 1;
+    r.first = (uint32_t)(r.total * i / c);
+    r.end = (uint32_t)(r.total * (i + 1) / c);
+    return r;
 }
 
 enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
@@ -425,16 +536,26 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t resumed = json_array_size(p.records);
 
-    MVOT_TRY(load_episodes(arch, o->seed, o->mode, &eps, &order, err));
+    /* one pass for the whole set; a part plans from a stripped pass, then reads again */
+    MVOT_TRY(load_episodes(arch, o->seed, o->mode, o->shard_samples, o->part_count > 0, &eps,
+                           &order, err));
+    struct block_range br = part_blocks(order, eps.n, o);
+    if (o->part_count)
+        MVOT_TRY(reload_range(arch, &eps, br.first, br.end, err));
     for (size_t i = 0; i < eps.n; i++)
-        p.total_hint += mvot_assemble_count(&eps.v[i].ep, o->mode);
-    p.done_items = resume_ordinal;
-    uint64_t ordinal = 0;
+        if (order[i]->gblock >= br.first && order[i]->gblock < br.end)
+            p.total_hint += mvot_assemble_count(&order[i]->ep, o->mode);
+    uint64_t ordinal = 0, range_end = 0;
     size_t chunk_frames = 0;
     for (size_t i = 0; i < eps.n; i++) {
         struct slot *sl = order[i];
         size_t cnt = mvot_assemble_count(&sl->ep, o->mode);
-        if (ordinal + cnt <= resume_ordinal) { /* committed already */
+        int mine = sl->gblock >= br.first && sl->gblock < br.end;
+        if (sl->gblock < br.end)
+            range_end = ordinal + cnt;
+        if (!mine || ordinal + cnt <= resume_ordinal) { /* another part's, or committed */
+            if (mine)
+                p.done_items += cnt;
             ordinal += cnt;
             mvot_episode_free(&sl->ep);
             sl->live = 0;
@@ -450,8 +571,11 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         u->png_len = u->ep.frame_png_len;
         MVOT_TRY(mvot_assemble_examples(&u->ep, o->mode, &u->ex, &u->n_ex, err));
         MVOT_FAIL_IF(u->n_ex != cnt, err, MVOT_ERR_INTERNAL, u->ep.key, "example count mismatch");
-        MVOT_TRY(mvot__pack_add_unit_items(&p, p.n_units - 1, ordinal, resume_ordinal,
-                                           (uint8_t)u->ep.split, -1, NULL, err));
+        struct pack_place at = {(uint8_t)u->ep.split, sl->block, -1, -1};
+        MVOT_TRY(
+            mvot__pack_add_unit_items(&p, p.n_units - 1, ordinal, resume_ordinal, &at, NULL, err));
+        if (ordinal < resume_ordinal)
+            p.done_items += resume_ordinal - ordinal;
         ordinal += cnt;
         MVOT_TRY(mvot__pack_chunk_add(&p, &chunk_frames, u->n_frames, err));
         if (p.stopped)
@@ -459,9 +583,12 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     }
     if (!p.stopped)
         MVOT_TRY(mvot__pack_flush_chunk(&p, err));
-    p.ordinal_total = ordinal;
+    /* the last shard ends where the part's last block does (for one part: the whole set) */
+    p.ordinal_total = range_end;
 
     manifest = mvot__pack_manifest_base(&p, o, cfg_hex, &p.ids);
+    if (o->part_count)
+        mvot__pack_part_manifest(manifest, o, br.first, br.end - br.first, br.total);
     json_object_set_new(p.ids.episodes, "episodes", json_integer((json_int_t)eps.n));
     json_object_set_new(p.ids.episodes, "order",
                         json_string("per split: tasks interleaved in proportion to their "

@@ -53,13 +53,17 @@ struct mvot_pack_opts {
     uint64_t shard_bytes;      /* roll once a shard's raw tar bytes reach this; 0: no limit */
     uint32_t augment;          /* K: each input image gets k ~ U{0..K} VQ round trips */
     uint64_t seed;             /* seed of the augmentation draws and the episode order */
-    uint32_t part;             /* part of a distributed build (shard names); 0 on one machine */
     uint32_t max_length;       /* 0: unlimited */
     enum mvot_length_policy length_policy;
     int zstd_level;   /* 1..19, default 3 */
     int store_frames; /* 1 (default): store {key}.{j}.png source frames */
     int force;        /* 1: replace an earlier pack in out_dir made with other inputs or options,
                          removing only the files its manifest or state lists */
+    /* A split build (docs/cluster.md): with part_count > 0, write only the shards of blocks
+     * [B*part_index/part_count, B*(part_index+1)/part_count) of the plan's B blocks, with a
+     * part manifest (format "mvot-shards-part") for mvot_pack_merge. Not an output option:
+     * the merged set is the same for every part_count. */
+    uint32_t part_index, part_count;
     uint32_t stop_after_shards; /* tests only: return after committing this many new shards
                                    (the run is left resumable); 0: off */
     const struct mvot_image_encoder *encoder; /* NULL: CPU imagetok */
@@ -68,11 +72,11 @@ struct mvot_pack_opts {
 void mvot_pack_opts_default(struct mvot_pack_opts *o);
 
 /* The options that change output bytes, as JSON text (the manifest's "options" object:
- * mode, image_seq_length, shard_samples, shard_bytes, augment, seed, part, max_length,
+ * mode, image_seq_length, shard_samples, shard_bytes, augment, seed, max_length,
  * length_policy, zstd_level, store_frames). New string, free() it; NULL if out of memory. */
 char *mvot_pack_opts_to_json(const struct mvot_pack_opts *o);
 /* Reads those fields from JSON text into *o (fields absent keep their value in *o; force,
- * stop_after_shards, encoder and config are never read). Unknown keys, wrong types and
+ * the part, stop_after_shards, encoder and config are never read). Unknown keys, wrong types and
  * out-of-range values are MVOT_ERR_INVALID naming `where` and the key. */
 enum mvot_status mvot_pack_opts_from_json(const char *json, const char *where,
                                           struct mvot_pack_opts *o, struct mvot_error *err);
@@ -106,5 +110,17 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
                                       const struct mvot_pack_opts *opts, struct mvot_pool *pool,
                                       const struct mvot_progress *prog, json_t **summary,
                                       struct mvot_error *err);
+
+/* Joins the part folders of a split pack (mvot_pack_run with part_count > 0; any order) into
+ * out_dir: checks that every part has the same identity (format, tool version, options,
+ * tokenizer, codebook, episode archive: everything but the part's own fields), that parts
+ * 0..count-1 are each present exactly once, and that every shard file hashes to its record;
+ * then places the shards under their names in out_dir (a hard link, or a copy where the
+ * filesystem has none) with the tokenizer and codebook, and writes the manifest the
+ * one-process pack writes, byte for byte. MVOT_ERR_INVALID names a missing, duplicated or
+ * disagreeing part; MVOT_ERR_MISMATCH a damaged one. The part folders are only read. */
+enum mvot_status mvot_pack_merge(const char *const *part_dirs, size_t n_parts, const char *out_dir,
+                                 const struct mvot_progress *prog, json_t **summary,
+                                 struct mvot_error *err);
 
 #endif

@@ -184,9 +184,8 @@ cleanup:
 }
 
 enum mvot_status mvot__pack_add_unit_items(struct pack *p, size_t ui, uint64_t first_ordinal,
-                                           uint64_t resume_ordinal, uint8_t split,
-                                           int64_t src_shard, const uint32_t *const *old_aug,
-                                           struct mvot_error *err)
+                                           uint64_t resume_ordinal, const struct pack_place *at,
+                                           const uint32_t *const *old_aug, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct pack_unit *u = &p->units[ui];
@@ -210,8 +209,7 @@ enum mvot_status mvot__pack_add_unit_items(struct pack *p, size_t ui, uint64_t f
         it->unit = ui;
         it->ex = e;
         it->ordinal = ord;
-        it->split = split;
-        it->src_shard = src_shard;
+        it->at = *at;
         it->aug = calloc(ex->n_images ? ex->n_images : 1, sizeof *it->aug);
         MVOT_FAIL_IF(!it->aug, err, MVOT_ERR_NOMEM, "pack", "out of memory");
         p->n_items++;

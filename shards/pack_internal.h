@@ -46,12 +46,19 @@ struct pack_unit {
     uint8_t *needed; /* per (level, frame): 1 if some example uses it */
 };
 
+/* Where a unit's samples go: the shard they may share is fixed by these. */
+struct pack_place {
+    uint8_t split;     /* enum mvot_split of the samples */
+    uint32_t block;    /* the plan's block within the split (docs/shard-format.md §5) */
+    int64_t n;         /* retokenize: the source shard's number in its block; -1: the next */
+    int64_t src_shard; /* retokenize: the source shard (output shards follow it); else -1 */
+};
+
 struct pack_item {
     size_t unit, ex;
     uint64_t ordinal;
-    uint32_t *aug;     /* per image of the example */
-    uint8_t split;     /* enum mvot_split of the sample */
-    int64_t src_shard; /* retokenize: the source shard (output shards follow it); else -1 */
+    uint32_t *aug; /* per image of the example */
+    struct pack_place at;
 };
 
 struct pack_result {
@@ -94,10 +101,15 @@ struct pack {
     /* output */
     const char *out_dir;
     struct mvot_shard_writer *w;
-    uint8_t w_split;          /* split of the open shard */
-    int64_t w_src_shard;      /* retokenize: source shard of the open shard */
-    char w_episode[128];      /* episode of the last sample written to the open shard */
-    uint32_t split_shards[3]; /* shards committed per split (the next shard's number) */
+    uint8_t w_split;     /* split of the open shard */
+    uint32_t w_block;    /* block of the open shard */
+    uint32_t w_n;        /* its number within the block */
+    int64_t w_src_shard; /* retokenize: source shard of the open shard */
+    char w_episode[128]; /* episode of the last sample written to the open shard */
+    /* per split, the last committed shard's block and n (the next one's n follows it) */
+    int have_last[3];
+    uint32_t last_block[3], last_n[3];
+    char pending[64]; /* the shard being written (state file), "" when none is open */
     uint64_t shard_first_sample;
     uint64_t samples_written;
     json_t *records;   /* array of shard records (committed) */
@@ -128,13 +140,12 @@ enum mvot_status mvot__pack_open_out(struct pack *p, const char *const *inputs, 
                                      const char *command, struct mvot_error *err);
 
 /* pack_encode.c */
-/* Registers unit ui's examples (those at or past resume_ordinal) as items of the given split
- * and source shard; marks the frame levels they need. old_aug[e][i]: retokenize's stored
+/* Registers unit ui's examples (those at or past resume_ordinal) as items placed at `at`;
+ * marks the frame levels they need. old_aug[e][i]: retokenize's stored
  * augmentation levels, NULL to draw them. */
 enum mvot_status mvot__pack_add_unit_items(struct pack *p, size_t ui, uint64_t first_ordinal,
-                                           uint64_t resume_ordinal, uint8_t split,
-                                           int64_t src_shard, const uint32_t *const *old_aug,
-                                           struct mvot_error *err);
+                                           uint64_t resume_ordinal, const struct pack_place *at,
+                                           const uint32_t *const *old_aug, struct mvot_error *err);
 enum mvot_status mvot__pack_encode_chunk(struct pack *p, struct mvot_error *err);
 int32_t *mvot__pack_codes_at(struct pack *p, struct pack_unit *u, uint32_t level, uint32_t frame);
 
@@ -144,6 +155,11 @@ enum mvot_status mvot__pack_work(void *vc, size_t i, int worker, void **out,
 void mvot__pack_discard(void *vc, void *res);
 
 /* pack_state.c */
+/* Turns a manifest into a part's (docs/cluster.md): format "mvot-shards-part" and the part
+ * object; the part holds units [first, first + count) of `total` (pack: blocks; retokenize:
+ * source shards). */
+void mvot__pack_part_manifest(json_t *m, const struct mvot_pack_opts *o, uint64_t first,
+                              uint64_t count, uint64_t total);
 enum mvot_status mvot__pack_setup(struct pack *p, const char *tokenizer_path,
                                   const char *codebook_path, struct pack_ids *ids,
                                   struct mvot_error *err);

@@ -51,8 +51,11 @@ enum mvot_status mvot_pack_opts_validate(const struct mvot_pack_opts *o, const c
         return mvot_error_set(err, MVOT_ERR_INVALID, where, "seed exceeds 2^63-1");
     if (o->shard_bytes > INT64_MAX)
         return mvot_error_set(err, MVOT_ERR_INVALID, where, "shard_bytes exceeds 2^63-1");
-    if (o->part > 99999)
-        return mvot_error_set(err, MVOT_ERR_INVALID, where, "part %u (want 0..99999)", o->part);
+    if (o->part_count && o->part_index >= o->part_count)
+        return mvot_error_set(err, MVOT_ERR_INVALID, where,
+                              "part %u of %u (want an index below "
+                              "the count)",
+                              o->part_index, o->part_count);
     if ((unsigned)o->length_policy > MVOT_LENGTH_TRUNCATE)
         return mvot_error_set(err, MVOT_ERR_INVALID, where, "length_policy %d is unknown",
                               (int)o->length_policy);
@@ -73,7 +76,6 @@ char *mvot_pack_opts_to_json(const struct mvot_pack_opts *o)
     json_object_set_new(j, "shard_bytes", json_integer((json_int_t)o->shard_bytes));
     json_object_set_new(j, "augment", json_integer(o->augment));
     json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(j, "part", json_integer(o->part));
     json_object_set_new(j, "max_length", json_integer(o->max_length));
     json_object_set_new(j, "length_policy", json_string(mvot_length_policy_name(o->length_policy)));
     json_object_set_new(j, "zstd_level", json_integer(o->zstd_level));
@@ -135,9 +137,9 @@ enum mvot_status mvot_pack_opts_from_json(const char *json, const char *where,
         } else if (strcmp(k, "seed") == 0) {
             MVOT_TRY(get_u64(v, k, 0, INT64_MAX, where, &u, err));
             o->seed = u;
-        } else if (strcmp(k, "part") == 0) {
-            MVOT_TRY(get_u64(v, k, 0, 99999, where, &u, err));
-            o->part = (uint32_t)u;
+        } else if (strcmp(k, "part") == 0 && json_is_integer(v) && json_integer_value(v) == 0) {
+            /* sets written before the part left the options (always 0 there): retokenize
+             * still reads them */
         } else if (strcmp(k, "max_length") == 0) {
             MVOT_TRY(get_u64(v, k, 0, UINT32_MAX, where, &u, err));
             o->max_length = (uint32_t)u;

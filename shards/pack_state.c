@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/copy.h"
 #include "core/hash.h"
 #include "core/io.h"
 #include "core/json.h"
@@ -30,42 +31,6 @@ json_t *mvot__pack_options_json(const struct mvot_pack_opts *o)
         mvot_json_load_buf(s, strlen(s), "options", &j, NULL);
     free(s);
     return j ? j : json_object();
-}
-
-static enum mvot_status copy_file(const char *src, const char *dst, struct mvot_error *err)
-{
-    enum mvot_status st = MVOT_OK;
-    struct mvot_atomic_file af = {0};
-    FILE *in = NULL;
-    uint8_t *buf = NULL;
-    uint64_t hs = 0, hd = 0;
-    if (mvot_io_exists(dst) && mvot_hash_file(src, &hs, NULL) == MVOT_OK &&
-        mvot_hash_file(dst, &hd, NULL) == MVOT_OK && hs == hd)
-        return MVOT_OK;
-    in = mvot_io_fopen_input(src, err);
-    if (!in) {
-        st = MVOT_ERR_IO;
-        goto cleanup;
-    }
-    buf = malloc(1 << 20);
-    MVOT_FAIL_IF(!buf, err, MVOT_ERR_NOMEM, src, "out of memory");
-    MVOT_TRY(mvot_atomic_open(&af, dst, err));
-    for (;;) {
-        size_t n = fread(buf, 1, 1 << 20, in);
-        if (n)
-            MVOT_TRY(mvot_io_write_all(af.fp, buf, n, dst, err));
-        if (n < (1 << 20)) {
-            MVOT_FAIL_IF(ferror(in), err, MVOT_ERR_IO, src, "read failed");
-            break;
-        }
-    }
-    MVOT_TRY(mvot_atomic_commit(&af, err));
-cleanup:
-    mvot_atomic_abort(&af);
-    if (in)
-        fclose(in);
-    free(buf);
-    return st;
 }
 
 enum mvot_status mvot__pack_setup(struct pack *p, const char *tokenizer_path,
@@ -136,8 +101,8 @@ enum mvot_status mvot__pack_copy_identities(struct pack *p, const char *tokenize
     char *t = mvot_io_join(p->out_dir, "tokenizer.json");
     char *c = mvot_io_join(p->out_dir, json_string_value(json_object_get(ids->codebook, "file")));
     MVOT_FAIL_IF(!t || !c, err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    MVOT_TRY(copy_file(tokenizer_path, t, err));
-    MVOT_TRY(copy_file(codebook_path, c, err));
+    MVOT_TRY(mvot_io_copy_file(tokenizer_path, t, err));
+    MVOT_TRY(mvot_io_copy_file(codebook_path, c, err));
 cleanup:
     free(t);
     free(c);
@@ -151,15 +116,11 @@ enum mvot_status mvot__pack_save_state(struct pack *p, struct mvot_error *err)
         return mvot_error_set(err, MVOT_ERR_NOMEM, "pack", "out of memory");
     json_t *s = json_deep_copy(p->state_base);
     json_object_set(s, "shards", p->records);
-    /* the shard each split writes next: a kill between its rename and the next save leaves it
+    /* the shard being written: a kill between its rename and the next save leaves it
      * unlisted, and this is how the rerun knows it is ours */
     json_t *pending = json_array();
-    for (int k = 0; k < 3; k++) {
-        char next[64];
-        mvot_shard_file_name(next, sizeof next, mvot_split_name((enum mvot_split)k), p->o->part,
-                             p->split_shards[k]);
-        json_array_append_new(pending, json_string(next));
-    }
+    if (p->pending[0])
+        json_array_append_new(pending, json_string(p->pending));
     json_object_set_new(s, "pending", pending);
     enum mvot_status st = mvot_json_write_file(path, s, err);
     json_decref(s);
@@ -274,7 +235,6 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     char *mpath = mvot_io_join(p->out_dir, "manifest.json");
     json_t *prev = NULL, *man = NULL, *files = NULL;
     struct by_folder owned = {{0}}, stale = {{0}}, check = {{0}};
-    uint32_t per_split[3] = {0, 0, 0};
     MVOT_FAIL_IF(!spath || !mpath || !by_folder_init(&owned) || !by_folder_init(&stale) ||
                      !by_folder_init(&check),
                  err, MVOT_ERR_NOMEM, "pack", "out of memory");
@@ -285,9 +245,10 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
         json_decref(prev);
         prev = NULL;
     }
+    const char *fmt = NULL;
     if (mvot_io_exists(mpath) && mvot_json_load_file(mpath, &man, NULL) == MVOT_OK &&
-        json_is_string(json_object_get(man, "format")) &&
-        strcmp(json_string_value(json_object_get(man, "format")), MVOT_SHARD_FORMAT_NAME) == 0)
+        (fmt = json_string_value(json_object_get(man, "format"))) &&
+        (strcmp(fmt, MVOT_SHARD_FORMAT_NAME) == 0 || strcmp(fmt, MVOT_SHARD_PART_FORMAT_NAME) == 0))
         json_array_append_new(owned.v[ROOT_FOLDER], json_string("manifest.json"));
     else {
         json_decref(man); /* not ours (a gen manifest, say): the foreign check refuses it */
@@ -327,28 +288,20 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
         }
     }
     json_t *recs = prev ? json_object_get(prev, "shards") : NULL;
-    int last_split = -1;
     for (size_t i = 0; i < json_array_size(recs); i++) {
         json_t *r = json_array_get(recs, i);
-        const char *file = json_string_value(json_object_get(r, "file"));
-        const char *split = json_string_value(json_object_get(r, "split"));
-        int sp = -1;
-        for (int k = 0; split && k < 3; k++)
-            if (strcmp(split, mvot_split_name((enum mvot_split)k)) == 0)
-                sp = k;
-        char want[64];
         uint64_t h = 0, got = 0;
-        if (!file || sp < 0 || sp < last_split ||
-            mvot_shard_file_name(want, sizeof want, split, p->o->part, per_split[sp]) < 0 ||
-            strcmp(file, want) != 0 || mvot_manifest_hash(r, "compressed_xxh3", &h) != 0)
+        /* the records are ours (the config hash matched) and in order; what is checked here
+         * is that each names its file as the writer does and that the file is whole */
+        uint32_t block, n;
+        if (mvot_shard_record_name(r, &block, &n) != 0 ||
+            mvot_manifest_hash(r, "compressed_xxh3", &h) != 0)
             break;
-        char *path = mvot_io_join(p->out_dir, file);
+        char *path = mvot_io_join(p->out_dir, json_string_value(json_object_get(r, "file")));
         int ok = path && mvot_hash_file(path, &got, NULL) == MVOT_OK && got == h;
         free(path);
         if (!ok)
             break;
-        last_split = sp;
-        per_split[sp]++;
         json_array_append(p->records, r);
     }
     /* our shards past the kept prefix, and the ones a killed run was writing */
@@ -359,7 +312,6 @@ static enum mvot_status load_progress(struct pack *p, const char *config_hex, in
     json_array_remove(files, 0);
     json_object_set_new(p->state_base, "files", files);
     files = NULL;
-    memcpy(p->split_shards, per_split, sizeof per_split);
     /* Save the kept records as state before the manifest goes, so a kill from here on still
      * resumes and the next run knows every file of ours; the manifest is rewritten last, and
      * until then the dir is incomplete. */
@@ -385,13 +337,13 @@ static void resume_point(struct pack *p, uint64_t *resume_ordinal)
     size_t n = json_array_size(p->records);
     *resume_ordinal = 0;
     p->samples_written = 0;
-    memset(p->split_shards, 0, sizeof p->split_shards);
+    memset(p->have_last, 0, sizeof p->have_last);
     for (size_t i = 0; i < n; i++) {
         json_t *r = json_array_get(p->records, i);
         const char *split = json_string_value(json_object_get(r, "split"));
         for (int k = 0; split && k < 3; k++)
             if (strcmp(split, mvot_split_name((enum mvot_split)k)) == 0)
-                p->split_shards[k]++;
+                p->have_last[k] = mvot_shard_record_name(r, &p->last_block[k], &p->last_n[k]) == 0;
         p->samples_written += (uint64_t)json_integer_value(json_object_get(r, "samples"));
         *resume_ordinal = (uint64_t)json_integer_value(json_object_get(r, "end_ordinal"));
     }
@@ -443,6 +395,17 @@ json_t *mvot__pack_manifest_base(const struct pack *p, const struct mvot_pack_op
     return m;
 }
 
+void mvot__pack_part_manifest(json_t *m, const struct mvot_pack_opts *o, uint64_t first,
+                              uint64_t count, uint64_t total)
+{
+    json_object_set_new(m, "format", json_string(MVOT_SHARD_PART_FORMAT_NAME));
+    json_object_set_new(m, "part",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "index", (json_int_t)o->part_index,
+                                  "count", (json_int_t)o->part_count, "first_block",
+                                  (json_int_t)first, "blocks", (json_int_t)count, "total_blocks",
+                                  (json_int_t)total));
+}
+
 enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **summary,
                                    uint64_t resumed, struct mvot_error *err)
 {
@@ -459,39 +422,21 @@ enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **su
     }
     if (p->w)
         MVOT_TRY(mvot__pack_commit_shard(p, p->ordinal_total, err));
-    json_t *totals = mvot_stats_new(), *stats;
-    for (size_t i = 0; i < json_array_size(p->records); i++)
-        mvot_stats_merge(totals, json_object_get(json_array_get(p->records, i), "stats"));
-    mvot_stats_merge(totals, p->cur_stats); /* drops after the last shard (no shard at all) */
-    uint64_t raw = 0, comp = 0;
-    for (size_t i = 0; i < json_array_size(p->records); i++) {
-        json_t *r = json_array_get(p->records, i);
-        raw += (uint64_t)json_integer_value(json_object_get(r, "raw_bytes"));
-        comp += (uint64_t)json_integer_value(json_object_get(r, "compressed_bytes"));
-    }
-    stats = json_object();
-    json_object_set(stats, "kinds", json_object_get(totals, "kinds"));
-    json_object_set(stats, "tasks", json_object_get(totals, "tasks"));
-    json_object_set(stats, "answers", json_object_get(totals, "answers"));
-    json_object_del(totals, "kinds");
-    json_object_del(totals, "tasks");
-    json_object_del(totals, "answers");
-    json_object_set_new(totals, "raw_bytes", json_integer((json_int_t)raw));
-    json_object_set_new(totals, "compressed_bytes", json_integer((json_int_t)comp));
-    json_object_set_new(totals, "shards", json_integer((json_int_t)json_array_size(p->records)));
-    json_object_set_new(manifest, "totals", totals);
-    json_object_set_new(manifest, "splits", mvot_manifest_split_totals(p->records));
-    json_object_set_new(manifest, "task_totals", mvot_manifest_task_totals(stats));
-    json_object_set_new(manifest, "stats", stats);
-    json_object_set(manifest, "shards", p->records);
-    MVOT_FAIL_IF(mvot_manifest_seal(manifest) != MVOT_OK, err, MVOT_ERR_NOMEM, "pack",
-                 "out of memory");
+    /* a part's statistics after its last shard (drops): the merge adds them to the next
+     * part's first shard, where a one-process run counts them */
+    if (json_is_object(json_object_get(manifest, "part")))
+        json_object_set(json_object_get(manifest, "part"), "carry", p->cur_stats);
+    MVOT_FAIL_IF(mvot_manifest_complete(manifest, p->records, p->cur_stats) != MVOT_OK, err,
+                 MVOT_ERR_NOMEM, "pack", "out of memory");
     mpath = mvot_io_join(p->out_dir, "manifest.json");
     spath = mvot_io_join(p->out_dir, MVOT_PACK_STATE_FILE);
     MVOT_FAIL_IF(!mpath || !spath, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_TRY(mvot_json_write_file(mpath, manifest, err));
     unlink(spath);
     if (summary) {
+        json_t *totals = json_object_get(manifest, "totals");
+        uint64_t raw = (uint64_t)json_integer_value(json_object_get(totals, "raw_bytes"));
+        uint64_t comp = (uint64_t)json_integer_value(json_object_get(totals, "compressed_bytes"));
         *summary = json_deep_copy(totals);
         json_object_set(*summary, "splits", json_object_get(manifest, "splits"));
         json_object_set_new(*summary, "interrupted", json_false());

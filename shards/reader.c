@@ -473,6 +473,16 @@ cleanup:
     return st;
 }
 
+size_t mvot_shard_set_shards(const struct mvot_shard_set *s)
+{
+    return s->n_shards;
+}
+
+size_t mvot_shard_set_first_sample(const struct mvot_shard_set *s, size_t k)
+{
+    return k < s->n_shards ? (size_t)s->sh[k].first_sample : mvot_shard_set_count(s);
+}
+
 size_t mvot_shard_set_shard_of(const struct mvot_shard_set *s, size_t i)
 {
     size_t lo = 0, hi = s->n_shards;

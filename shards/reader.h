@@ -66,6 +66,11 @@ int mvot_shard_set_version(const struct mvot_shard_set *s);
 const char *mvot_shard_set_warning(const struct mvot_shard_set *s);
 /* The position (0-based, in the opened view) of the shard holding sample i. */
 size_t mvot_shard_set_shard_of(const struct mvot_shard_set *s, size_t i);
+/* The number of shards in the opened view, and the index (in the view) of shard k's first
+ * sample; k >= the shard count gives the sample count. A part of a split run (docs/cluster.md)
+ * takes the samples of a contiguous range of shards. */
+size_t mvot_shard_set_shards(const struct mvot_shard_set *s);
+size_t mvot_shard_set_first_sample(const struct mvot_shard_set *s, size_t k);
 /* What the index says of a sample, without reading it (format 2; format 1 sets give
  * split and task MVOT_INDEX_UNKNOWN, 0xff, and episode_len 0). key is borrowed, valid while
  * the set is open. */

@@ -9,7 +9,31 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "shards/format.h"
+#include "shards/manifest.h"
 #include "shards/pack_internal.h"
+
+/* Where a sample of source shard src goes: the source's own block and number in a set that
+ * has blocks (so a part starting inside a block names its shards as one process does), else
+ * block = the source's position among its split's shards and the next number (a v1 set, or a
+ * format 2 set written before blocks, whose shards were numbered per split). */
+static struct pack_place src_place(const json_t *om, size_t src, uint8_t split)
+{
+    json_t *recs = json_object_get(om, "shards");
+    json_t *r = json_array_get(recs, src);
+    struct pack_place at = {split, 0, -1, (int64_t)src};
+    uint32_t block, n;
+    if (mvot_shard_record_name(r, &block, &n) == 0) {
+        at.block = block;
+        at.n = n;
+        return at;
+    }
+    const char *sp = json_string_value(json_object_get(r, "split"));
+    for (size_t i = 0; i < src; i++) {
+        const char *si = json_string_value(json_object_get(json_array_get(recs, i), "split"));
+        at.block += !sp || !si || strcmp(sp, si) == 0;
+    }
+    return at;
+}
 
 enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_path,
                                       const char *codebook_path, const char *out_dir,
@@ -65,13 +89,15 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t resumed = json_array_size(p.records);
 
-    size_t n = mvot_shard_set_count(set);
-    p.total_hint = n;
-    p.done_items = resume_ordinal;
+    /* a part (docs/cluster.md) takes a contiguous 1/count of the source's shards */
+    size_t ns = mvot_shard_set_shards(set);
+    uint64_t pi = o.part_count ? o.part_index : 0, pc = o.part_count ? o.part_count : 1;
+    size_t s0 = (size_t)(ns * pi / pc), s1 = (size_t)(ns * (pi + 1) / pc);
+    size_t i0 = mvot_shard_set_first_sample(set, s0), i1 = mvot_shard_set_first_sample(set, s1);
+    p.total_hint = i1 - i0;
+    p.done_items = resume_ordinal > i0 ? resume_ordinal - i0 : 0;
     size_t chunk_frames = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i < resume_ordinal)
-            continue;
+    for (size_t i = i0 > resume_ordinal ? i0 : (size_t)resume_ordinal; i < i1; i++) {
         struct pack_unit *u;
         MVOT_TRY(mvot__pack_new_unit(&p, &u, err));
         MVOT_TRY(mvot_shard_set_get(set, i, &u->old, err));
@@ -124,8 +150,8 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
             st = mvot_error_corrupt(err, u->old.key, -1, "sample json: split missing or unknown");
             goto cleanup;
         }
-        st = mvot__pack_add_unit_items(&p, p.n_units - 1, i, 0, (uint8_t)split,
-                                       (int64_t)mvot_shard_set_shard_of(set, i),
+        struct pack_place at = src_place(om, mvot_shard_set_shard_of(set, i), (uint8_t)split);
+        st = mvot__pack_add_unit_items(&p, p.n_units - 1, i, 0, &at,
                                        (const uint32_t *const *)old_aug, err);
         free(a);
         old_aug = NULL;
@@ -137,9 +163,11 @@ enum mvot_status mvot_pack_retokenize(const char *in_dir, const char *tokenizer_
     }
     if (!p.stopped)
         MVOT_TRY(mvot__pack_flush_chunk(&p, err));
-    p.ordinal_total = n;
+    p.ordinal_total = i1;
 
     manifest = mvot__pack_manifest_base(&p, &o, cfg_hex, &p.ids);
+    if (o.part_count)
+        mvot__pack_part_manifest(manifest, &o, s0, s1 - s0, ns);
     json_object_set(manifest, "episodes", p.ids.episodes);
     if (json_object_get(om, "build_config"))
         json_object_set(manifest, "build_config", json_object_get(om, "build_config"));

@@ -1,7 +1,7 @@
 /* mvot verify: every shard is read whole and checked, frame by frame and sample by sample
  * (docs/shard-format.md), and every manifest field is cross-checked against the shards
  * (docs/manifest.md). Checks: the manifest's own hash (v2), options, mode, per-shard records
- * (file name, split, part, sample range, end_ordinal, frames, sizes, hashes, index hash,
+ * (file name, split, block, sample range, end_ordinal, frames, sizes, hashes, index hash,
  * statistics recomputed from the samples), totals, per-split and per-task totals, copied
  * tokenizer/codebook hashes, seek table (sizes, per-frame XXH64, zstd frame checksums), index
  * frame (split, task and episode of every sample against its json), raw XXH3, tar structure
@@ -611,11 +611,11 @@ static int split_index(const char *s)
 }
 
 /* The manifest-level checks of a v2 record that need no shard bytes: name, split order,
- * part, sample range, end_ordinal. */
-static void check_records(struct vctx *c, const json_t *opts, json_t *pl)
+ * block and number, sample range, end_ordinal. */
+static void check_records(struct vctx *c, json_t *pl)
 {
-    uint32_t per_split[3] = {0, 0, 0};
-    int last = -1;
+    int last = -1, have_block = 0;
+    uint32_t last_block = 0, last_n = 0;
     uint64_t first = 0, end = 0;
     for (size_t i = 0; i < c->n_shards; i++) {
         json_t *r = json_array_get(c->shards, i);
@@ -624,13 +624,13 @@ static void check_records(struct vctx *c, const json_t *opts, json_t *pl)
             problem(pl, "manifest.json: shards[%zu].first_sample is not %" PRIu64, i, first);
         first += (uint64_t)json_integer_value(json_object_get(r, "samples"));
         json_t *eo = json_object_get(r, "end_ordinal"), *st = json_object_get(r, "stats");
-        json_int_t n = json_integer_value(json_object_get(r, "samples")) +
-                       json_integer_value(json_object_get(st, "dropped"));
-        if (!json_is_integer(eo) || (uint64_t)json_integer_value(eo) != end + (uint64_t)n)
+        json_int_t enumerated = json_integer_value(json_object_get(r, "samples")) +
+                                json_integer_value(json_object_get(st, "dropped"));
+        if (!json_is_integer(eo) || (uint64_t)json_integer_value(eo) != end + (uint64_t)enumerated)
             problem(pl,
                     "manifest.json: shards[%zu].end_ordinal is not %" PRIu64
                     " (the previous end + samples + dropped)",
-                    i, end + (uint64_t)n);
+                    i, end + (uint64_t)enumerated);
         end = (uint64_t)json_integer_value(eo);
         if (c->version < 2) {
             char want[64];
@@ -642,21 +642,32 @@ static void check_records(struct vctx *c, const json_t *opts, json_t *pl)
         }
         const char *split = json_string_value(json_object_get(r, "split"));
         int sp = split_index(split);
-        json_t *part = json_object_get(r, "part");
         if (sp < 0 || sp < last) {
             problem(pl, "manifest.json: shards[%zu].split %s is unknown or out of order", i,
                     split ? split : "?");
             continue;
         }
-        if (!json_is_integer(part) || !json_equal(part, json_object_get(opts, "part")))
-            problem(pl, "manifest.json: shards[%zu].part differs from options.part", i);
+        if (sp != last)
+            have_block = 0;
         last = sp;
-        char want[64];
-        mvot_shard_file_name(want, sizeof want, split, (uint32_t)json_integer_value(part),
-                             per_split[sp]++);
-        const char *file = json_string_value(json_object_get(r, "file"));
-        if (!file || strcmp(file, want) != 0)
-            problem(pl, "manifest.json: shards[%zu].file is not %s", i, want);
+        /* per split the blocks ascend; n counts the shards of a block from 0 */
+        uint32_t block = 0, n = 0;
+        if (mvot_shard_record_name(r, &block, &n) != 0) {
+            problem(pl,
+                    "manifest.json: shards[%zu].file or .block is not {split}/shard-{block:05}-"
+                    "{n:06}.tar.zst with its split and block",
+                    i);
+            continue;
+        }
+        int same = have_block && block == last_block;
+        if ((same && n != last_n + 1) || (!same && n != 0) || (have_block && block < last_block))
+            problem(pl,
+                    "manifest.json: shards[%zu] is shard %u of block %u, which does not follow "
+                    "shard %u of block %u",
+                    i, n, block, last_n, last_block);
+        have_block = 1;
+        last_block = block;
+        last_n = n;
     }
 }
 
@@ -781,8 +792,6 @@ static int check_head(struct vctx *c, const char *mpath, json_t *pl)
                                                      : 128))
         problem(pl, "manifest.json: image_size/image_seq_length disagree with each other or "
                     "with options");
-    if (c->version >= 2 && !json_is_integer(json_object_get(opts, "part")))
-        problem(pl, "manifest.json: options.part missing");
     return 1;
 }
 
@@ -847,7 +856,7 @@ enum mvot_status mvot_shards_verify(const char *path, struct mvot_pool *pool,
         c.problems[i] = json_array();
         c.stats[i] = mvot_stats_new();
     }
-    check_records(&c, json_object_get(c.manifest, "options"), global);
+    check_records(&c, global);
     mvot_pool_for(pool, c.n_shards, check_shard, &c);
     for (size_t i = 0; i < c.n_shards; i++) {
         char what[128];

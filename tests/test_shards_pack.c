@@ -780,7 +780,7 @@ static void t_identity(void)
     if (!mvot_io_exists(a))
         ASSERT_EQ_INT(pack_to(a, 1, 7, 0, 0), 0);
     char *s0 = path_in(a, "train/shard-00000-000000.tar.zst");
-    char *s1 = path_in(a, "train/shard-00000-000001.tar.zst");
+    char *s1 = path_in(a, "train/shard-00001-000000.tar.zst");
     char *tr = path_in(a, "train"), *mp = path_in(a, "manifest.json");
     struct mvot_error err = {0};
     struct mvot_shard_set *set = NULL;

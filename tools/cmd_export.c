@@ -6,6 +6,7 @@
 
 #include "shards/export.h"
 #include "tools/commands.h"
+#include "tools/part.h"
 
 static const char HELP[] =
     "usage: mvot export SHARDS --format megatron|jsonl|tar [--split S] --out DIR\n"
@@ -32,9 +33,12 @@ static const char HELP[] =
     "  --split S         only this split: train, dev or test (default: every split)\n"
     "  --prompts         jsonl: keys and prompt ids only\n"
     "  --tar-samples N   tar: samples per tar file (default 1000)\n"
+    "  --part I/N|auto   only the samples of a contiguous 1/N of the set's shards, into\n"
+    "                    DIR/part-IIIII-of-NNNNN (for megatron: one prefix per part, which\n"
+    "                    Megatron blends; docs/cluster.md)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_FORMAT = 0x100, O_OUT, O_SPLIT, O_PROMPTS, O_TAR_SAMPLES };
+enum { O_FORMAT = 0x100, O_OUT, O_SPLIT, O_PROMPTS, O_TAR_SAMPLES, O_PART };
 
 int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli)
 {
@@ -43,6 +47,7 @@ int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli)
                                          {"split", required_argument, 0, O_SPLIT},
                                          {"prompts", no_argument, 0, O_PROMPTS},
                                          {"tar-samples", required_argument, 0, O_TAR_SAMPLES},
+                                         {"part", required_argument, 0, O_PART},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     struct mvot_export_opts o;
@@ -50,12 +55,18 @@ int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli)
     const char *out = NULL, *format = NULL;
     uint64_t v;
     int c;
+    struct mvot_part part = {0, 0}; /* count 0: the whole set */
+    char *part_dir = NULL;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_FORMAT: format = optarg; break;
         case O_OUT: out = optarg; break;
         case O_SPLIT: o.split = optarg; break;
         case O_PROMPTS: o.prompts = 1; break;
+        case O_PART:
+            if (!mvot_cli_parse_part(cli, optarg, &part))
+                return MVOT_EXIT_USAGE;
+            break;
         case O_TAR_SAMPLES:
             if (!mvot_cli_parse_u64(cli, "--tar-samples", optarg, 1, UINT32_MAX, &v))
                 return MVOT_EXIT_USAGE;
@@ -79,13 +90,20 @@ int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli)
         return mvot_cli_usage(cli, "--split must be train, dev or test, not '%s'", o.split);
     if (o.prompts && o.format != MVOT_EXPORT_JSONL)
         return mvot_cli_usage(cli, "--prompts applies to --format jsonl only");
+    o.part_index = part.index;
+    o.part_count = part.count;
+    int prc = mvot_cli_part_out(cli, &part, &out, &part_dir);
+    if (prc >= 0)
+        return prc;
     mvot_cli_ready(cli);
     struct mvot_error err = {0};
     json_t *m = NULL;
     enum mvot_status st = mvot_export_run(argv[optind], out, &o, &cli->hook, &m, &err);
     mvot_cli_progress_done(cli);
-    if (st != MVOT_OK)
+    if (st != MVOT_OK) {
+        free(part_dir);
         return mvot_cli_fail(cli, &err);
+    }
     const char *split;
     json_t *r;
     json_object_foreach(json_object_get(m, "splits"), split, r)
@@ -100,5 +118,6 @@ int mvot_cmd_export(int argc, char **argv, struct mvot_cli *cli)
     }
     mvot_cli_print_json(cli, m);
     json_decref(m);
+    free(part_dir);
     return MVOT_EXIT_OK;
 }

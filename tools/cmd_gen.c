@@ -230,14 +230,10 @@ int mvot_cmd_gen(int argc, char **argv, struct mvot_cli *cli)
     }
     json_t *summary = NULL;
     struct mvot_gen_part gp = {part.index, part.count};
-    if (part.count) {
-        part_dir = mvot_part_dir(out, &part);
-        if (!part_dir) {
-            mvot_pool_free(pool);
-            fprintf(stderr, "%s: out of memory\n", cli->cmd);
-            return MVOT_EXIT_FAIL;
-        }
-        out = part_dir;
+    int prc = mvot_cli_part_out(cli, &part, &out, &part_dir);
+    if (prc >= 0) {
+        mvot_pool_free(pool);
+        return prc;
     }
     enum mvot_status st =
         mvot_gen_run_part(&cfg, part.count ? &gp : NULL, out, pool, &cli->hook, &summary, &err);

@@ -1,5 +1,6 @@
 /* mvot pack: episodes + tokenizer + codebook -> shard directory (shards/pack.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -8,16 +9,18 @@
 #include "shards/pack.h"
 #include "tools/commands.h"
 #include "tools/gpu_cli.h"
+#include "tools/part.h"
 
 static const char HELP[] =
     "usage: mvot pack --episodes DIR|FILE --tokenizer tokenizer.json --codebook FILE --out DIR\n"
     "                 [options]\n"
     "\n"
     "Assembles training sequences from a gen episode archive and writes one set of seekable\n"
-    "zstd shards per split, DIR/{split}/shard-{part}-{n}.tar.zst, plus DIR/manifest.json\n"
+    "zstd shards per split, DIR/{split}/shard-{block}-{n}.tar.zst, plus DIR/manifest.json\n"
     "(shard format 2, docs/shard-format.md). Episodes of all tasks are interleaved in a\n"
-    "seeded order (--seed). An interrupted run resumes from its last complete shard; the\n"
-    "result is byte-identical for any --threads.\n"
+    "seeded order (--seed) and cut into blocks of about --shard-samples samples; a shard\n"
+    "never spans a block. An interrupted run resumes from its last complete shard; the\n"
+    "result is byte-identical for any --threads and any --part count.\n"
     "\n"
     "Options:\n"
     "  --episodes P          gen output dir (with episodes.tar.zst) or the archive itself\n"
@@ -41,7 +44,12 @@ static const char HELP[] =
     "  --force               replace our own earlier pack in --out made with other inputs\n"
     "                        or options (only the files its manifest lists)\n"
     "  --gpu                 encode images on the GPU (CUDA builds; same codes as the "
-    "CPU)\n" MVOT_CLI_COMMON_HELP;
+    "CPU)\n"
+    "  --part I/N|auto       pack only part I (0-based) of N: a contiguous 1/N of the blocks,\n"
+    "                        into DIR/part-IIIII-of-NNNNN; `mvot merge DIR/part-*` makes the\n"
+    "                        set. auto: from Slurm's SLURM_ARRAY_TASK_ID/COUNT or\n"
+    "                        Kubernetes' JOB_COMPLETION_INDEX with MVOT_PART_COUNT\n"
+    "                        (docs/cluster.md)\n" MVOT_CLI_COMMON_HELP;
 
 enum {
     O_EPISODES = 0x100,
@@ -60,7 +68,8 @@ enum {
     O_NOFRAMES,
     O_FORCE,
     O_STOP,
-    O_GPU
+    O_GPU,
+    O_PART
 };
 
 int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
@@ -81,6 +90,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
                                          {"no-frames", no_argument, 0, O_NOFRAMES},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"gpu", no_argument, 0, O_GPU},
+                                         {"part", required_argument, 0, O_PART},
                                          /* hidden: tests stop after N new shards */
                                          {"stop-after-shards", required_argument, 0, O_STOP},
                                          MVOT_CLI_COMMON_OPTIONS,
@@ -90,6 +100,8 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     mvot_pack_opts_default(&o);
     uint64_t v;
     int c, gpu = 0;
+    struct mvot_part part = {0, 0}; /* count 0: the whole set */
+    char *part_dir = NULL;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_EPISODES: episodes = optarg; break;
@@ -145,6 +157,10 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
         case O_NOFRAMES: o.store_frames = 0; break;
         case O_FORCE: o.force = 1; break;
         case O_GPU: gpu = 1; break;
+        case O_PART:
+            if (!mvot_cli_parse_part(cli, optarg, &part))
+                return MVOT_EXIT_USAGE;
+            break;
         case O_STOP:
             if (!mvot_cli_parse_u64(cli, "--stop-after-shards", optarg, 1, UINT32_MAX, &v))
                 return MVOT_EXIT_USAGE;
@@ -164,6 +180,11 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     int one = mvot_cli_require_one_file(cli, "--codebook", codebook);
     if (one >= 0)
         return one;
+    o.part_index = part.index;
+    o.part_count = part.count;
+    int prc = mvot_cli_part_out(cli, &part, &out, &part_dir);
+    if (prc >= 0)
+        return prc;
     mvot_cli_ready(cli);
     struct mvot_image_encoder enc = {0};
     if (gpu) {
@@ -176,6 +197,7 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
     if (!pool) {
         fprintf(stderr, "%s: cannot create the thread pool\n", cli->cmd);
+        free(part_dir);
         return MVOT_EXIT_FAIL;
     }
     struct timespec t0, t1;
@@ -187,8 +209,10 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
     mvot_cli_gpu_encoder_close(&enc);
-    if (st != MVOT_OK)
+    if (st != MVOT_OK) {
+        free(part_dir);
         return mvot_cli_fail(cli, &err);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     json_object_set_new(summary, "seconds", json_real(secs));
@@ -213,6 +237,9 @@ int mvot_cmd_pack(int argc, char **argv, struct mvot_cli *cli)
             (long long)json_integer_value(json_object_get(summary, "tokens")),
             (double)json_integer_value(json_object_get(summary, "raw_bytes")) / 1e6,
             (double)json_integer_value(json_object_get(summary, "compressed_bytes")) / 1e6, secs);
+    if (part.count)
+        mvot_cli_note(cli, "wrote part %u of %u to %s\n", part.index, part.count, out);
     json_decref(summary);
+    free(part_dir);
     return MVOT_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include "core/io.h"
 #include "tools/commands.h"
 #include "tools/gpu_cli.h"
+#include "tools/part.h"
 
 static const char HELP[] =
     "usage: mvot retokenize SHARDS [--codebook FILE] [--tokenizer FILE] --out NEW_SHARDS\n"
@@ -21,6 +22,9 @@ static const char HELP[] =
     "source's (one new shard per source shard and split), which also migrates a format 1\n"
     "set. With only a new codebook the text tokens stay byte-identical. The new manifest\n"
     "records the old identities under \"retokenized_from\". Resumable like pack.\n"
+    "With --part I/N, only a contiguous 1/N of the source's shards, into\n"
+    "NEW_SHARDS/part-IIIII-of-NNNNN; `mvot merge` joins the parts into the set one process\n"
+    "writes (docs/cluster.md).\n"
     "\n"
     "Options:\n"
     "  --codebook F        new patch codebook or VQGAN file\n"
@@ -30,9 +34,10 @@ static const char HELP[] =
     "  --force             replace our own earlier pack in --out made with other inputs\n"
     "                      or options (only the files its manifest lists)\n"
     "  --gpu               encode images on the GPU (CUDA builds)\n"
+    "  --part I/N|auto     this part of a split run (docs/cluster.md)\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_LEVEL, O_FORCE, O_GPU };
+enum { O_CODEBOOK = 0x100, O_TOKENIZER, O_OUT, O_LEVEL, O_FORCE, O_GPU, O_PART };
 
 int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
 {
@@ -42,6 +47,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
                                          {"zstd-level", required_argument, 0, O_LEVEL},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"gpu", no_argument, 0, O_GPU},
+                                         {"part", required_argument, 0, O_PART},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
     const char *cb = NULL, *tk = NULL, *out = NULL;
@@ -49,6 +55,8 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     mvot_pack_opts_default(&o);
     uint64_t v;
     int c, gpu = 0;
+    struct mvot_part part = {0, 0}; /* count 0: the whole set */
+    char *part_dir = NULL;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_CODEBOOK: cb = optarg; break;
@@ -61,6 +69,10 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
             break;
         case O_FORCE: o.force = 1; break;
         case O_GPU: gpu = 1; break;
+        case O_PART:
+            if (!mvot_cli_parse_part(cli, optarg, &part))
+                return MVOT_EXIT_USAGE;
+            break;
         default: {
             int r = mvot_cli_common(cli, c, MVOT_CLI_ARG(c, argv), HELP);
             if (r >= 0)
@@ -72,6 +84,11 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         return mvot_cli_usage(cli, "want SHARDS and --out NEW_SHARDS");
     if (!cb && !tk)
         return mvot_cli_usage(cli, "give --codebook and/or --tokenizer");
+    o.part_index = part.index;
+    o.part_count = part.count;
+    int prc = mvot_cli_part_out(cli, &part, &out, &part_dir);
+    if (prc >= 0)
+        return prc;
     mvot_cli_ready(cli);
     struct mvot_image_encoder enc = {0};
     if (gpu) {
@@ -86,6 +103,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
             free(mp);
             free(root);
             free(split);
+            free(part_dir);
             return mvot_cli_fail(cli, &e0);
         }
         free(mp);
@@ -97,8 +115,10 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
         int r = mvot_cli_gpu_encoder_open(cli, cb ? cb : old_cb ? old_cb : "", S, &enc);
         free(old_cb);
         json_decref(m);
-        if (r >= 0)
+        if (r >= 0) {
+            free(part_dir);
             return r;
+        }
         o.encoder = &enc;
     }
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
@@ -109,6 +129,7 @@ int mvot_cmd_retokenize(int argc, char **argv, struct mvot_cli *cli)
     mvot_cli_progress_done(cli);
     mvot_pool_free(pool);
     mvot_cli_gpu_encoder_close(&enc);
+    free(part_dir);
     if (st != MVOT_OK)
         return mvot_cli_fail(cli, &err);
     mvot_cli_warn(cli, json_string_value(json_object_get(sum, "warning")));

@@ -4,7 +4,7 @@
 const struct mvot_command mvot_commands[] = {
     {"build", "run the main job: gen, train codebook and BPE, pack, verify", mvot_cmd_build},
     {"gen", "synthesize MAZE, FROZENLAKE and MINIBEHAVIOR episodes", mvot_cmd_gen},
-    {"merge", "join the parts of a split gen run into one episode set", mvot_cmd_merge},
+    {"merge", "join the parts of a split gen or pack run into one set", mvot_cmd_merge},
     {"export-mvot", "write episodes in the official MVoT data layout", mvot_cmd_export_mvot},
     {"import-mvot", "read official MVoT data into an episode archive", mvot_cmd_import_mvot},
     {"show", "draw a contact sheet PNG of one episode", mvot_cmd_show},

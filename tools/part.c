@@ -3,6 +3,7 @@
  * usage line names the option or the variable that was wrong. */
 #include "tools/part.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +78,18 @@ int mvot_cli_parse_part(const struct mvot_cli *cli, const char *arg, struct mvot
 char *mvot_part_dir(const char *out, const struct mvot_part *p)
 {
     return mvot_strdupf("%s/part-%05u-of-%05u", out, p->index, p->count);
+}
+
+int mvot_cli_part_out(const struct mvot_cli *cli, const struct mvot_part *p, const char **out,
+                      char **owned)
+{
+    if (!p->count)
+        return -1;
+    *owned = mvot_part_dir(*out, p);
+    if (!*owned) {
+        fprintf(stderr, "%s: out of memory\n", cli->cmd);
+        return MVOT_EXIT_FAIL;
+    }
+    *out = *owned;
+    return -1;
 }

@@ -28,5 +28,10 @@ int mvot_cli_parse_part(const struct mvot_cli *cli, const char *arg, struct mvot
  * part, so every task of an array gets the same command line and no two parts share a file.
  * New string (free it), NULL if out of memory. */
 char *mvot_part_dir(const char *out, const struct mvot_part *p);
+/* For a command's --out: with p->count > 0 points *out at the part's folder (*owned holds the
+ * string: free it), else leaves both alone. Returns -1 to go on, else an exit code (after
+ * printing why). */
+int mvot_cli_part_out(const struct mvot_cli *cli, const struct mvot_part *p, const char **out,
+                      char **owned);
 
 #endif

@@ -64,7 +64,7 @@ expect_refused "duplicated part" "part 2/4 is given twice" --out "$T/x2" "$T/p4"
 expect_refused "foreign part" "not the same run" --out "$T/x3" "$T/p2/part-00000-of-00002" \
     "$T/other/part-00001-of-00002"
 expect_refused "mixed N" "part of 4" --out "$T/x4" "$T/p2/part-00000-of-00002" "$T/p4/part-00001-of-00004"
-expect_refused "not a part" "not a gen part" --out "$T/x5" "$T/one"
+expect_refused "not a part" "is not a part" --out "$T/x5" "$T/one"
 cp -r "$T/p2" "$T/bad"
 printf 'x' >>"$T/bad/part-00001-of-00002/episodes.tar.zst"
 expect_refused "corrupt part" "re-run part 1" --out "$T/x6" "$T/bad"/part-*

@@ -53,7 +53,7 @@ PYTHONPATH="$MVOT_SRC/tools/python" $PY - "$D" <<'P'
 import json, os, shutil, sys
 from mvot_reader import ShardSet, ShardError
 d = sys.argv[1]
-a, b = (os.path.join(d, "train", "shard-00000-%06d.tar.zst" % i) for i in (0, 1))
+a, b = (os.path.join(d, "train", "shard-%05d-000000.tar.zst" % i) for i in (0, 1))
 os.rename(a, a + ".x"); os.rename(b, a); os.rename(a + ".x", b)
 try:
     ShardSet(d, split=None)[0]

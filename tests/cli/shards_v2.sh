@@ -17,7 +17,7 @@ M=$MVOT_BIN
 echo '{"gen": {"image_size": 128}, "codebook": {"K": 64, "max_iters": 1}, "pack": {"shard_samples": 300}}' > "$T/cfg.json"
 "$M" build --quiet --config "$T/cfg.json" --out "$T/b" --threads 2
 D=$T/b/shards
-ls "$D/train/shard-00000-000001.tar.zst" "$D/dev/shard-00000-000000.tar.zst" \
+ls "$D/train/shard-00001-000000.tar.zst" "$D/dev/shard-00000-000000.tar.zst" \
    "$D/test/shard-00000-000000.tar.zst" > /dev/null
 $PY - "$D/manifest.json" <<'P'
 import json, sys
@@ -43,7 +43,7 @@ $PY -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); assert 
 # identity: swap two train shards
 "$M" cat --json "$D" 0 > "$T/s0.json"
 $PY -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({"key": s["key"], "output_ids": [t for t,l in zip(s["input_ids"], s["labels"]) if l != -100]}))' "$T/s0.json" > "$T/pred.jsonl"
-S0=$D/train/shard-00000-000000.tar.zst S1=$D/train/shard-00000-000001.tar.zst
+S0=$D/train/shard-00000-000000.tar.zst S1=$D/train/shard-00001-000000.tar.zst
 mv "$S0" "$T/x"; mv "$S1" "$S0"; mv "$T/x" "$S1"
 expect_fail() { # expect_fail NAME CMD...: exit 1 and a message naming shard 0
   local name=$1; shift

@@ -5,9 +5,11 @@
  * Input layout, all lengths u32 little-endian and clamped to the bytes that remain:
  *   len, manifest.json bytes, then for each entry of the manifest's "shards" array in order:
  *   len, that shard file's bytes (written under the entry's "file" name).
- * Names that are not plain file names ('/', "..", over 64 bytes, "manifest.json") are not
- * written, so nothing leaves the directory; shards past the input's end are simply absent.
- * tests/fuzz/make-seeds.sh builds such inputs from real `mvot build` output. The format does
+ * Names are written if they are a plain file name, or one split folder (train, dev, test)
+ * and a plain file name, as format 2 names its shards ("train/shard-00000-000000.tar.zst");
+ * anything else ("..", other folders, over 64 bytes, "manifest.json") is not written, so
+ * nothing leaves the directory; shards past the input's end are simply absent.
+ * tests/fuzz/make-seeds.sh builds such inputs from real `mvot build` output. The layout does
  * not depend on the shard format's version: only "shards"[]."file" is read here. */
 #ifndef MVOT_TESTS_FUZZ_SHARD_DIR_H
 #define MVOT_TESTS_FUZZ_SHARD_DIR_H
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FZ_MAX_FILES 16
@@ -27,12 +30,18 @@ static char fz_dir[512];
 static char fz_written[FZ_MAX_FILES][80];
 static size_t fz_n_written;
 
+static const char *const fz_splits[] = {"train", "dev", "test"};
+
 static void fz_clear(void)
 {
     char p[2048];
     for (size_t i = 0; i < fz_n_written; i++) {
         snprintf(p, sizeof p, "%s/%s", fz_dir, fz_written[i]);
         unlink(p);
+    }
+    for (size_t k = 0; k < 3; k++) { /* the split folders, once empty */
+        snprintf(p, sizeof p, "%s/%s", fz_dir, fz_splits[k]);
+        rmdir(p);
     }
     fz_n_written = 0;
 }
@@ -70,6 +79,17 @@ static const uint8_t *fz_chunk(const uint8_t *data, size_t size, size_t *pos, si
 
 static int fz_plain_name(const char *s)
 {
+    /* one split folder first, made here when needed */
+    for (size_t k = 0; k < 3; k++) {
+        size_t l = strlen(fz_splits[k]);
+        if (strncmp(s, fz_splits[k], l) == 0 && s[l] == '/' && !strchr(s + l + 1, '/')) {
+            char p[2048];
+            snprintf(p, sizeof p, "%s/%s", fz_dir, fz_splits[k]);
+            mkdir(p, 0755);
+            s += l + 1;
+            break;
+        }
+    }
     size_t n = strlen(s);
     if (n == 0 || n > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
         strcmp(s, "manifest.json") == 0)
@@ -78,6 +98,11 @@ static int fz_plain_name(const char *s)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
               (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
             return 0;
+    return 1;
+}
+
+static int fz_new_name(const char *s)
+{
     for (size_t i = 0; i < fz_n_written; i++)
         if (strcmp(fz_written[i], s) == 0)
             return 0;
@@ -115,7 +140,7 @@ static const char *fz_shard_dir(const uint8_t *data, size_t size)
         const char *file = json_string_value(json_object_get(json_array_get(shards, i), "file"));
         size_t len = 0;
         const uint8_t *p = fz_chunk(data, size, &pos, &len);
-        if (file && fz_plain_name(file) && fz_n_written < FZ_MAX_FILES)
+        if (file && fz_plain_name(file) && fz_new_name(file) && fz_n_written < FZ_MAX_FILES)
             fz_write(file, p, len);
     }
     json_decref(root);

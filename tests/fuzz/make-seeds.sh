@@ -57,8 +57,9 @@ for t in ("fuzz_shard_read", "fuzz_manifest"):
         put(t, k, v)
 
 # one sample's members: the sample's tar bytes, as mvot_sample_parse_tar gets them
-raw = subprocess.run(["zstd", "-dcq", os.path.join(b, "shard-000000.tar.zst")],
-                     check=True, capture_output=True).stdout
+first = json.load(open(os.path.join(b, "manifest.json")))["shards"][0]["file"]
+raw = subprocess.run(["zstd", "-dcq", os.path.join(b, first)], check=True,
+                     capture_output=True).stdout
 tf = tarfile.open(fileobj=io.BytesIO(raw))
 members = tf.getmembers()
 by_key = {}

@@ -4,7 +4,7 @@
     for s in open_shards("mvot-out/shards", split="train", tasks=["maze"]):
         s["key"], s["input_ids"], s["labels"]   # labels: -100 on every input position
 
-A set is ROOT/manifest.json plus ROOT/{split}/shard-{part}-{n}.tar.zst (format 2); giving
+A set is ROOT/manifest.json plus ROOT/{split}/shard-{block}-{n}.tar.zst (format 2); giving
 ROOT/train opens the root's manifest restricted to that split. Selecting by split or task
 reads only each shard's index (split, task and episode of every sample are in it), never
 the samples. Random access goes through the seek table and index, so reading one sample
