@@ -41,7 +41,9 @@ for mode in exact km; do
         --out "$T/$mode-parts2.safetensors" || fail "$mode: train --patches repeated"
     "$BIN" codebook train --quiet "${opt[@]}" --patches "$T/whole.mvps" --out "$T/$mode-whole.safetensors" \
         || fail "$mode: train --patches (1 file)"
-    for v in parts parts2 whole; do
+    "$BIN" codebook train --quiet "${opt[@]}" --threads 2 --patches "$T/s0.mvps" "$T/s1.mvps" "$T/s2.mvps" \
+        --out "$T/$mode-threads.safetensors" || fail "$mode: train --patches --threads 2"
+    for v in parts parts2 whole threads; do
         expect_eq "$(cmp -s "$T/$mode-direct.safetensors" "$T/$mode-$v.safetensors" && echo same)" same \
             "$mode: codebook from --patches ($v) vs --episodes"
     done
