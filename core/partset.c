@@ -11,7 +11,7 @@
 /* Caps what a manifest may claim before anything is allocated from it. */
 #define PARTSET_COUNT_MAX 1000000
 
-static json_t *identity_of(const json_t *man, const char *const *own_keys)
+json_t *mvot_partset_identity(const json_t *man, const char *const *own_keys)
 {
     json_t *c = json_deep_copy(man);
     if (c) {
@@ -61,7 +61,7 @@ static enum mvot_status load_one(const char *dir, const char *format, const char
     MVOT_CORRUPT_IF(
         p->count < 1 || p->count > PARTSET_COUNT_MAX || p->index < 0 || p->index >= p->count, err,
         path, "part %lld/%lld is out of range", (long long)p->index, (long long)p->count);
-    p->ident = identity_of(p->man, own_keys);
+    p->ident = mvot_partset_identity(p->man, own_keys);
     MVOT_FAIL_IF(!p->ident, err, MVOT_ERR_NOMEM, path, "out of memory");
 cleanup:
     return st;

@@ -37,4 +37,9 @@ enum mvot_status mvot_partset_load(const char *const *dirs, size_t n, const char
                                    struct mvot_partset *ps, struct mvot_error *err);
 void mvot_partset_free(struct mvot_partset *ps);
 
+/* A part manifest without "part" and the NULL-terminated own_keys: what every part of one run
+ * shares (the patch statistics hash it as the run's identity, codebook/patchstats.h). New
+ * reference; NULL if out of memory. */
+json_t *mvot_partset_identity(const json_t *man, const char *const *own_keys);
+
 #endif

@@ -33,7 +33,6 @@
 #define DOM_ATTEMPT 0x67656e2d61740000ull
 #define DOM_FLMAP 0x67656e2d666d0000ull /* FROZENLAKE map shared by a block of episodes */
 #define MAX_ATTEMPTS 256
-#define GEN_MANIFEST_FORMAT "mvot-gen-manifest"
 #define GEN_STATE_FORMAT "mvot-gen-state"
 
 static const uint32_t N_OPTIONS[MVOT_TASK_COUNT] = {4, 3, 4};
@@ -795,7 +794,7 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
             splits[s] += ctx->counts[t][s];
         frames += ctx->frames[t];
     }
-    json_object_set_new(m, "format", json_string(GEN_MANIFEST_FORMAT));
+    json_object_set_new(m, "format", json_string(MVOT_GEN_MANIFEST_FORMAT));
     json_object_set_new(m, "version", json_integer(1));
     json_object_set_new(m, "episode_format_version", json_integer(MVOT_EPISODE_VERSION));
     json_object_set_new(m, "tool", json_string("mvot-data"));
@@ -866,7 +865,7 @@ static enum mvot_status claim_out_dir(const char *out_dir, const struct mvot_out
     json_t *m = NULL, *state = NULL;
     int ours = 0;
     const char *paths[2] = {state_path, man_path};
-    const char *formats[2] = {GEN_STATE_FORMAT, GEN_MANIFEST_FORMAT};
+    const char *formats[2] = {GEN_STATE_FORMAT, MVOT_GEN_MANIFEST_FORMAT};
     for (int i = 0; i < 2 && !ours; i++) {
         if (mvot_io_exists(paths[i]) && mvot_json_load_file(paths[i], &m, NULL) == MVOT_OK) {
             const char *f = json_string_value(json_object_get(m, "format"));

@@ -88,6 +88,10 @@ struct mvot_gen_part {
     uint32_t index, count;
 };
 #define MVOT_GEN_PART_FORMAT "mvot-gen-part"
+#define MVOT_GEN_MANIFEST_FORMAT "mvot-gen-manifest" /* a whole set (one process, or merged) */
+/* The manifest fields a gen part has of its own (besides "part"); every other field is the
+ * run's identity, the same in all its parts (mvot_gen_merge and codebook/patchstats.h). */
+#define MVOT_GEN_PART_OWN_KEYS ((const char *const[]){"archive_xxh3", "archive_bytes", NULL})
 
 /* As mvot_gen_run, but with part != NULL: plans the whole set (text only, the same in every
  * part), then renders only the part's contiguous range of the global episode order into

@@ -106,8 +106,7 @@ enum mvot_status mvot_gen_merge(const char *const *part_dirs, size_t n_parts, co
     int64_t count = 0, next = 0, total = 0;
     if (summary)
         *summary = NULL;
-    MVOT_TRY(mvot_partset_load(part_dirs, n_parts, MVOT_GEN_PART_FORMAT,
-                               (const char *const[]){"archive_xxh3", "archive_bytes", NULL},
+    MVOT_TRY(mvot_partset_load(part_dirs, n_parts, MVOT_GEN_PART_FORMAT, MVOT_GEN_PART_OWN_KEYS,
                                (const char *const[]){"plan_xxh3", NULL}, &ps, err));
     count = ps.count;
     slot = calloc((size_t)count, sizeof *slot);

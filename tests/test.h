@@ -158,4 +158,9 @@ char *t_tmpdir(void);
  * when unset or missing. Tests that need it T_SKIP on NULL. The string is static. */
 const char *t_reference_dir(void);
 
+/* A file of the source tree, $MVOT_SRC/rel (which ctest sets), read whole and NUL-terminated,
+ * for tests that hold a spec in docs/ to the code; caller frees. NULL (with the reason on
+ * stderr) when MVOT_SRC is unset or the file unreadable: the test then fails, never skips. */
+char *t_read_source(const char *rel);
+
 #endif

@@ -12,21 +12,6 @@
 #include "tests/test.h"
 #include "tests/test_codebook_synth.h"
 
-static struct mvot_image *frames_make(size_t n, uint32_t S, uint64_t seed)
-{
-    struct mvot_image *f = calloc(n, sizeof *f);
-    for (size_t i = 0; i < n; i++)
-        synth_frame(seed, i, S, 6, &f[i]);
-    return f;
-}
-
-static void frames_free(struct mvot_image *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        mvot_image_free(&f[i]);
-    free(f);
-}
-
 /* Naive nearest code: integer squared distance, first index on ties. */
 static int32_t naive_nearest(const float *cb, uint32_t K, uint32_t D, const uint8_t *p,
                              int64_t *dist)
@@ -51,7 +36,7 @@ static int32_t naive_nearest(const float *cb, uint32_t K, uint32_t D, const uint
 static void test_patchset_counts(void)
 {
     struct mvot_error err = {0};
-    struct mvot_image *f = frames_make(6, 128, 5);
+    struct mvot_image *f = synth_frames(6, 128, 6, 5);
     struct mvot_patchset a, b;
     struct mvot_pool *pool = mvot_pool_create(2);
     ASSERT_OK(mvot_patchset_from_frames(f, 6, 16, 0, pool, &a, &err), &err);
@@ -77,13 +62,13 @@ static void test_patchset_counts(void)
     mvot_patchset_free(&a);
     mvot_patchset_free(&b);
     mvot_pool_free(pool);
-    frames_free(f, 6);
+    synth_frames_free(f, 6);
 }
 
 static void test_exact_when_few(void)
 {
     struct mvot_error err = {0};
-    struct mvot_image *f = frames_make(8, 128, 9);
+    struct mvot_image *f = synth_frames(8, 128, 6, 9);
     struct mvot_kmeans_opts o;
     mvot_kmeans_opts_default(&o);
     struct mvot_codebook cb;
@@ -117,7 +102,7 @@ static void test_exact_when_few(void)
         }
     mvot_patchset_free(&ps);
     mvot_codebook_free(&cb);
-    frames_free(f, 8);
+    synth_frames_free(f, 8);
 }
 
 static void train_bytes(const struct mvot_image *f, size_t n, const struct mvot_kmeans_opts *o,
@@ -134,7 +119,7 @@ static void test_kmeans_deterministic_and_lloyd(void)
 {
     struct mvot_error err = {0};
     const size_t n = 12;
-    struct mvot_image *f = frames_make(n, 128, 3);
+    struct mvot_image *f = synth_frames(n, 128, 6, 3);
     struct mvot_kmeans_opts o;
     mvot_kmeans_opts_default(&o);
     o.K = 48;
@@ -194,7 +179,7 @@ static void test_kmeans_deterministic_and_lloyd(void)
     mvot_codebook_free(&a);
     mvot_codebook_free(&b);
     mvot_codebook_free(&c);
-    frames_free(f, n);
+    synth_frames_free(f, n);
     free(p1);
     free(p2);
     free(dir);
@@ -204,7 +189,7 @@ static void test_subsample(void)
 {
     struct mvot_error err = {0};
     const size_t n = 10;
-    struct mvot_image *f = frames_make(n, 128, 11);
+    struct mvot_image *f = synth_frames(n, 128, 6, 11);
     struct mvot_kmeans_opts o;
     mvot_kmeans_opts_default(&o);
     o.K = 20;
@@ -233,7 +218,7 @@ static void test_subsample(void)
     ASSERT_TRUE(mvot_codebook_train_frames(f, n, &o, NULL, NULL, &c, &err) != MVOT_OK);
     mvot_codebook_free(&a);
     mvot_codebook_free(&b);
-    frames_free(f, n);
+    synth_frames_free(f, n);
     free(p1);
     free(p2);
     free(dir);

@@ -6,6 +6,7 @@
 #define MVOT_TESTS_CODEBOOK_SYNTH_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/png.h"
@@ -74,6 +75,23 @@ static int synth_frame(uint64_t seed, uint64_t index, uint32_t S, uint32_t grid_
                    synth_palette[5 - d % 2]);
     }
     return 0;
+}
+
+/* Frames 0..n-1 of a synthetic set (S x S, grids 3..grid_max); free with synth_frames_free. */
+static inline struct mvot_image *synth_frames(size_t n, uint32_t S, uint32_t grid_max,
+                                              uint64_t seed)
+{
+    struct mvot_image *f = calloc(n ? n : 1, sizeof *f);
+    for (size_t i = 0; f && i < n; i++)
+        synth_frame(seed, i, S, grid_max, &f[i]);
+    return f;
+}
+
+static inline void synth_frames_free(struct mvot_image *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++)
+        mvot_image_free(&f[i]);
+    free(f);
 }
 
 #endif

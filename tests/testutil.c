@@ -1,6 +1,6 @@
 /* Helpers shared by the test executables: temp directories that remove themselves when the
- * program exits (a full ctest run must not leave folders behind), and the reference data
- * location handed down by ctest. */
+ * program exits (a full ctest run must not leave folders behind), the reference data
+ * location handed down by ctest, and files of the source tree (specs in docs/). */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <stdio.h>
@@ -59,4 +59,29 @@ const char *t_reference_dir(void)
     if (!d || !*d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
         return NULL;
     return d;
+}
+
+char *t_read_source(const char *rel)
+{
+    const char *src = getenv("MVOT_SRC");
+    char path[4096];
+    if (!src || !*src) {
+        fprintf(stderr, "testutil: MVOT_SRC is not set; cannot read %s\n", rel);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", src, rel);
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n = -1;
+    if (fp && fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) != NULL && fread(buf, 1, (size_t)n, fp) == (size_t)n) {
+        buf[n] = 0;
+    } else {
+        fprintf(stderr, "testutil: cannot read %s\n", path);
+        free(buf);
+        buf = NULL;
+    }
+    if (fp)
+        fclose(fp);
+    return buf;
 }

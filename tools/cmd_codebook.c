@@ -9,6 +9,7 @@
 #include "codebook/distances.h"
 #include "codebook/import.h"
 #include "codebook/patchset.h"
+#include "codebook/patchstats.h"
 #include "codebook/stats.h"
 #include "codebook/train.h"
 #include "core/hash.h"
@@ -29,7 +30,18 @@ static const char HELP[] =
     "      k-means over the 16x16 patches of every frame (distinct patches weighted by count;\n"
     "      exact when there are at most K distinct patches). Defaults: K 8192, seed 0,\n"
     "      20 iterations, 65536 distinct patches before subsampling. Byte-identical output\n"
-    "      for any --threads.\n"
+    "      for any --threads. --out replaces only an earlier codebook file.\n"
+    "  train --patches F.mvps [F.mvps ...] --out CB.safetensors [same options]\n"
+    "      The same training over patch statistics files (collect): the counts are summed,\n"
+    "      so the codebook is byte-identical to training on the archive(s) they came from.\n"
+    "      Files from `gen --part` must be parts 0..N-1 of one run, each exactly once (a\n"
+    "      missing, duplicated or foreign part is exit 2, naming it); any order.\n"
+    "  collect --episodes DIR|ARCHIVE --out F.mvps\n"
+    "      Distinct 16x16 patches of every frame with their counts, and where they came\n"
+    "      from (archive hash; part index, count and plan hash for a gen part folder), as\n"
+    "      one file (docs/patch-stats-format.md). DIR is a gen output or a gen part folder.\n"
+    "      --out is replaced only if it is already a patch statistics file, and may not\n"
+    "      lie in the gen folder it reads (keep a run's .mvps files in a folder of their own).\n"
     "  import --vqgan CKPT --out CB.safetensors\n"
     "      Extract quantize.embedding.weight (with or without model.vqmodel.) as a vqgan\n"
     "      codebook. CKPT is a .safetensors file, a model.safetensors.index.json or a model\n"
@@ -47,10 +59,24 @@ static const char HELP[] =
     "      discrepancy loss.\n"
     "\n" MVOT_CLI_COMMON_HELP;
 
-enum { O_EPISODES = 1, O_OUT, O_K, O_SEED, O_ITERS, O_MAXP, O_VQGAN, O_CODEBOOK, O_ATLAS, O_HIST };
+enum {
+    O_EPISODES = 1,
+    O_OUT,
+    O_K,
+    O_SEED,
+    O_ITERS,
+    O_MAXP,
+    O_VQGAN,
+    O_CODEBOOK,
+    O_ATLAS,
+    O_HIST,
+    O_PATCHES
+};
 
 struct args {
     const char *episodes, *out, *vqgan, *codebook, *atlas;
+    const char **patches; /* --patches files (argv strings), n_patches of them */
+    size_t n_patches;
     int histogram;
     struct mvot_kmeans_opts ko;
 };
@@ -65,17 +91,36 @@ static int print_json(json_t *j)
     return MVOT_EXIT_OK;
 }
 
+/* A codebook --out may replace only an earlier codebook file: a command never overwrites a
+ * file it did not make (docs/cli.md). Checked before the long work. Returns -1 when fine. */
+static int check_codebook_out(struct mvot_cli *cli, const char *out)
+{
+    struct mvot_codebook old;
+    if (!mvot_io_exists(out))
+        return -1;
+    enum mvot_status st = mvot_codebook_load(out, &old, NULL);
+    mvot_codebook_free(&old);
+    if (st == MVOT_OK)
+        return -1;
+    return mvot_cli_usage(cli, "%s exists and is not a codebook file; choose a new --out", out);
+}
+
 static int do_train(struct mvot_cli *cli, struct args *a)
 {
-    if (!a->episodes || !a->out)
-        return mvot_cli_usage(cli, "train needs --episodes and --out");
+    if (!a->episodes == !a->n_patches || !a->out)
+        return mvot_cli_usage(cli, "train needs --out and one of --episodes or --patches");
+    int rc = check_codebook_out(cli, a->out);
+    if (rc >= 0)
+        return rc;
     struct mvot_error err = {0};
     struct mvot_codebook cb;
     struct mvot_pool *pool = mvot_pool_create(cli->threads);
     if (!pool)
         return mvot_cli_usage(cli, "cannot start %d threads", cli->threads);
     enum mvot_status st =
-        mvot_codebook_train_archive(a->episodes, &a->ko, pool, &cli->hook, &cb, &err);
+        a->episodes ? mvot_codebook_train_archive(a->episodes, &a->ko, pool, &cli->hook, &cb, &err)
+                    : mvot_codebook_train_from_stats(a->patches, a->n_patches, &a->ko, pool,
+                                                     &cli->hook, &cb, &err);
     mvot_cli_progress_done(cli);
     if (st == MVOT_OK)
         st = mvot_codebook_save(a->out, &cb, &err);
@@ -108,6 +153,43 @@ static int do_train(struct mvot_cli *cli, struct args *a)
         print_json(j);
     }
     mvot_codebook_free(&cb);
+    return MVOT_EXIT_OK;
+}
+
+static int do_collect(struct mvot_cli *cli, struct args *a)
+{
+    if (!a->episodes || !a->out)
+        return mvot_cli_usage(cli, "collect needs --episodes and --out");
+    struct mvot_error err = {0};
+    struct mvot_patchstats_info in;
+    struct mvot_pool *pool = mvot_pool_create(cli->threads);
+    if (!pool)
+        return mvot_cli_usage(cli, "cannot start %d threads", cli->threads);
+    enum mvot_status st = mvot_patchstats_collect(a->episodes, a->out, a->ko.patch,
+                                                  a->ko.max_distinct, pool, &cli->hook, &in, &err);
+    mvot_cli_progress_done(cli);
+    mvot_pool_free(pool);
+    if (st != MVOT_OK)
+        return mvot_cli_fail(cli, &err);
+    char part[48] = "", ah[17], plan[17];
+    mvot_hash_hex(in.archive_xxh3, ah);
+    mvot_hash_hex(in.plan_xxh3, plan);
+    if (in.part_count)
+        snprintf(part, sizeof part, " (part %u/%u)", in.part_index, in.part_count);
+    mvot_cli_note(cli, "%s: %llu distinct of %llu patches in %llu frames%s\n", a->out,
+                  (unsigned long long)in.distinct, (unsigned long long)in.patches,
+                  (unsigned long long)in.frames, part);
+    if (cli->json) {
+        json_t *j =
+            json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "out", a->out, "episodes", a->episodes,
+                      "frames", (json_int_t)in.frames, "patches", (json_int_t)in.patches,
+                      "distinct", (json_int_t)in.distinct, "archive_xxh3", ah);
+        if (j && in.part_count)
+            json_object_set_new(j, "part",
+                                json_pack("{s:i, s:i, s:s}", "index", (int)in.part_index, "count",
+                                          (int)in.part_count, "plan_xxh3", plan));
+        print_json(j);
+    }
     return MVOT_EXIT_OK;
 }
 
@@ -243,7 +325,8 @@ static int do_distances(struct mvot_cli *cli, struct args *a)
     return rc;
 }
 
-int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
+/* Parses the subcommand and its options into *a and runs it. */
+static int codebook_main(int argc, char **argv, struct mvot_cli *cli, struct args *a)
 {
     static const struct option opts[] = {{"episodes", required_argument, 0, O_EPISODES},
                                          {"out", required_argument, 0, O_OUT},
@@ -255,11 +338,9 @@ int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
                                          {"codebook", required_argument, 0, O_CODEBOOK},
                                          {"atlas", required_argument, 0, O_ATLAS},
                                          {"histogram", no_argument, 0, O_HIST},
+                                         {"patches", required_argument, 0, O_PATCHES},
                                          MVOT_CLI_COMMON_OPTIONS,
                                          {0, 0, 0, 0}};
-    struct args a;
-    memset(&a, 0, sizeof a);
-    mvot_kmeans_opts_default(&a.ko);
     const char *sub = argc > 1 ? argv[1] : NULL;
     if (!sub || sub[0] == '-') {
         for (int i = 1; i < argc; i++)
@@ -268,35 +349,37 @@ int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
                 return MVOT_EXIT_OK;
             }
         return mvot_cli_usage(
-            cli, "expected a subcommand: train, import, extract-vqgan, stats or distances");
+            cli,
+            "expected a subcommand: train, collect, import, extract-vqgan, stats or distances");
     }
     uint64_t v;
     int c;
     while ((c = getopt_long(argc - 1, argv + 1, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case O_EPISODES: a.episodes = optarg; break;
-        case O_OUT: a.out = optarg; break;
-        case O_VQGAN: a.vqgan = optarg; break;
-        case O_CODEBOOK: a.codebook = optarg; break;
-        case O_ATLAS: a.atlas = optarg; break;
-        case O_HIST: a.histogram = 1; break;
+        case O_EPISODES: a->episodes = optarg; break;
+        case O_OUT: a->out = optarg; break;
+        case O_VQGAN: a->vqgan = optarg; break;
+        case O_CODEBOOK: a->codebook = optarg; break;
+        case O_ATLAS: a->atlas = optarg; break;
+        case O_HIST: a->histogram = 1; break;
+        case O_PATCHES: a->patches[a->n_patches++] = optarg; break;
         case O_K:
             if (!mvot_cli_parse_u64(cli, "--k", optarg, 1, 1u << 20, &v))
                 return MVOT_EXIT_USAGE;
-            a.ko.K = (uint32_t)v;
+            a->ko.K = (uint32_t)v;
             break;
         case O_SEED:
-            if (!mvot_cli_parse_u64(cli, "--seed", optarg, 0, UINT64_MAX, &a.ko.seed))
+            if (!mvot_cli_parse_u64(cli, "--seed", optarg, 0, UINT64_MAX, &a->ko.seed))
                 return MVOT_EXIT_USAGE;
             break;
         case O_ITERS:
             if (!mvot_cli_parse_u64(cli, "--iters", optarg, 0, 100000, &v))
                 return MVOT_EXIT_USAGE;
-            a.ko.max_iters = (uint32_t)v;
+            a->ko.max_iters = (uint32_t)v;
             break;
         case O_MAXP:
             if (!mvot_cli_parse_u64(cli, "--max-patches", optarg, 1, (uint64_t)1 << 32,
-                                    &a.ko.max_patches))
+                                    &a->ko.max_patches))
                 return MVOT_EXIT_USAGE;
             break;
         default: {
@@ -306,19 +389,40 @@ int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
         }
         }
     }
-    if (optind + 1 < argc)
-        return mvot_cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+    /* `--patches A B C`: the files after the first are left as operands */
+    for (int i = optind + 1; i < argc; i++) {
+        if (!a->n_patches)
+            return mvot_cli_usage(cli, "unexpected argument '%s'", argv[i]);
+        a->patches[a->n_patches++] = argv[i];
+    }
     mvot_cli_ready(cli);
     if (strcmp(sub, "train") == 0)
-        return do_train(cli, &a);
+        return do_train(cli, a);
+    if (strcmp(sub, "collect") == 0)
+        return do_collect(cli, a);
     if (strcmp(sub, "import") == 0)
-        return do_import(cli, &a);
+        return do_import(cli, a);
     if (strcmp(sub, "extract-vqgan") == 0)
-        return do_extract(cli, &a);
+        return do_extract(cli, a);
     if (strcmp(sub, "stats") == 0)
-        return do_stats(cli, &a);
+        return do_stats(cli, a);
     if (strcmp(sub, "distances") == 0)
-        return do_distances(cli, &a);
+        return do_distances(cli, a);
     return mvot_cli_usage(
-        cli, "unknown subcommand '%s' (train, import, extract-vqgan, stats or distances)", sub);
+        cli, "unknown subcommand '%s' (train, collect, import, extract-vqgan, stats or distances)",
+        sub);
+}
+
+int mvot_cmd_codebook(int argc, char **argv, struct mvot_cli *cli)
+{
+    struct args a;
+    memset(&a, 0, sizeof a);
+    mvot_kmeans_opts_default(&a.ko);
+    /* every --patches file is an argv string, so there are fewer than argc of them */
+    a.patches = calloc((size_t)argc, sizeof *a.patches);
+    if (!a.patches)
+        return mvot_cli_usage(cli, "out of memory");
+    int rc = codebook_main(argc, argv, cli, &a);
+    free(a.patches);
+    return rc;
 }

@@ -10,7 +10,7 @@ const struct mvot_command mvot_commands[] = {
     {"show", "draw a contact sheet PNG of one episode", mvot_cmd_show},
     {"stats", "text-only baselines: can the answer be read without the images?", mvot_cmd_stats},
     {"bpe", "text tokenizer: encode, decode, train, info", mvot_cmd_bpe},
-    {"codebook", "VQ codebooks: train, import, stats, distances", mvot_cmd_codebook},
+    {"codebook", "VQ codebooks: train, collect, import, stats, distances", mvot_cmd_codebook},
     {"tokenize-image", "encode a PNG to VQ codes, or decode codes to PNG", mvot_cmd_tokenize_image},
     {"pack", "tokenize episodes and pack them into shards", mvot_cmd_pack},
     {"verify", "check shards against their manifest", mvot_cmd_verify},
