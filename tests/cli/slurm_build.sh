@@ -7,13 +7,7 @@
 set -u
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/slurm_env.bash"
-BIN=$(readlink -f "${MVOT_BIN:?}")
-T=$(t_tmp)
-chmod 755 "$T" # slurmd runs the jobs as us, but keep the folder readable like a shared one
-trap 'slurm_env_stop; rm -rf "$T"' EXIT
-slurm_env_start "$T/slurm"
-rc=$?
-[ "$rc" = 0 ] || exit "$rc"
+slurm_test_begin
 t0=$SECONDS
 
 cat >"$T/cfg.json" <<'J'

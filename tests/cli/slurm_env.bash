@@ -7,6 +7,18 @@
 # stderr where Slurm cannot run here.
 SLURM_ENV_PIDS=()
 
+# slurm_test_begin: the start of a Slurm test (after sourcing lib.bash): BIN, the mvot under
+# test by its absolute path; T, a temp folder removed at exit, after the daemons are stopped;
+# and a running private Slurm. Exits with slurm_env_start's code (77: skipped) when Slurm
+# cannot run here.
+slurm_test_begin() {
+    BIN=$(readlink -f "${MVOT_BIN:?}")
+    T=$(t_tmp)
+    chmod 755 "$T" # slurmd runs the jobs as us, but keep the folder readable like a shared one
+    trap 'slurm_env_stop; rm -rf "$T"' EXIT
+    slurm_env_start "$T/slurm" || exit $?
+}
+
 slurm_env_skip() { echo "skip: $*" >&2; return 77; }
 
 slurm_env_install() {

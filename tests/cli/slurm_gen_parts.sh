@@ -6,13 +6,7 @@
 set -u
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/slurm_env.bash"
-BIN=$(readlink -f "${MVOT_BIN:?}")
-T=$(t_tmp)
-chmod 755 "$T" # slurmd runs the job as us, but keep the folder readable like a shared one
-trap 'slurm_env_stop; rm -rf "$T"' EXIT
-slurm_env_start "$T/slurm"
-rc=$?
-[ "$rc" = 0 ] || exit "$rc"
+slurm_test_begin
 
 args=(gen --task all --episodes 8 --seed 5 --image-size 128 --max-steps 6 --quiet --threads 1)
 "$BIN" "${args[@]}" --out "$T/one" || exit 1
