@@ -56,6 +56,12 @@ struct mvot_outdir_lock;
 enum mvot_status mvot_build_claim(const struct mvot_build *b, struct mvot_outdir_lock **lock,
                                   struct mvot_error *err);
 
+/* A split build merges its shards into OUT/shards, which must be new or hold a set of the
+ * same config (the merge checks that it places the same bytes); unlike the one-process
+ * build's pack, it cannot replace a set of another config. Refused here (MVOT_ERR_INVALID)
+ * before any job runs. */
+enum mvot_status mvot_build_check_shards(const struct mvot_build *b, struct mvot_error *err);
+
 /* The steps. gen: the whole set (part NULL) or one part into dir. */
 enum mvot_status mvot_build_gen(struct mvot_build *b, const struct mvot_part *part, const char *dir,
                                 json_t **summary, struct mvot_error *err);

@@ -255,3 +255,20 @@ enum mvot_status mvot_build_claim(const struct mvot_build *b, struct mvot_outdir
         st = claim_out_dir(b->out, *lock, b->cfg_out, err);
     return st;
 }
+
+enum mvot_status mvot_build_check_shards(const struct mvot_build *b, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    json_t *m = NULL;
+    char *man = mvot_io_join(b->sh_dir, "manifest.json");
+    if (!man)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, "build", "out of memory");
+    if (mvot_io_exists(man) && (mvot_json_load_file(man, &m, NULL) != MVOT_OK ||
+                                !json_equal(json_object_get(m, "build_config"), b->cfg)))
+        st = mvot_error_set(err, MVOT_ERR_INVALID, b->sh_dir,
+                            "holds a shard set of another build config, which a split build "
+                            "does not replace: delete it, or build into a new --out");
+    json_decref(m);
+    free(man);
+    return st;
+}

@@ -219,7 +219,8 @@ int mvot_build_slurm(struct mvot_build *b, const struct mvot_build_slurm *s)
     }
     if ((rc = resolve_paths(b, s, p)) >= 0)
         goto done;
-    if ((st = mvot_build_claim(b, &lock, &err)) != MVOT_OK)
+    if ((st = mvot_build_claim(b, &lock, &err)) != MVOT_OK ||
+        (st = mvot_build_check_shards(b, &err)) != MVOT_OK)
         goto fail;
     if ((st = mvot_json_write_file(b->cfg_out, b->cfg, &err)) != MVOT_OK ||
         (st = write_files(s, p, &err)) != MVOT_OK)

@@ -107,9 +107,12 @@ static enum mvot_status stage_plan(struct mvot_build *b, const struct mvot_part 
     json_t *sum = NULL;
     (void)part;
     (void)parts;
+    enum mvot_status st = mvot_build_check_shards(b, err);
+    if (st != MVOT_OK)
+        return st;
     mvot_cli_note(b->cli, "build: planning %llu episodes per task\n",
                   (unsigned long long)b->gc.episodes);
-    enum mvot_status st = mvot_gen_plan(&b->gc, b->pool, &b->cli->hook, &sum, err);
+    st = mvot_gen_plan(&b->gc, b->pool, &b->cli->hook, &sum, err);
     mvot_cli_progress_done(b->cli);
     if (st == MVOT_OK) {
         mvot_cli_note(b->cli, "build: plan ok: %lld episodes, %lld frames, plan %s\n",

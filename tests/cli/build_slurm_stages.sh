@@ -111,6 +111,8 @@ expect_usage_error "$BIN" build --config "$O/build-config.json" --out "$O" --sta
 expect_usage_error "$BIN" build --out "$T/x" --slurm --stage plan
 expect_usage_error "$BIN" build --out "$T/x" --dry-run
 expect_usage_error "$BIN" build --out "$T/x y" --slurm --dry-run
+# a split build does not replace a shard set of another config (the one-process build does)
+expect_usage_error "$BIN" build --config "$T/cfg.json" --out "$T/one" --seed 9 --slurm --dry-run
 
 # --- submission: a stand-in sbatch records its arguments and answers job ids 101, 102, ... ---
 mkdir -p "$T/bin"
