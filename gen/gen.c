@@ -920,6 +920,81 @@ enum mvot_status mvot_gen_run(const struct mvot_gen_config *cfg, const char *out
     return mvot_gen_run_part(cfg, NULL, out_dir, pool, prog, summary, err);
 }
 
+/* Sets ctx up for cfg and part (NULL: the whole set) and runs the plan: every episode
+ * drafted as text and deduplicated in global order, the same work in every part. */
+static enum mvot_status plan_all(struct run_ctx *ctx, const struct mvot_gen_config *cfg,
+                                 const struct mvot_gen_part *part, struct mvot_pool *pool,
+                                 const struct mvot_progress *prog, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    MVOT_TRY(mvot_gen_config_validate(cfg, err));
+    MVOT_FAIL_IF(part && (part->count == 0 || part->index >= part->count), err, MVOT_ERR_INVALID,
+                 "gen", "part %u/%u is out of range", part->index, part->count);
+    MVOT_TRY(style_open(cfg, &ctx->sprites, &ctx->style, err));
+    MVOT_FAIL_IF(mvot_hasher_init(&ctx->plan_hash) != MVOT_OK, err, MVOT_ERR_NOMEM, "gen",
+                 "out of memory");
+    ctx->cfg = cfg;
+    ctx->prog = prog;
+    for (uint32_t t = 0; t < MVOT_TASK_COUNT; t++)
+        if (cfg->tasks & (1u << t))
+            ctx->task_list[ctx->n_tasks++] = t;
+    ctx->total = cfg->episodes * ctx->n_tasks;
+    /* Part I of N writes episodes [total*I/N, total*(I+1)/N) of the global order: contiguous,
+     * so the parts' archives in part order hold the one-process member sequence. */
+    ctx->first = part ? ctx->total * part->index / part->count : 0;
+    ctx->count = part ? ctx->total * (part->index + 1) / part->count - ctx->first : ctx->total;
+    ctx->attempt = calloc((size_t)ctx->total, 1);
+    MVOT_FAIL_IF(!ctx->attempt || set_init(&ctx->dedup, ctx->total) != 0 ||
+                     set_init(&ctx->layouts, ctx->total) != 0 ||
+                     set_init(&ctx->paths, ctx->total) != 0,
+                 err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
+                 (unsigned long long)ctx->total);
+    mvot_progress_report(prog, "gen: plan", 0, ctx->total);
+    MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)ctx->total, 0, plan_work, plan_emit, discard, ctx,
+                                   err));
+    MVOT_FAIL_IF(ctx->leakage != 0, err, MVOT_ERR_INTERNAL, "gen",
+                 "%llu layouts appear in more than one split", (unsigned long long)ctx->leakage);
+cleanup:
+    return st;
+}
+
+static void ctx_free(struct run_ctx *ctx)
+{
+    mvot_tarz_writer_abort(ctx->tar);
+    free(ctx->attempt);
+    mvot_hasher_free(&ctx->plan_hash);
+    set_free(&ctx->dedup);
+    set_free(&ctx->layouts);
+    set_free(&ctx->paths);
+    mvot_sprites_free(&ctx->sprites);
+}
+
+enum mvot_status mvot_gen_plan(const struct mvot_gen_config *cfg, struct mvot_pool *pool,
+                               const struct mvot_progress *prog, json_t **summary,
+                               struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct run_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    if (summary)
+        *summary = NULL;
+    MVOT_TRY(plan_all(&ctx, cfg, NULL, pool, prog, err));
+    uint64_t frames = 0;
+    for (uint32_t t = 0; t < MVOT_TASK_COUNT; t++)
+        frames += ctx.frames[t];
+    char hex[17];
+    mvot_hash_hex(mvot_hasher_digest(&ctx.plan_hash), hex);
+    if (summary) {
+        *summary = json_pack("{s:I,s:I,s:I,s:s}", "episodes", (json_int_t)ctx.planned, "frames",
+                             (json_int_t)frames, "duplicates_rejected",
+                             (json_int_t)ctx.dup_rejected, "plan_xxh3", hex);
+        MVOT_FAIL_IF(!*summary, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    }
+cleanup:
+    ctx_free(&ctx);
+    return st;
+}
+
 enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
                                    const struct mvot_gen_part *part, const char *out_dir,
                                    struct mvot_pool *pool, const struct mvot_progress *prog,
@@ -932,32 +1007,7 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
     memset(&ctx, 0, sizeof ctx);
     if (summary)
         *summary = NULL;
-    MVOT_TRY(mvot_gen_config_validate(cfg, err));
-    MVOT_FAIL_IF(part && (part->count == 0 || part->index >= part->count), err, MVOT_ERR_INVALID,
-                 "gen", "part %u/%u is out of range", part->index, part->count);
-    MVOT_TRY(style_open(cfg, &ctx.sprites, &ctx.style, err));
-    MVOT_FAIL_IF(mvot_hasher_init(&ctx.plan_hash) != MVOT_OK, err, MVOT_ERR_NOMEM, "gen",
-                 "out of memory");
-    ctx.cfg = cfg;
-    ctx.prog = prog;
-    for (uint32_t t = 0; t < MVOT_TASK_COUNT; t++)
-        if (cfg->tasks & (1u << t))
-            ctx.task_list[ctx.n_tasks++] = t;
-    ctx.total = cfg->episodes * ctx.n_tasks;
-    /* Part I of N writes episodes [total*I/N, total*(I+1)/N) of the global order: contiguous,
-     * so the parts' archives in part order hold the one-process member sequence. */
-    ctx.first = part ? ctx.total * part->index / part->count : 0;
-    ctx.count = part ? ctx.total * (part->index + 1) / part->count - ctx.first : ctx.total;
-    ctx.attempt = calloc((size_t)ctx.total, 1);
-    MVOT_FAIL_IF(!ctx.attempt || set_init(&ctx.dedup, ctx.total) != 0 ||
-                     set_init(&ctx.layouts, ctx.total) != 0 || set_init(&ctx.paths, ctx.total) != 0,
-                 err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
-                 (unsigned long long)ctx.total);
-    mvot_progress_report(prog, "gen: plan", 0, ctx.total);
-    MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)ctx.total, 0, plan_work, plan_emit, discard, &ctx,
-                                   err));
-    MVOT_FAIL_IF(ctx.leakage != 0, err, MVOT_ERR_INTERNAL, "gen",
-                 "%llu layouts appear in more than one split", (unsigned long long)ctx.leakage);
+    MVOT_TRY(plan_all(&ctx, cfg, part, pool, prog, err));
     MVOT_TRY(mvot_gen_out_open(out_dir, "mvot gen", &out, err));
     MVOT_TRY(mvot_tarz_writer_open(out.tar_path, cfg->zstd_level, &ctx.tar, err));
     mvot_progress_report(prog, "gen", 0, ctx.count);
@@ -980,13 +1030,7 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
         manifest = NULL;
     }
 cleanup:
-    mvot_tarz_writer_abort(ctx.tar);
-    free(ctx.attempt);
-    mvot_hasher_free(&ctx.plan_hash);
-    set_free(&ctx.dedup);
-    set_free(&ctx.layouts);
-    set_free(&ctx.paths);
-    mvot_sprites_free(&ctx.sprites);
+    ctx_free(&ctx);
     json_decref(manifest);
     mvot_gen_out_free(&out);
     return st;

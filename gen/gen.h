@@ -103,6 +103,16 @@ enum mvot_status mvot_gen_run_part(const struct mvot_gen_config *cfg,
                                    struct mvot_pool *pool, const struct mvot_progress *prog,
                                    json_t **summary, struct mvot_error *err);
 
+/* The plan alone: drafts and deduplicates every episode as text (no rendering, nothing
+ * written), the same first step every run and every part makes. It fails where a run would
+ * fail in its plan (an invalid config, sprites that do not load, too few unique episodes),
+ * so a split build can check its config once before it starts its parts. On success
+ * *summary (if non-NULL) receives {episodes, frames, duplicates_rejected, plan_xxh3}, the
+ * plan hash a part manifest records. pool and prog may be NULL. */
+enum mvot_status mvot_gen_plan(const struct mvot_gen_config *cfg, struct mvot_pool *pool,
+                               const struct mvot_progress *prog, json_t **summary,
+                               struct mvot_error *err);
+
 /* Merges the part folders written by mvot_gen_run_part (any order) into out_dir: checks that
  * every part has the same identity (tool version, config, seed, count, plan hash and set
  * statistics), that parts 0..count-1 are each present exactly once, and that each archive

@@ -405,6 +405,45 @@ static void test_spec_matches_imported_records(void)
     free(doc);
 }
 
+/* mvot_gen_plan is the plan every run makes first: its hash is the one part manifests record,
+ * its totals are the run's, and a config whose plan cannot finish fails there as in a run. */
+static void test_plan_alone(void)
+{
+    char *dir = t_tmpdir();
+    struct mvot_gen_config cfg;
+    struct mvot_error err = {0};
+    json_t *plan = NULL, *man = NULL;
+    mvot_gen_config_default(&cfg);
+    cfg.episodes = 4;
+    cfg.image_size = 128;
+    cfg.max_steps = 5;
+    ASSERT_OK(mvot_gen_plan(&cfg, NULL, NULL, &plan, &err), &err);
+    struct mvot_gen_part part = {1, 3};
+    ASSERT_OK(mvot_gen_run_part(&cfg, &part, dir, NULL, NULL, &man, &err), &err);
+    if (plan && man) {
+        ASSERT_EQ_STR(
+            json_string_value(json_object_get(plan, "plan_xxh3")),
+            json_string_value(json_object_get(json_object_get(man, "part"), "plan_xxh3")));
+        ASSERT_EQ_INT(json_integer_value(json_object_get(plan, "episodes")), 12);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(plan, "frames")),
+                      json_integer_value(json_object_get(man, "frames")));
+        ASSERT_EQ_INT(json_integer_value(json_object_get(plan, "duplicates_rejected")),
+                      json_integer_value(json_object_get(man, "duplicates_rejected")));
+    }
+    json_decref(plan);
+    json_decref(man);
+    /* far more one-step 3x3 mazes than there are: the plan gives up, naming an episode */
+    cfg.tasks = 1u << MVOT_TASK_MAZE;
+    cfg.episodes = 2000;
+    cfg.min_steps = cfg.max_steps = 1;
+    ASSERT_OK(mvot_gen_parse_sizes(&cfg, "3", &err), &err);
+    plan = NULL;
+    ASSERT_TRUE(mvot_gen_plan(&cfg, NULL, NULL, &plan, &err) == MVOT_ERR_INVALID);
+    ASSERT_CONTAINS(err.msg, "no unique episode");
+    ASSERT_TRUE(plan == NULL);
+    free(dir);
+}
+
 /* Replays the fuzz corpus, then structured mutations (every top-level and layout field set to
  * each wrong type in turn) and deterministic byte flips of every valid corpus record. The
  * target aborts on any inconsistency it accepts, so reaching the end is the assertion. */
@@ -580,4 +619,5 @@ static void test_official_prompts(void)
 }
 
 TEST_MAIN(test_golden_frames, test_official_prompts, test_fuzz_replay, test_config_json,
-          test_reader_corrupt, test_spec_matches_records, test_spec_matches_imported_records)
+          test_plan_alone, test_reader_corrupt, test_spec_matches_records,
+          test_spec_matches_imported_records)

@@ -7,6 +7,18 @@
 # stderr where Slurm cannot run here.
 SLURM_ENV_PIDS=()
 
+# slurm_test_begin: the start of a Slurm test (after sourcing lib.bash): BIN, the mvot under
+# test by its absolute path; T, a temp folder removed at exit, after the daemons are stopped;
+# and a running private Slurm. Exits with slurm_env_start's code (77: skipped) when Slurm
+# cannot run here.
+slurm_test_begin() {
+    BIN=$(readlink -f "${MVOT_BIN:?}")
+    T=$(t_tmp)
+    chmod 755 "$T" # slurmd runs the jobs as us, but keep the folder readable like a shared one
+    trap 'slurm_env_stop; rm -rf "$T"' EXIT
+    slurm_env_start "$T/slurm" || exit $?
+}
+
 slurm_env_skip() { echo "skip: $*" >&2; return 77; }
 
 slurm_env_install() {
@@ -93,4 +105,35 @@ slurm_env_stop() {
         wait "${SLURM_ENV_PIDS[$i]}" 2>/dev/null
     done
     SLURM_ENV_PIDS=()
+}
+
+# slurm_env_requeue TASK MARKER: waits (up to 60 s) for MARKER, the file a parked job task
+# creates once it runs, then kills and re-queues TASK (JOBID_INDEX) with `scontrol requeue`.
+# Slurm holds a re-queued job back (begin time about two minutes ahead) once the killed run
+# has finished completing; this releases it at once. Prints the reason and returns 1 when a
+# step fails.
+slurm_env_requeue() {
+    local task=$1 marker=$2
+    for _ in $(seq 300); do [ -e "$marker" ] && break; sleep 0.2; done
+    [ -e "$marker" ] || { echo "$task never started: $(squeue -h 2>&1)"; return 1; }
+    scontrol requeue "$task" || { echo "scontrol requeue $task failed"; return 1; }
+    for _ in $(seq 100); do
+        [ "$(squeue -h -j "$task" -o %T 2>/dev/null)" = PENDING ] && break
+        sleep 0.2
+    done
+    scontrol update JobId="$task" StartTime=now || { echo "cannot release $task"; return 1; }
+}
+
+# slurm_env_wait SECONDS [JOBID...]: waits until the jobs (all jobs when none given) have
+# left the queue; prints what is still queued and returns 1 after SECONDS.
+slurm_env_wait() {
+    local limit=$1 i
+    shift
+    local ids=${*// /,}
+    for ((i = 0; i < limit * 2; i++)); do
+        [ -z "$(squeue -h ${ids:+-j "$ids"} 2>/dev/null)" ] && return 0
+        sleep 0.5
+    done
+    echo "still queued after $limit s: $(squeue -h ${ids:+-j "$ids"} 2>&1)"
+    return 1
 }

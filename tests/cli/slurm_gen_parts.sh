@@ -6,13 +6,7 @@
 set -u
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/slurm_env.bash"
-BIN=$(readlink -f "${MVOT_BIN:?}")
-T=$(t_tmp)
-chmod 755 "$T" # slurmd runs the job as us, but keep the folder readable like a shared one
-trap 'slurm_env_stop; rm -rf "$T"' EXIT
-slurm_env_start "$T/slurm"
-rc=$?
-[ "$rc" = 0 ] || exit "$rc"
+slurm_test_begin
 
 args=(gen --task all --episodes 8 --seed 5 --image-size 128 --max-steps 6 --quiet --threads 1)
 "$BIN" "${args[@]}" --out "$T/one" || exit 1
@@ -29,25 +23,10 @@ exec "$BIN" ${args[*]} --part auto --out "$T/parts"
 JOB
 job=$(sbatch --parsable --array=0-3 --requeue --output="$T/task-%a.log" "$T/job.sh") ||
     { echo "FAIL: sbatch"; exit 1; }
-for _ in $(seq 300); do [ -e "$T/parked" ] && break; sleep 0.2; done
-T_CHECKS=$((T_CHECKS + 1))
-[ -e "$T/parked" ] || fail "task 1 never started"
-scontrol requeue "${job}_1" || fail "scontrol requeue ${job}_1"
-# Slurm holds a re-queued job back (begin time about two minutes ahead) once the killed run
-# has finished completing; then let it run now.
-for _ in $(seq 100); do
-    [ "$(squeue -h -j "${job}_1" -o %T 2>/dev/null)" = PENDING ] && break
-    sleep 0.2
-done
-scontrol update JobId="${job}_1" StartTime=now || fail "cannot release the re-queued task"
-# wait for the whole array, re-queued task included (a re-queued task is held for a few
-# seconds before it runs again)
-for _ in $(seq 600); do
-    [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break
-    sleep 0.5
-done
-T_CHECKS=$((T_CHECKS + 1))
-[ -z "$(squeue -h -j "$job")" ] || fail "array $job still queued after 300 s: $(squeue -h -j "$job")"
+T_CHECKS=$((T_CHECKS + 2))
+why=$(slurm_env_requeue "${job}_1" "$T/parked") || fail "re-queue task 1: $why"
+# wait for the whole array, re-queued task included
+why=$(slurm_env_wait 300 "$job") || fail "array $job: $why"
 expect_eq "$(scontrol show job "${job}_1" 2>&1 | grep -o 'Restarts=[0-9]*')" Restarts=1 "task 1 was re-queued once"
 ls "$T/parts" >"$T/parts.list" 2>&1
 expect_eq "$(grep -c '^part-0000[0-3]-of-00004$' "$T/parts.list")" 4 "parts written by the array"
