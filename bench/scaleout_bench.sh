@@ -116,6 +116,21 @@ for _ in $(seq "$REPS"); do
     tm pack_empty "$MVOT" "${P[@]}" --part 0/100000 --out pempty
 done
 diff -r pone pmerged >/dev/null
+# Where the parts' extra CPU goes, by symbol (perf, 999 samples per CPU-second), when perf runs
+# here and SCALEOUT_PERF is not 0: each pack process starts with an empty patch VQ cache.
+: >prof.tsv
+if [ "${SCALEOUT_PERF:-1}" != 0 ] && perf stat -o /dev/null true 2>/dev/null; then
+    echo "== 1. profile (perf): pack, one process vs the $N parts"
+    rm -rf pone pparts
+    prof() { # LABEL CMD...
+        local l=$1
+        shift
+        perf record -q -F 999 -o "perf.$l" -- "$@"
+        perf script -i "perf.$l" -F ip,sym 2>/dev/null | awk -v l="$l" '{ print l, $2 }' >>prof.tsv
+    }
+    prof one "$MVOT" "${P[@]}" --out pone
+    for i in $(seq 0 $((N - 1))); do prof parts "$MVOT" "${P[@]}" --part "$i/$N" --out pparts; done
+fi
 
 echo "== 2. two parts at once vs one after another (gen and pack)"
 for _ in $(seq "$REPS"); do
@@ -212,6 +227,23 @@ md.append("")
 md.append(f"Pack `--part 0/1` (one part holding every block: the one-process work plus a part's "
           f"stripped planning pass): {f(whole)} CPU s ({pct(whole, med('pack_one'))} vs one process). "
           f"Every byte of the merged sets equals the one-process output (`cmp`, `diff -r`).")
+prof = {}
+for line in open(os.path.join(w, "prof.tsv")):
+    l, sym = (line.split() + ["?"])[:2]
+    k = ("patch VQ nearest-code search (cache misses)" if sym.startswith(("sgemm_", "mvot_cb_search_nearest", "mvot_patchvq_encode"))
+         else "codebook loading (load_st, search set-up)" if sym in ("load_st", "mvot_cb_search_create", "mvot_patchvq_create")
+         else "zstd, JSON, malloc and the rest")
+    prof.setdefault(l, {}).setdefault(k, 0)
+    prof[l][k] += 1
+if prof:
+    md.append("")
+    md.append(f"Profile of pack (`perf record -F 999`, self samples / 999 = CPU s), one process vs the {N} parts:")
+    md.append("")
+    md.append("| symbols | one process | " + f"{N} parts | difference |")
+    md.append("|---|---|---|---|")
+    for k in sorted({k for v in prof.values() for k in v}):
+        a, b = prof["one"].get(k, 0) / 999, prof["parts"].get(k, 0) / 999
+        md.append(f"| {k} | {f(a)} | {f(b)} | {b - a:+.2f} |")
 md.append("")
 md.append("#### 2. Two parts at once vs one after another (wall s, --threads 1 each, "
           f"{T} episodes; median [min–max] of {reps})")
@@ -301,7 +333,7 @@ P_ = NODES  # one part per node, --threads CORES
 cores = NODES * CORES
 pack_cpu_sample = med("pack_one") / samples
 enc_cpu_patch = 0.0
-frames_T = frames / T * TP
+frames_T = ppm["frames"]
 samples_T = sp_ep * TP
 ep_merge = med("gen_merge") / T * TP
 bpe_slope = (med("bpe_big") - med("bpe_small")) / (TB - T)
