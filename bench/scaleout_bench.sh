@@ -157,6 +157,9 @@ for _ in $(seq "$REPS"); do
     rm -rf bempty
     tm pack_empty_big "$MVOT" "${PB[@]}" --shard-samples "$SS" --part 0/100000 --out bempty
 done
+# the floor of one planning pass: zstd alone decompressing the same archive
+# shellcheck disable=SC2016 # the inner shell expands $1
+for _ in $(seq "$REPS"); do tm zstd_big bash -c 'zstd -dc "$1" >/dev/null' _ big/episodes.tar.zst; done
 echo "== 4. a pack part at the default --shard-samples (per-shard record size)"
 # 8 parts of the second set: part 0 holds its first block(s), shards of ~4096 samples
 tm pack_part_big "$MVOT" "${PB[@]}" --part 0/8 --out bpart
@@ -286,6 +289,8 @@ md.append(f"| same, {TB} episodes ({size('big/episodes.tar.zst') / 1e6:.0f} MB a
           f"| {f(med('pack_empty_big', 'wall'))} | {f(e2)} | {f(r2, 0)} |")
 md.append(f"| same, {TP} episodes: **extrapolated** ({f(fixed)} s + {slope * 1e3:.3f} ms/episode; "
           f"{arch_ep * TP / 1e9:.0f} GB archive) | | {f(plan_pack, 0)} | {f(r1 + rslope * (TP - T), 0)} |")
+md.append(f"| `zstd -dc` of the {TB}-episode archive to /dev/null (one pass's decompression alone) "
+          f"| {f(med('zstd_big', 'wall'))} | {f(med('zstd_big'))} | |")
 
 # 4. manifests
 gpart = size(glob.glob(os.path.join(w, "plan_part/part-*"))[0] + "/manifest.json")
@@ -377,6 +382,18 @@ md.append(f"Inputs: gen {render_cpu_ep * 1e3:.1f} ms CPU per episode and pack {p
           f"{med('pack_merge'):.2f} s for {pm['totals']['compressed_bytes'] / 1e6:.1f} MB. Parallel stages "
           f"assume perfect scaling over {cores} cores; I/O is not modelled (each pack part reads the "
           f"{arch_ep * TP / 1e9:.0f} GB archive twice: {2 * arch_ep * TP * P_ / 1e12:.0f} TB over {P_} parts).")
+md.append("")
+md.append(f"CPU that all N parts spend planning, as a share of the stage's own work, at {TP} episodes "
+          f"(gen: the plan, {pe['cpu'] / TP * 1e6:.2f} µs per episode, vs {render_cpu_ep * 1e3:.1f} ms to render one; "
+          f"pack: the extrapolated planning pass, {slope * 1e3:.4f} ms per episode, vs the pack work per episode):")
+md.append("")
+md.append("| N parts | gen | pack, patch codebook | " + " | ".join(f"pack, VQGAN {v} CPU s" for v in vqgan) + " |")
+md.append("|---|---|---|" + "---|" * len(vqgan))
+gen_work, pack_work = render_cpu_ep * TP, pack_cpu_sample * samples_T
+for n in (4, 100, 1000):
+    cells = [f"{100 * n * pe['cpu'] / gen_work:.1f}%", f"{100 * n * plan_pack / pack_work:.0f}%"]
+    cells += [f"{100 * n * plan_pack / (pack_work + frames_T * v):.1f}%" for v in vqgan]
+    md.append(f"| {n} | " + " | ".join(cells) + " |")
 text = "\n".join(md) + "\n"
 open(os.path.join(out, "scaleout.md"), "w").write(text)
 json.dump({"commit": commit, "rows": rows, "sizes": {"episodes": T, "parts": N, "shard_samples": SS,
