@@ -1,13 +1,13 @@
 /* mvot_pack_run (shards/pack.h): episodes -> per-split shard sets + manifest (format 2).
  *
- * The whole episode archive is read first (frames stay PNG bytes), so the episodes of each
- * split can be put in their documented, seeded order (docs/shard-format.md §5): tasks
- * interleaved in proportion, each task's episodes ordered by a seeded hash of their keys.
- * Then work flows in chunks (pack_internal.h): stage A encodes frames, stage B builds the
- * samples in parallel, and emit() appends them in order to the shard writer, which
- * compresses each episode's samples together. A shard holds one split, and rolls only
- * between episodes. Determinism: nothing depends on the thread count or chunk boundaries;
- * resume: see pack_state.c. */
+ * The archive is planned first (pack_order.c: the documented, seeded episode order and its
+ * blocks; frames stay PNG bytes). Then work flows in chunks (pack_internal.h): stage A
+ * encodes frames, stage B builds the samples in parallel, and emit() appends them in order
+ * to the shard writer, which compresses each episode's samples together. A shard holds one
+ * block of one split, and rolls inside a block only between episodes (shard_bytes). A part
+ * of a split pack goes through the same loop, skipping the episodes of other parts' blocks,
+ * so its shards are the one-process shards of its blocks. Determinism: nothing depends on
+ * the thread count, chunk boundaries or part count; resume: see pack_state.c. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,211 +290,6 @@ static json_t *load_gen_manifest(const char *episodes_path)
     return keep;
 }
 
-/* ---- episode order (docs/shard-format.md §5) ---- */
-
-struct slot {
-    struct mvot_episode ep;
-    int live;        /* ep still owned here (not moved into a unit nor freed) */
-    uint64_t h;      /* XXH3(key, seed) */
-    uint32_t rank;   /* position among its task's episodes of its split */
-    uint64_t mid2;   /* 2 x (samples of the task's episodes before it) + its own samples */
-    uint64_t mass2;  /* 2 x samples of its task in its split */
-    uint32_t block;  /* the plan's block within its split */
-    uint32_t gblock; /* the block's number over all splits (parts take ranges of these) */
-};
-
-struct episodes {
-    struct slot *v;
-    size_t n, cap;
-};
-
-static void episodes_free(struct episodes *e)
-{
-    for (size_t i = 0; i < e->n; i++)
-        if (e->v[i].live)
-            mvot_episode_free(&e->v[i].ep);
-    free(e->v);
-    memset(e, 0, sizeof *e);
-}
-
-static int cmp_hash(const void *a, const void *b)
-{
-    const struct slot *x = *(const struct slot *const *)a, *y = *(const struct slot *const *)b;
-    if (x->ep.split != y->ep.split)
-        return x->ep.split < y->ep.split ? -1 : 1;
-    if (x->ep.task != y->ep.task)
-        return x->ep.task < y->ep.task ? -1 : 1;
-    if (x->h != y->h)
-        return x->h < y->h ? -1 : 1;
-    return strcmp(x->ep.key, y->ep.key);
-}
-
-/* An episode sits at the middle of its share of its task's samples in the split,
- * mid2 / mass2: tasks interleave in proportion to their samples, so every prefix of a split
- * holds each task's share within about one episode. Compared exactly, in integers. */
-static int cmp_position(const void *a, const void *b)
-{
-    const struct slot *x = *(const struct slot *const *)a, *y = *(const struct slot *const *)b;
-    if (x->ep.split != y->ep.split)
-        return x->ep.split < y->ep.split ? -1 : 1;
-    __extension__ typedef unsigned __int128 u128;
-    u128 lx = (u128)x->mid2 * y->mass2, ly = (u128)y->mid2 * x->mass2;
-    if (lx != ly)
-        return lx < ly ? -1 : 1;
-    if (x->ep.task != y->ep.task)
-        return x->ep.task < y->ep.task ? -1 : 1;
-    return x->rank < y->rank ? -1 : x->rank > y->rank;
-}
-
-/* The plan's blocks (docs/shard-format.md §5): each split's episodes, in output order, are
- * cut into runs of whole episodes; a block closes before the episode that finds it holding
- * shard_samples examples or more (kept or dropped: the count is known from the text alone, so
- * the cut needs no tokenizer, no codebook and no pixels). Shards never span blocks and parts
- * take contiguous ranges of them, so the shard layout does not depend on the part count. */
-static void assign_blocks(struct slot **order, size_t n, uint32_t shard_samples,
-                          enum mvot_pack_mode mode)
-{
-    uint32_t block = 0, gblock = 0;
-    uint64_t held = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct slot *s = order[i];
-        if (i > 0 && s->ep.split != order[i - 1]->ep.split) {
-            block = 0;
-            held = 0;
-            gblock++;
-        } else if (i > 0 && shard_samples && held >= shard_samples) {
-            block++;
-            held = 0;
-            gblock++;
-        }
-        s->block = block;
-        s->gblock = gblock;
-        held += mvot_assemble_count(&s->ep, mode);
-    }
-}
-
-/* Reads every episode and returns them in output order (*order: pointers into e); with strip,
- * only what the order needs of each (episode_strip). */
-/* Keeps of an episode only what the order and the blocks need (key, task, split, steps), so
- * that a part holds the whole set's plan in memory but only its own episodes' frames. */
-static void episode_strip(struct mvot_episode *ep)
-{
-    struct mvot_episode keep = {0};
-    keep.key = ep->key;
-    keep.task = ep->task;
-    keep.split = ep->split;
-    keep.n_steps = ep->n_steps;
-    ep->key = NULL;
-    mvot_episode_free(ep);
-    *ep = keep;
-}
-
-/* A part's second pass over the archive (same order as the first): the episodes of its own
- * blocks come back whole, the others are dropped as they are read. */
-static enum mvot_status reload_range(const char *arch, struct episodes *e, uint32_t first,
-                                     uint32_t end, struct mvot_error *err)
-{
-    enum mvot_status st = MVOT_OK;
-    struct mvot_episode_reader *rd = NULL;
-    struct mvot_episode ep = {0};
-    MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
-    for (size_t i = 0;; i++) {
-        int done = 0;
-        MVOT_TRY(mvot_episode_reader_next(rd, &ep, &done, err));
-        if (done) {
-            MVOT_CORRUPT_IF(i != e->n, err, arch, "changed while packing (%zu episodes, then %zu)",
-                            e->n, i);
-            break;
-        }
-        struct slot *sl = i < e->n ? &e->v[i] : NULL;
-        MVOT_CORRUPT_IF(!sl || strcmp(sl->ep.key, ep.key) != 0, err, arch,
-                        "changed while packing (episode %zu is %s)", i, ep.key);
-        if (sl->gblock >= first && sl->gblock < end) {
-            mvot_episode_free(&sl->ep);
-            sl->ep = ep;
-            memset(&ep, 0, sizeof ep);
-        } else {
-            mvot_episode_free(&ep);
-        }
-    }
-cleanup:
-    mvot_episode_free(&ep);
-    mvot_episode_reader_close(rd);
-    return st;
-}
-
-static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot_pack_mode mode,
-                                      uint32_t shard_samples, int strip, struct episodes *e,
-                                      struct slot ***order, struct mvot_error *err)
-{
-    enum mvot_status st = MVOT_OK;
-    struct mvot_episode_reader *rd = NULL;
-    *order = NULL;
-    MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
-    for (;;) {
-        if (e->n == e->cap) {
-            size_t nc = e->cap ? e->cap * 2 : 256;
-            struct slot *nv = realloc(e->v, nc * sizeof *nv);
-            MVOT_FAIL_IF(!nv, err, MVOT_ERR_NOMEM, arch, "out of memory");
-            e->v = nv;
-            e->cap = nc;
-        }
-        struct slot *s = &e->v[e->n];
-        int done = 0;
-        memset(s, 0, sizeof *s);
-        MVOT_TRY(mvot_episode_reader_next(rd, &s->ep, &done, err));
-        if (done)
-            break;
-        s->live = 1;
-        if (strip)
-            episode_strip(&s->ep);
-        s->h = mvot_hash64_seed(s->ep.key, strlen(s->ep.key), seed ^ MVOT_PACK_DOMAIN_ORDER);
-        e->n++;
-    }
-    *order = malloc((e->n ? e->n : 1) * sizeof **order);
-    MVOT_FAIL_IF(!*order, err, MVOT_ERR_NOMEM, arch, "out of memory");
-    for (size_t i = 0; i < e->n; i++)
-        (*order)[i] = &e->v[i];
-    qsort(*order, e->n, sizeof **order, cmp_hash);
-    for (size_t i = 0, j; i < e->n; i = j) { /* ranks and sample mass per (split, task) */
-        uint64_t cum = 0;
-        for (j = i; j < e->n && (*order)[j]->ep.split == (*order)[i]->ep.split &&
-                    (*order)[j]->ep.task == (*order)[i]->ep.task;
-             j++) {
-            /* +1: an episode without samples still gets its own place */
-            uint64_t c = mvot_assemble_count(&(*order)[j]->ep, mode) + 1;
-            (*order)[j]->rank = (uint32_t)(j - i);
-            (*order)[j]->mid2 = 2 * cum + c;
-            cum += c;
-        }
-        for (size_t k = i; k < j; k++)
-            (*order)[k]->mass2 = 2 * cum;
-    }
-    qsort(*order, e->n, sizeof **order, cmp_position);
-    assign_blocks(*order, e->n, shard_samples, mode);
-cleanup:
-    mvot_episode_reader_close(rd);
-    if (st != MVOT_OK) {
-        free(*order);
-        *order = NULL;
-    }
-    return st;
-}
-
-/* The global blocks [first, end) a part packs: a contiguous 1/count of all blocks. */
-struct block_range {
-    uint32_t first, end, total;
-};
-
-static struct block_range part_blocks(struct slot **order, size_t n, const struct mvot_pack_opts *o)
-{
-    struct block_range r = {0, 0, n ? order[n - 1]->gblock + 1 : 0};
-    uint64_t i = o->part_count ? o->part_index : 0, c = o->part_count ? o->part_count : 1;
-    r.first = (uint32_t)(r.total * i / c);
-    r.end = (uint32_t)(r.total * (i + 1) / c);
-    return r;
-}
-
 enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
                                const char *codebook_path, const char *out_dir,
                                const struct mvot_pack_opts *o, struct mvot_pool *pool,
@@ -505,8 +300,7 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     struct pack p;
     char *arch = NULL;
     json_t *manifest = NULL, *config = NULL;
-    struct episodes eps = {0};
-    struct slot **order = NULL;
+    struct pack_plan pl = {0};
     if (summary)
         *summary = NULL;
     MVOT_FAIL_IF(mvot__pack_init(&p, o, out_dir, pool, prog) != MVOT_OK, err, MVOT_ERR_NOMEM,
@@ -536,22 +330,17 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
     MVOT_TRY(mvot__pack_copy_identities(&p, tokenizer_path, codebook_path, &p.ids, err));
     uint64_t resumed = json_array_size(p.records);
 
-    /* one pass for the whole set; a part plans from a stripped pass, then reads again */
-    MVOT_TRY(load_episodes(arch, o->seed, o->mode, o->shard_samples, o->part_count > 0, &eps,
-                           &order, err));
-    struct block_range br = part_blocks(order, eps.n, o);
-    if (o->part_count)
-        MVOT_TRY(reload_range(arch, &eps, br.first, br.end, err));
-    for (size_t i = 0; i < eps.n; i++)
-        if (order[i]->gblock >= br.first && order[i]->gblock < br.end)
-            p.total_hint += mvot_assemble_count(&order[i]->ep, o->mode);
+    MVOT_TRY(mvot__pack_plan_load(arch, o, &pl, err));
+    for (size_t i = 0; i < pl.n; i++)
+        if (pl.order[i]->gblock >= pl.first && pl.order[i]->gblock < pl.end)
+            p.total_hint += mvot_assemble_count(&pl.order[i]->ep, o->mode);
     uint64_t ordinal = 0, range_end = 0;
     size_t chunk_frames = 0;
-    for (size_t i = 0; i < eps.n; i++) {
-        struct slot *sl = order[i];
+    for (size_t i = 0; i < pl.n; i++) {
+        struct pack_slot *sl = pl.order[i];
         size_t cnt = mvot_assemble_count(&sl->ep, o->mode);
-        int mine = sl->gblock >= br.first && sl->gblock < br.end;
-        if (sl->gblock < br.end)
+        int mine = sl->gblock >= pl.first && sl->gblock < pl.end;
+        if (sl->gblock < pl.end)
             range_end = ordinal + cnt;
         if (!mine || ordinal + cnt <= resume_ordinal) { /* another part's, or committed */
             if (mine)
@@ -588,8 +377,8 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
 
     manifest = mvot__pack_manifest_base(&p, o, cfg_hex, &p.ids);
     if (o->part_count)
-        mvot__pack_part_manifest(manifest, o, br.first, br.end - br.first, br.total);
-    json_object_set_new(p.ids.episodes, "episodes", json_integer((json_int_t)eps.n));
+        mvot__pack_part_manifest(manifest, o, pl.first, pl.end - pl.first, pl.total);
+    json_object_set_new(p.ids.episodes, "episodes", json_integer((json_int_t)pl.n));
     json_object_set_new(p.ids.episodes, "order",
                         json_string("per split: tasks interleaved in proportion to their "
                                     "samples, each task by XXH3(key, seed ^ 0x4f524452)"));
@@ -598,10 +387,9 @@ enum mvot_status mvot_pack_run(const char *episodes, const char *tokenizer_path,
         json_object_set(manifest, "build_config", (json_t *)o->config);
     MVOT_TRY(mvot__pack_finish(&p, manifest, summary, resumed, err));
     if (summary && *summary)
-        json_object_set_new(*summary, "episodes", json_integer((json_int_t)eps.n));
+        json_object_set_new(*summary, "episodes", json_integer((json_int_t)pl.n));
 cleanup:
-    episodes_free(&eps);
-    free(order);
+    mvot__pack_plan_free(&pl);
     mvot__pack_free(&p);
     json_decref(manifest);
     json_decref(config);

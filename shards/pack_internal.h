@@ -1,5 +1,6 @@
 /* Internals shared by the pack modules (not installed, not API):
- *   pack.c        mvot_pack_run: episode order, chunks, emitting samples into shards
+ *   pack.c        mvot_pack_run: chunks, emitting samples into shards
+ *   pack_order.c  the plan: episode order, blocks, a part's range
  *   pack_encode.c stage A: every frame encoded once per needed augmentation level
  *   pack_sample.c stage B: one example -> tokens, spans, json, tar members
  *   pack_state.c  setup, identities, resume state, manifest
@@ -121,6 +122,31 @@ struct pack {
     uint64_t ordinal_total;
     uint64_t done_items, total_hint;
 };
+
+/* pack_order.c */
+struct pack_slot {
+    struct mvot_episode ep;
+    int live;        /* ep still owned here (not moved into a unit nor freed) */
+    uint64_t h;      /* XXH3(key, seed) */
+    uint32_t rank;   /* position among its task's episodes of its split */
+    uint64_t mid2;   /* 2 x (samples of the task's episodes before it) + its own samples */
+    uint64_t mass2;  /* 2 x samples of its task in its split */
+    uint32_t block;  /* the plan's block within its split */
+    uint32_t gblock; /* the block's number over all splits (parts take ranges of these) */
+};
+
+struct pack_plan {
+    struct pack_slot *v; /* archive order */
+    size_t n, cap;
+    struct pack_slot **order;   /* output order (pointers into v) */
+    uint32_t first, end, total; /* the part's global blocks [first, end) of total */
+};
+
+/* Reads the archive and plans (see pack_order.c). With o->part_count, only the episodes of
+ * the part's blocks are kept whole; the others hold key, task, split and steps. */
+enum mvot_status mvot__pack_plan_load(const char *arch, const struct mvot_pack_opts *o,
+                                      struct pack_plan *pl, struct mvot_error *err);
+void mvot__pack_plan_free(struct pack_plan *pl);
 
 /* pack.c */
 enum mvot_status mvot__pack_init(struct pack *p, const struct mvot_pack_opts *o,

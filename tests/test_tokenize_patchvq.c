@@ -125,6 +125,46 @@ static void *conc_run(void *arg)
     return NULL;
 }
 
+/* Frames made of the codes themselves: the seeded cache (codes known in advance) answers
+ * them without a search, and must give what the search gives, the lowest of equal codes
+ * included (random_cb duplicates every 7th code). */
+static void test_seeded_codes(void)
+{
+    struct mvot_error err = {0};
+    struct mvot_codebook cb;
+    random_cb(&cb, 300, 3);
+    struct mvot_patchvq *seeded = NULL, *off = NULL;
+    ASSERT_OK(mvot_patchvq_create(&cb, 4 * 300, &seeded, &err), &err);
+    ASSERT_OK(mvot_patchvq_create(&cb, 0, &off, &err), &err);
+    const uint32_t S = 128, G = 8;
+    uint8_t *px = malloc((size_t)S * S * 3);
+    int32_t a[64], b[64];
+    ASSERT_TRUE(px != NULL);
+    for (uint32_t first = 0; px && first < 300; first += 64) {
+        for (uint32_t t = 0; t < G * G; t++) { /* patch t is code first + t (mod K) */
+            uint32_t k = (first + t) % 300;
+            for (uint32_t y = 0; y < 16; y++)
+                for (uint32_t x = 0; x < 16 * 3; x++)
+                    px[((size_t)(t / G * 16 + y) * S + t % G * 16) * 3 + x] =
+                        (uint8_t)cb.vec[(size_t)k * 768 + y * 48 + x];
+        }
+        ASSERT_OK(mvot_patchvq_encode(seeded, px, S, a, &err), &err);
+        ASSERT_OK(mvot_patchvq_encode(off, px, S, b, &err), &err);
+        for (uint32_t t = 0; t < G * G; t++) {
+            uint32_t k = (first + t) % 300;
+            ASSERT_EQ_INT(a[t], b[t]);
+            uint32_t low = 0; /* the lowest code with k's bytes (duplicates chain: 13 -> 6 -> 3) */
+            while (memcmp(cb.vec + (size_t)low * 768, cb.vec + (size_t)k * 768, 768 * 4) != 0)
+                low++;
+            ASSERT_EQ_INT(a[t], (int)low);
+        }
+    }
+    free(px);
+    mvot_patchvq_free(seeded);
+    mvot_patchvq_free(off);
+    mvot_codebook_free(&cb);
+}
+
 static void test_concurrent_cache(void)
 {
     struct mvot_error err = {0};
@@ -305,4 +345,5 @@ static void test_imagetok_and_psnr(void)
     free(dir);
 }
 
-TEST_MAIN(test_exact_vs_naive, test_concurrent_cache, test_decode, test_imagetok_and_psnr)
+TEST_MAIN(test_exact_vs_naive, test_seeded_codes, test_concurrent_cache, test_decode,
+          test_imagetok_and_psnr)

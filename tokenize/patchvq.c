@@ -77,6 +77,25 @@ void mvot_patchvq_free(struct mvot_patchvq *vq)
     free(vq);
 }
 
+/* The codes are answers known in advance: a patch equal to code k is at distance 0 from it,
+ * and the search keeps the lowest index among equal codes, which is the one inserted first
+ * here (cache_put keeps an existing entry). With them cached, frames encoded with the
+ * codebook trained on them (exact: every patch is a code) need no search at all, and each
+ * part of a split pack starts as warm as one process does after its first frames. Done only
+ * when the cache is large enough that the codes do not crowd out the patches a lossy
+ * codebook's frames repeat. Results never depend on the cache, only speed. */
+static void cache_put(struct mvot_patchvq *vq, uint64_t h, const uint8_t *p, int32_t code);
+
+static void seed_codes(struct mvot_patchvq *vq, size_t cache_entries)
+{
+    if (cache_entries < 4 * (size_t)vq->K)
+        return;
+    for (uint32_t k = 0; k < vq->K; k++) {
+        const uint8_t *c = vq->codes + (size_t)k * vq->D;
+        cache_put(vq, mvot_hash64(c, vq->D), c, (int32_t)k);
+    }
+}
+
 enum mvot_status mvot_patchvq_create(const struct mvot_codebook *cb, size_t cache_entries,
                                      struct mvot_patchvq **out, struct mvot_error *err)
 {
@@ -110,6 +129,7 @@ enum mvot_status mvot_patchvq_create(const struct mvot_codebook *cb, size_t cach
         for (int i = 0; i < PVQ_SHARDS; i++)
             MVOT_FAIL_IF(shard_init(&vq->shards[i], per, vq->D) != 0, err, MVOT_ERR_NOMEM,
                          "patch VQ", "out of memory for the patch cache");
+        seed_codes(vq, cache_entries);
     }
     *out = vq;
     vq = NULL;
