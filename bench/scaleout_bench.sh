@@ -221,10 +221,18 @@ md.append(f"#### 1. Overhead of splitting ({T} episodes, 512 px, {frames} frames
 md.append("")
 md.append("| stage | one process, CPU s | " + f"{N} parts one after another, CPU s | parts + merge, CPU s | merge alone | a part with no episodes / blocks |")
 md.append("|---|---|---|---|---|---|")
+def overhead(st, merge):  # per repetition (the runs of one repetition follow each other)
+    r = [(sum(rows[f"{st}_part{i}"][k]["cpu"] for i in range(N)) + (rows[f"{st}_merge"][k]["cpu"] if merge else 0))
+         / rows[f"{st}_one"][k]["cpu"] - 1 for k in range(len(rows[f"{st}_one"]))]
+    return f"{100 * statistics.median(r):+.0f}% [{100 * min(r):+.0f}, {100 * max(r):+.0f}]"
+
+
 for st in ("gen", "pack"):
     one, parts, merge, empty = med(f"{st}_one"), sum_med(f"{st}_part", N), med(f"{st}_merge"), med(f"{st}_empty")
-    md.append(f"| {st} | {f(one)} | {f(parts)} ({pct(parts, one)}) | {f(parts + merge)} ({pct(parts + merge, one)}) "
+    md.append(f"| {st} | {f(one)} | {f(parts)} ({overhead(st, False)}) | {f(parts + merge)} ({overhead(st, True)}) "
               f"| {f(merge)} | {f(empty)} ({f(100 * empty / one, 0)}% of one process) |")
+md.append("")
+md.append("In brackets: the overhead over the one process, median [min, max] of the per-repetition ratios.")
 whole = med("pack_whole")
 md.append("")
 md.append(f"Pack `--part 0/1` (one part holding every block: the one-process work plus a part's "
