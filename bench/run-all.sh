@@ -8,7 +8,10 @@
 #
 #   bench/run-all.sh [--reps N] [--quick] [--only NAME] [--build DIR] [--out DIR]
 #
-# NAME: gen, bpe, vqgan, patchvq, shards or eval (comma-separated for several). --quick runs
+# NAME: gen, bpe, vqgan, patchvq, shards, eval or scaleout (comma-separated for several).
+# scaleout is not a pair: bench/scaleout_bench.sh measures split runs against our own
+# one-process run (CPU-seconds are its measure of overhead) with --reps repetitions, and its
+# tables are appended as they are. --quick runs
 # tiny sizes with 1 repetition to check the plumbing; its numbers mean nothing and go under
 # the build directory, not bench/results. A full run writes bench/results/run-all-<commit>.json
 # (every repetition of every row, the commit, whether the tree was dirty, the machine) and
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$quick" = 1 ] && [ "$reps" = 5 ] && reps=1
 case $reps in '' | *[!0-9]* | 0) echo "run-all.sh: --reps must be a positive number" >&2; exit 2 ;; esac
-all="gen bpe vqgan patchvq shards eval"
+all="gen bpe vqgan patchvq shards eval scaleout"
 [ "$only" = all ] && only=$all
 only=${only//,/ }
 for n in $only; do
@@ -67,8 +70,8 @@ rows=$work/rows-$tag.jsonl md=$resdir/run-all-$tag.md json=$resdir/run-all-$tag.
 # Estimated seconds on 2 idle cores at full size: preparation, then one repetition (ours +
 # peer, all rows of the table). From the idle figures known when this was written; the
 # script prints the real elapsed time of each table at the end.
-declare -A est_prep=([gen]=5 [bpe]=5 [vqgan]=40 [patchvq]=12 [shards]=12 [eval]=35)
-declare -A est_rep=([gen]=9 [bpe]=10 [vqgan]=14 [patchvq]=28 [shards]=4 [eval]=16)
+declare -A est_prep=([gen]=5 [bpe]=5 [vqgan]=40 [patchvq]=12 [shards]=12 [eval]=35 [scaleout]=120)
+declare -A est_rep=([gen]=9 [bpe]=10 [vqgan]=14 [patchvq]=28 [shards]=4 [eval]=16 [scaleout]=30)
 full_reps=$reps
 [ "$quick" = 1 ] && full_reps=5
 est=0
@@ -100,6 +103,7 @@ pair() {
         fail "$name"
 }
 failed=()
+scaleout_json=
 fail() { # NAME [paragraph]: a failed row (a table row) or a failed preparation (a paragraph)
     echo "run-all: FAILED: $1 (see the messages above)" >&2
     if [ -n "${2:-}" ]; then printf '\n**%s: FAILED**\n' "$1" >>"$md"; else echo "| $1 | FAILED | | | |" >>"$md"; fi
@@ -176,19 +180,31 @@ for n in $only; do
         echo "== eval: 1 thread"
         pair eval "" "eval, mvot 1 thread, CPU $cpu1" 1 "$cpu1" "mvot eval" "Python peer"
         ;;
+    scaleout)
+        echo "== scaleout"
+        if SCALEOUT_REPS=$reps bash "$src/bench/scaleout_bench.sh" "$build" "$work/scaleout" >"$work/scaleout.log"; then
+            { printf '\n### Scale-out\n\n'; cat "$work/scaleout/scaleout.md"; } >>"$md"
+            scaleout_json=$work/scaleout/scaleout.json
+        else
+            tail -5 "$work/scaleout.log" >&2
+            fail scaleout paragraph
+        fi
+        ;;
     esac
     took[$n]=$(($(date +%s) - t0))
 done
 
-/usr/bin/python3 - "$rows" "$json" "$commit" "$dirty" "$quick" "$reps" "$load" <<'PY'
+/usr/bin/python3 - "$rows" "$json" "$commit" "$dirty" "$quick" "$reps" "$load" "$scaleout_json" <<'PY'
 import json, os, platform, sys, time
-rows, out, commit, dirty, quick, reps, load = sys.argv[1:]
+rows, out, commit, dirty, quick, reps, load, scaleout = sys.argv[1:]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 doc = {"commit": commit, "dirty": dirty == "true", "quick": quick == "1", "reps": int(reps),
        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
        "machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
                    "load_at_start": load},
        "rows": [json.loads(l) for l in open(rows) if l.strip()]}
+if scaleout:  # its own measurements, not pairs
+    doc["scaleout"] = json.load(open(scaleout))
 for r in doc["rows"]:  # commands name this checkout's paths; keep them out of the results
     for s in ("ours", "peer"):
         r[s].pop("command", None)
