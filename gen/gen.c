@@ -740,6 +740,8 @@ static enum mvot_status render_emit(void *vctx, size_t i, void *result, struct m
     json = mvot_json_dumps(r->rec);
     name = mvot_strdupf("%s.json", r->key);
     MVOT_FAIL_IF(!json || !name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    struct mvot_tarz_episode te = {r->key, (uint8_t)r->task, (uint8_t)r->split, r->n_frames - 1};
+    MVOT_TRY(mvot_tarz_writer_begin(ctx->tar, &te, err));
     MVOT_TRY(mvot_tarz_writer_add(ctx->tar, name, json, strlen(json), err));
     for (uint32_t k = 0; k < r->n_frames; k++) {
         free(name);
@@ -747,6 +749,7 @@ static enum mvot_status render_emit(void *vctx, size_t i, void *result, struct m
         MVOT_FAIL_IF(!name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
         MVOT_TRY(mvot_tarz_writer_add(ctx->tar, name, r->png[k], r->png_len[k], err));
     }
+    MVOT_TRY(mvot_tarz_writer_end(ctx->tar, err));
     ctx->written++;
     mvot_progress_report(ctx->prog, "gen", ctx->written, ctx->count);
 cleanup:
@@ -797,6 +800,7 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
     json_object_set_new(m, "format", json_string(MVOT_GEN_MANIFEST_FORMAT));
     json_object_set_new(m, "version", json_integer(1));
     json_object_set_new(m, "episode_format_version", json_integer(MVOT_EPISODE_VERSION));
+    json_object_set_new(m, "archive_version", json_integer(MVOT_ARCHIVE_VERSION));
     json_object_set_new(m, "tool", json_string("mvot-data"));
     json_object_set_new(m, "tool_version", json_string(MVOT_VERSION));
     json_object_set_new(m, "config", mvot_gen_config_to_json(c));
