@@ -221,7 +221,7 @@ enum mvot_status mvot_seek_table_encode(const struct mvot_seek_entry *e, size_t 
 }
 
 enum mvot_status mvot_tarzst_pread(int fd, void *buf, size_t n, uint64_t off, const char *name,
-                                  struct mvot_error *err)
+                                   struct mvot_error *err)
 {
     size_t got = 0;
     while (got < n) {
@@ -300,7 +300,6 @@ cleanup:
     return st;
 }
 
-
 enum mvot_status mvot_seekzstd_read_frame(int fd, uint64_t off, const struct mvot_seek_entry *e,
                                           uint64_t max_raw, void *dctx, struct mvot_buf *cbuf,
                                           struct mvot_buf *out, const char *name,
@@ -321,9 +320,8 @@ enum mvot_status mvot_seekzstd_read_frame(int fd, uint64_t off, const struct mvo
                     "frame at offset %" PRIu64 ": not one zstd frame of %u bytes holding %u", off,
                     e->csize, e->dsize);
     size_t r = ZSTD_decompressDCtx(dctx, out->data, e->dsize, cbuf->data, e->csize);
-    MVOT_CORRUPT_IF(ZSTD_isError(r) || r != e->dsize, err, name,
-                    "frame at offset %" PRIu64 ": %s", off,
-                    ZSTD_isError(r) ? ZSTD_getErrorName(r) : "short");
+    MVOT_CORRUPT_IF(ZSTD_isError(r) || r != e->dsize, err, name, "frame at offset %" PRIu64 ": %s",
+                    off, ZSTD_isError(r) ? ZSTD_getErrorName(r) : "short");
     MVOT_CORRUPT_IF(mvot_seek_checksum(out->data, e->dsize) != e->checksum, err, name,
                     "frame at offset %" PRIu64 ": checksum differs from the seek table", off);
     out->len = e->dsize;

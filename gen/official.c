@@ -603,15 +603,15 @@ enum mvot_status mvot_official_import(const char *src_dir, const char *out_dir, 
     char hex[17];
     MVOT_TRY(mvot_hash_file(tar_path, &h, err));
     mvot_hash_hex(h, hex);
-    man = json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I,s:I},s:i}",
-                    "format", "mvot-gen-manifest", "version", 1, "episode_format_version",
-                    MVOT_EPISODE_VERSION, "archive_version", MVOT_ARCHIVE_VERSION, "tool", "mvot-data", "tool_version", MVOT_VERSION,
-                    "source", "mvot-official-import", "archive", "episodes.tar.zst", "archive_xxh3",
-                    hex, "episodes", (json_int_t)(im.counts[0] + im.counts[1]), "frames",
-                    (json_int_t)im.frames, "tasks", "maze", (json_int_t)im.counts[0], "frozenlake",
-                    (json_int_t)im.counts[1], "splits", "train", (json_int_t)im.splits[0], "dev",
-                    (json_int_t)im.splits[1], "test", (json_int_t)im.splits[2], "image_size",
-                    (int)image_size);
+    man = json_pack(
+        "{s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I,s:I},s:i}", "format",
+        "mvot-gen-manifest", "version", 1, "episode_format_version", MVOT_EPISODE_VERSION,
+        "archive_version", MVOT_ARCHIVE_VERSION, "tool", "mvot-data", "tool_version", MVOT_VERSION,
+        "source", "mvot-official-import", "archive", "episodes.tar.zst", "archive_xxh3", hex,
+        "episodes", (json_int_t)(im.counts[0] + im.counts[1]), "frames", (json_int_t)im.frames,
+        "tasks", "maze", (json_int_t)im.counts[0], "frozenlake", (json_int_t)im.counts[1], "splits",
+        "train", (json_int_t)im.splits[0], "dev", (json_int_t)im.splits[1], "test",
+        (json_int_t)im.splits[2], "image_size", (int)image_size);
     MVOT_FAIL_IF(!man, err, MVOT_ERR_NOMEM, "import", "out of memory");
     MVOT_TRY(mvot_json_write_file(man_path, man, err));
     if (summary) {

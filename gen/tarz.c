@@ -112,8 +112,7 @@ static enum mvot_status push_episode(struct mvot_tarz_writer *w, const struct mv
 }
 
 enum mvot_status mvot_tarz_writer_begin(struct mvot_tarz_writer *w,
-                                        const struct mvot_tarz_episode *ep,
-                                        struct mvot_error *err)
+                                        const struct mvot_tarz_episode *ep, struct mvot_error *err)
 {
     if (w->open_ep)
         return mvot_error_set(err, MVOT_ERR_INTERNAL, w->path, "episode %s begun inside another",

@@ -43,8 +43,7 @@ enum mvot_status mvot_tarz_writer_open(const char *path, int zstd_level,
                                        struct mvot_tarz_writer **out, struct mvot_error *err);
 /* Starts an episode: the members added until mvot_tarz_writer_end form its frame. */
 enum mvot_status mvot_tarz_writer_begin(struct mvot_tarz_writer *w,
-                                        const struct mvot_tarz_episode *ep,
-                                        struct mvot_error *err);
+                                        const struct mvot_tarz_episode *ep, struct mvot_error *err);
 /* Adds a member to the open episode (a reproducible ustar member; name up to 99 bytes). */
 enum mvot_status mvot_tarz_writer_add(struct mvot_tarz_writer *w, const char *name,
                                       const void *data, size_t len, struct mvot_error *err);
@@ -68,8 +67,7 @@ enum mvot_status mvot_tarz_reader_open(const char *path, struct mvot_tarz_reader
 /* A reader over the ustar members held in buf[0..len) (one episode's frame, decompressed);
  * path names it in errors. buf is borrowed and must outlive the reader. */
 enum mvot_status mvot_tarz_reader_open_mem(const char *path, const uint8_t *buf, size_t len,
-                                           struct mvot_tarz_reader **out,
-                                           struct mvot_error *err);
+                                           struct mvot_tarz_reader **out, struct mvot_error *err);
 /* Next regular member. *name is valid until the next call; *data is malloc'd (caller frees,
  * NUL-terminated past *len). *done = 1 at the end. */
 enum mvot_status mvot_tarz_reader_next(struct mvot_tarz_reader *r, const char **name,

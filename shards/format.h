@@ -1,7 +1,7 @@
 /* Byte-level pieces of the shard format (docs/shard-format.md), shared by the writer, the
  * reader, verify and the tests: the sample index frame, over the generic ustar members,
- * seekable-zstd frames and seek table of core/tarzst.h. Every parser here treats its input as hostile: lengths
- * are checked against the bytes present before they are used. */
+ * seekable-zstd frames and seek table of core/tarzst.h. Every parser here treats its input as
+ * hostile: lengths are checked against the bytes present before they are used. */
 #ifndef MVOT_SHARDS_FORMAT_H
 #define MVOT_SHARDS_FORMAT_H
 

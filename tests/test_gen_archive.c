@@ -145,8 +145,8 @@ static void test_random_access_matches_streaming(void)
     mvot_episode_reader_close(r);
     /* a version 1 archive (the corpus's) has no index, and that is not an error */
     const char *src = getenv("MVOT_SRC");
-    char *v1 = mvot_strdupf("%s/tests/fuzz/corpus/fuzz_gen_archive/two-maze.tar.zst",
-                            src ? src : "..");
+    char *v1 =
+        mvot_strdupf("%s/tests/fuzz/corpus/fuzz_gen_archive/two-maze.tar.zst", src ? src : "..");
     ix = (struct mvot_tarz_index *)1;
     ASSERT_OK(mvot_tarz_index_open(v1, &ix, &err), &err);
     ASSERT_TRUE(ix == NULL);
