@@ -24,12 +24,65 @@ struct ep_slot {
     uint32_t steps;
 };
 
+void mvot_tarz_frame_init(struct mvot_tarz_frame *f, void *cctx)
+{
+    memset(f, 0, sizeof *f);
+    mvot_buf_init(&f->tar, 0);
+    mvot_buf_init(&f->bytes, 0);
+    f->cctx = cctx;
+}
+
+void mvot_tarz_frame_free(struct mvot_tarz_frame *f)
+{
+    if (!f)
+        return;
+    mvot_buf_free(&f->tar);
+    mvot_buf_free(&f->bytes);
+    if (f->own_cctx)
+        ZSTD_freeCCtx(f->cctx);
+    f->cctx = NULL;
+    f->own_cctx = 0;
+}
+
+enum mvot_status mvot_tarz_frame_add(struct mvot_tarz_frame *f, const char *where, const char *name,
+                                     const void *data, size_t len, struct mvot_error *err)
+{
+    if (len > MVOT_TARZ_MAX_MEMBER ||
+        f->tar.len + mvot_tar_member_span(len) > MVOT_TARZ_MAX_EPISODE)
+        return mvot_error_set(err, MVOT_ERR_INVALID, where, "member %s: %zu bytes over the cap",
+                              name, len);
+    enum mvot_status st = mvot_tar_append(&f->tar, name, data, len);
+    if (st == MVOT_ERR_INVALID)
+        return mvot_error_set(err, st, where, "member %s: name too long for ustar", name);
+    if (st != MVOT_OK)
+        return mvot_error_set(err, st, where, "out of memory");
+    return MVOT_OK;
+}
+
+enum mvot_status mvot_tarz_frame_finish(struct mvot_tarz_frame *f, int zstd_level,
+                                        const char *where, struct mvot_error *err)
+{
+    struct mvot_seek_entries one = {&f->e, 0, 1}; /* room for exactly this frame's entry */
+    if (!f->cctx) {
+        f->cctx = ZSTD_createCCtx();
+        f->own_cctx = 1;
+        if (!f->cctx)
+            return mvot_error_set(err, MVOT_ERR_NOMEM, where, "out of memory");
+    }
+    f->bytes.len = 0;
+    enum mvot_status st =
+        mvot_seekzstd_compress(f->cctx, zstd_level, f->tar.data, f->tar.len, &f->bytes, &one, err);
+    if (st != MVOT_OK)
+        mvot_error_prefix(err, "%s", where);
+    return st;
+}
+
 struct mvot_tarz_writer {
     struct mvot_atomic_file af;
     char *path;
     int level, open_ep;
     ZSTD_CCtx *cctx;
-    struct mvot_buf tar, frame; /* the open episode's members; its compressed frame */
+    struct mvot_tarz_frame cur; /* the open episode (or the end marker) */
     struct mvot_seek_entries ents;
     struct ep_slot *eps;
     size_t n_eps, cap_eps;
@@ -40,9 +93,8 @@ void mvot_tarz_writer_abort(struct mvot_tarz_writer *w)
     if (!w)
         return;
     mvot_atomic_abort(&w->af);
+    mvot_tarz_frame_free(&w->cur);
     ZSTD_freeCCtx(w->cctx);
-    mvot_buf_free(&w->tar);
-    mvot_buf_free(&w->frame);
     mvot_seek_entries_free(&w->ents);
     for (size_t i = 0; i < w->n_eps; i++)
         free(w->eps[i].key);
@@ -59,11 +111,10 @@ enum mvot_status mvot_tarz_writer_open(const char *path, int zstd_level,
     *out = NULL;
     if (!w)
         return mvot_error_set(err, MVOT_ERR_NOMEM, path, "out of memory");
-    mvot_buf_init(&w->tar, 0);
-    mvot_buf_init(&w->frame, 0);
     w->level = zstd_level;
     w->path = mvot_strdupf("%s", path);
     w->cctx = ZSTD_createCCtx();
+    mvot_tarz_frame_init(&w->cur, w->cctx);
     MVOT_FAIL_IF(!w->path || !w->cctx, err, MVOT_ERR_NOMEM, path, "out of memory");
     MVOT_FAIL_IF(zstd_level < 1 || zstd_level > ZSTD_maxCLevel(), err, MVOT_ERR_INVALID, path,
                  "zstd level %d out of range", zstd_level);
@@ -120,7 +171,7 @@ enum mvot_status mvot_tarz_writer_begin(struct mvot_tarz_writer *w,
     enum mvot_status st = push_episode(w, ep, err);
     if (st == MVOT_OK) {
         w->open_ep = 1;
-        w->tar.len = 0;
+        w->cur.tar.len = 0;
     }
     return st;
 }
@@ -131,16 +182,7 @@ enum mvot_status mvot_tarz_writer_add(struct mvot_tarz_writer *w, const char *na
     if (!w->open_ep)
         return mvot_error_set(err, MVOT_ERR_INTERNAL, w->path, "member %s outside an episode",
                               name);
-    if (len > MVOT_TARZ_MAX_MEMBER ||
-        w->tar.len + mvot_tar_member_span(len) > MVOT_TARZ_MAX_EPISODE)
-        return mvot_error_set(err, MVOT_ERR_INVALID, w->path, "member %s: %zu bytes over the cap",
-                              name, len);
-    enum mvot_status st = mvot_tar_append(&w->tar, name, data, len);
-    if (st == MVOT_ERR_INVALID)
-        return mvot_error_set(err, st, w->path, "member %s: name too long for ustar", name);
-    if (st != MVOT_OK)
-        return mvot_error_set(err, st, w->path, "out of memory");
-    return MVOT_OK;
+    return mvot_tarz_frame_add(&w->cur, w->path, name, data, len, err);
 }
 
 static enum mvot_status write_bytes(struct mvot_tarz_writer *w, const void *p, size_t n,
@@ -151,18 +193,16 @@ static enum mvot_status write_bytes(struct mvot_tarz_writer *w, const void *p, s
     return MVOT_OK;
 }
 
-/* Compresses src as the next frame and writes it. */
-static enum mvot_status put_frame(struct mvot_tarz_writer *w, const uint8_t *src, size_t len,
-                                  struct mvot_error *err)
+/* Compresses the current members as the next frame and writes it. */
+static enum mvot_status put_frame(struct mvot_tarz_writer *w, struct mvot_error *err)
 {
-    w->frame.len = 0;
-    enum mvot_status st =
-        mvot_seekzstd_compress(w->cctx, w->level, src, len, &w->frame, &w->ents, err);
-    if (st != MVOT_OK) {
-        mvot_error_prefix(err, "%s", w->path);
-        return st;
-    }
-    return write_bytes(w, w->frame.data, w->frame.len, err);
+    enum mvot_status st = MVOT_OK;
+    MVOT_TRY(mvot_tarz_frame_finish(&w->cur, w->level, w->path, err));
+    if (mvot_seek_entries_push(&w->ents, w->cur.e) != MVOT_OK)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, w->path, "out of memory");
+    MVOT_TRY(write_bytes(w, w->cur.bytes.data, w->cur.bytes.len, err));
+cleanup:
+    return st;
 }
 
 enum mvot_status mvot_tarz_writer_end(struct mvot_tarz_writer *w, struct mvot_error *err)
@@ -170,7 +210,7 @@ enum mvot_status mvot_tarz_writer_end(struct mvot_tarz_writer *w, struct mvot_er
     if (!w->open_ep)
         return mvot_error_set(err, MVOT_ERR_INTERNAL, w->path, "no episode to end");
     w->open_ep = 0;
-    return put_frame(w, w->tar.data, w->tar.len, err);
+    return put_frame(w, err);
 }
 
 enum mvot_status mvot_tarz_writer_copy(struct mvot_tarz_writer *w,
@@ -240,10 +280,10 @@ enum mvot_status mvot_tarz_writer_commit(struct mvot_tarz_writer *w, struct mvot
     MVOT_FAIL_IF(w->n_eps >= MVOT_SEEK_MAX_FRAMES, err, MVOT_ERR_INVALID, w->path,
                  "%zu episodes: over the seek table's cap", w->n_eps);
     /* The tar end marker is a frame of its own, so episode frames copy between archives. */
-    w->tar.len = 0;
-    MVOT_FAIL_IF(mvot_tar_append_end(&w->tar) != MVOT_OK, err, MVOT_ERR_NOMEM, w->path,
+    w->cur.tar.len = 0;
+    MVOT_FAIL_IF(mvot_tar_append_end(&w->cur.tar) != MVOT_OK, err, MVOT_ERR_NOMEM, w->path,
                  "out of memory");
-    MVOT_TRY(put_frame(w, w->tar.data, w->tar.len, err));
+    MVOT_TRY(put_frame(w, err));
     MVOT_FAIL_IF(encode_index(w, &tail) != MVOT_OK ||
                      mvot_seek_table_encode(w->ents.v, w->ents.n, &tail) != MVOT_OK,
                  err, MVOT_ERR_NOMEM, w->path, "out of memory");

@@ -37,6 +37,25 @@ struct mvot_tarz_episode {
     uint32_t steps;
 };
 
+/* One episode's frame, built away from the writer (in a worker thread, say) and appended
+ * with mvot_tarz_writer_copy: the bytes are those begin/add/end would write. Caller-owned:
+ * init, add members, finish, then free. */
+struct mvot_tarz_frame {
+    struct mvot_buf tar;   /* the members as ustar bytes */
+    struct mvot_buf bytes; /* after finish: the compressed frame */
+    struct mvot_seek_entry e;
+    void *cctx; /* a ZSTD_CCtx: the caller's (borrowed) or, when NULL at finish, one of its own */
+    int own_cctx;
+};
+void mvot_tarz_frame_init(struct mvot_tarz_frame *f, void *cctx);
+void mvot_tarz_frame_free(struct mvot_tarz_frame *f); /* NULL is a no-op */
+/* Adds a member (a reproducible ustar member; name up to 99 bytes); where names errors. */
+enum mvot_status mvot_tarz_frame_add(struct mvot_tarz_frame *f, const char *where, const char *name,
+                                     const void *data, size_t len, struct mvot_error *err);
+/* Compresses the members at zstd_level into f->bytes and f->e. */
+enum mvot_status mvot_tarz_frame_finish(struct mvot_tarz_frame *f, int zstd_level,
+                                        const char *where, struct mvot_error *err);
+
 struct mvot_tarz_writer;
 /* zstd_level 1..19. */
 enum mvot_status mvot_tarz_writer_open(const char *path, int zstd_level,
