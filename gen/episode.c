@@ -281,18 +281,19 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
-enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct mvot_episode *ep,
-                                          int *done, struct mvot_error *err)
+/* Reads the next episode's members from tar (the archive's stream or one episode's frame). */
+static enum mvot_status read_episode(struct mvot_tarz_reader *tar, struct mvot_episode *ep,
+                                     int *done, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    const char *name, *path = mvot_tarz_reader_path(r->tar);
+    const char *name, *path = mvot_tarz_reader_path(tar);
     uint8_t *data = NULL;
     size_t len;
     json_t *rec = NULL;
     char *want = NULL;
     memset(ep, 0, sizeof *ep);
     *done = 0;
-    MVOT_TRY(mvot_tarz_reader_next(r->tar, &name, &data, &len, done, err));
+    MVOT_TRY(mvot_tarz_reader_next(tar, &name, &data, &len, done, err));
     if (*done)
         return MVOT_OK;
     if (!ends_with(name, ".json")) {
@@ -326,7 +327,7 @@ enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct 
         free(want);
         want = mvot_strdupf("%s.%u.png", ep->key, k);
         MVOT_FAIL_IF(!want, err, MVOT_ERR_NOMEM, path, "out of memory");
-        MVOT_TRY(mvot_tarz_reader_next(r->tar, &name, &data, &len, &end, err));
+        MVOT_TRY(mvot_tarz_reader_next(tar, &name, &data, &len, &end, err));
         if (end || strcmp(name, want) != 0) {
             st = mvot_error_corrupt(err, path, -1, "episode %s: expected member %s, found %s",
                                     ep->key, want, end ? "end of archive" : name);
@@ -340,11 +341,58 @@ enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct 
         ep->frame_png_len[k] = len;
         data = NULL;
     }
-    r->index++;
 cleanup:
     free(data);
     free(want);
     json_decref(rec);
+    if (st != MVOT_OK)
+        mvot_episode_free(ep);
+    return st;
+}
+
+enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct mvot_episode *ep,
+                                          int *done, struct mvot_error *err)
+{
+    enum mvot_status st = read_episode(r->tar, ep, done, err);
+    if (st == MVOT_OK && !*done)
+        r->index++;
+    return st;
+}
+
+enum mvot_status mvot_episode_archive_read(struct mvot_tarz_index *ix, size_t i,
+                                           struct mvot_episode *ep, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    struct mvot_tarz_reader *tar = NULL;
+    const struct mvot_tarz_episode *want = mvot_tarz_index_get(ix, i);
+    const uint8_t *raw;
+    size_t len;
+    char *label = NULL;
+    int done = 0, end = 0;
+    memset(ep, 0, sizeof *ep);
+    MVOT_TRY(mvot_tarz_index_read(ix, i, 1, &raw, &len, err));
+    label = mvot_strdupf("%s: episode %zu", mvot_tarz_index_path(ix), i);
+    MVOT_FAIL_IF(!label, err, MVOT_ERR_NOMEM, mvot_tarz_index_path(ix), "out of memory");
+    MVOT_TRY(mvot_tarz_reader_open_mem(label, raw, len, &tar, err));
+    MVOT_TRY(read_episode(tar, ep, &done, err));
+    MVOT_CORRUPT_IF(done, err, label, "frame holds no episode");
+    {
+        const char *name;
+        uint8_t *extra = NULL;
+        size_t elen;
+        MVOT_TRY(mvot_tarz_reader_next(tar, &name, &extra, &elen, &end, err));
+        free(extra);
+        MVOT_CORRUPT_IF(!end, err, label, "frame holds more than episode %s (member %s)", ep->key,
+                        name);
+    }
+    /* the plan of a split pack is made from the index: it must say what the records say */
+    MVOT_CORRUPT_IF(strcmp(ep->key, want->key) != 0 || (unsigned)ep->task != want->task ||
+                        (unsigned)ep->split != want->split || ep->n_steps != want->steps,
+                    err, label, "record %s differs from the index (key %s, task, split or steps)",
+                    ep->key, want->key);
+cleanup:
+    mvot_tarz_reader_close(tar);
+    free(label);
     if (st != MVOT_OK)
         mvot_episode_free(ep);
     return st;

@@ -80,6 +80,13 @@ enum mvot_status mvot_episode_reader_next(struct mvot_episode_reader *r, struct 
                                           int *done, struct mvot_error *err);
 void mvot_episode_reader_close(struct mvot_episode_reader *r);
 
+/* Random access to a version 2 archive (gen/tarz.h: mvot_tarz_index_open): reads episode i
+ * by decompressing its frame only, and checks that its record agrees with the index (key,
+ * task, split, steps). Fills *ep (caller frees with mvot_episode_free). */
+struct mvot_tarz_index;
+enum mvot_status mvot_episode_archive_read(struct mvot_tarz_index *ix, size_t i,
+                                           struct mvot_episode *ep, struct mvot_error *err);
+
 /* Totals of the gen manifest beside an archive (DIR/manifest.json for DIR/episodes.tar.zst),
  * for progress bars only: 0 when absent or unreadable; never trusted for anything else. */
 void mvot_episode_archive_totals(const char *archive_path, uint64_t *episodes, uint64_t *frames);

@@ -410,12 +410,14 @@ struct ep_result {
     uint32_t n_frames;
     uint8_t *png[MVOT_GEN_MAX_STEPS + 1];
     size_t png_len[MVOT_GEN_MAX_STEPS + 1];
+    struct mvot_tarz_frame frame; /* rendering: the archive frame, compressed by the worker */
 };
 
 static void result_free(struct ep_result *r)
 {
     if (!r)
         return;
+    mvot_tarz_frame_free(&r->frame);
     json_decref(r->rec);
     for (uint32_t k = 0; k < r->n_frames; k++)
         free(r->png[k]);
@@ -710,6 +712,32 @@ cleanup:
     return st;
 }
 
+/* The episode's archive frame: its members, compressed here in the worker, so that the
+ * ordered emit only appends bytes (the frame does not depend on the thread that makes it).
+ * The PNGs are freed once in the frame. */
+static enum mvot_status build_frame(const struct run_ctx *ctx, struct ep_result *r,
+                                    struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    char *json = mvot_json_dumps(r->rec), *name = mvot_strdupf("%s.json", r->key);
+    MVOT_FAIL_IF(!json || !name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    MVOT_TRY(mvot_tarz_frame_add(&r->frame, "gen", name, json, strlen(json), err));
+    for (uint32_t k = 0; k < r->n_frames; k++) {
+        free(name);
+        name = mvot_strdupf("%s.%u.png", r->key, k);
+        MVOT_FAIL_IF(!name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
+        MVOT_TRY(mvot_tarz_frame_add(&r->frame, "gen", name, r->png[k], r->png_len[k], err));
+        free(r->png[k]);
+        r->png[k] = NULL;
+    }
+    MVOT_TRY(mvot_tarz_frame_finish(&r->frame, (int)ctx->cfg->zstd_level, "gen", err));
+    mvot_buf_free(&r->frame.tar);
+cleanup:
+    free(name);
+    free(json);
+    return st;
+}
+
 static enum mvot_status render_work(void *vctx, size_t i, int worker, void **result,
                                     struct mvot_error *err)
 {
@@ -722,6 +750,8 @@ static enum mvot_status render_work(void *vctx, size_t i, int worker, void **res
     enum mvot_status st = make_draft(ctx->cfg, r, ctx->attempt[g], err);
     if (st == MVOT_OK)
         st = finish(ctx->cfg, &ctx->style, r, 1, err);
+    if (st == MVOT_OK)
+        st = build_frame(ctx, r, err);
     if (st != MVOT_OK) {
         result_free(r);
         return st;
@@ -735,23 +765,12 @@ static enum mvot_status render_emit(void *vctx, size_t i, void *result, struct m
     struct run_ctx *ctx = vctx;
     struct ep_result *r = result;
     enum mvot_status st = MVOT_OK;
-    char *name = NULL, *json = NULL;
     (void)i;
-    json = mvot_json_dumps(r->rec);
-    name = mvot_strdupf("%s.json", r->key);
-    MVOT_FAIL_IF(!json || !name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
-    MVOT_TRY(mvot_tarz_writer_add(ctx->tar, name, json, strlen(json), err));
-    for (uint32_t k = 0; k < r->n_frames; k++) {
-        free(name);
-        name = mvot_strdupf("%s.%u.png", r->key, k);
-        MVOT_FAIL_IF(!name, err, MVOT_ERR_NOMEM, "gen", "out of memory");
-        MVOT_TRY(mvot_tarz_writer_add(ctx->tar, name, r->png[k], r->png_len[k], err));
-    }
+    struct mvot_tarz_episode te = {r->key, (uint8_t)r->task, (uint8_t)r->split, r->n_frames - 1};
+    MVOT_TRY(mvot_tarz_writer_copy(ctx->tar, &te, r->frame.bytes.data, &r->frame.e, err));
     ctx->written++;
     mvot_progress_report(ctx->prog, "gen", ctx->written, ctx->count);
 cleanup:
-    free(name);
-    free(json);
     result_free(r);
     return st;
 }
@@ -797,6 +816,7 @@ static json_t *build_manifest(const struct run_ctx *ctx, uint64_t archive_hash,
     json_object_set_new(m, "format", json_string(MVOT_GEN_MANIFEST_FORMAT));
     json_object_set_new(m, "version", json_integer(1));
     json_object_set_new(m, "episode_format_version", json_integer(MVOT_EPISODE_VERSION));
+    json_object_set_new(m, "archive_version", json_integer(MVOT_ARCHIVE_VERSION));
     json_object_set_new(m, "tool", json_string("mvot-data"));
     json_object_set_new(m, "tool_version", json_string(MVOT_VERSION));
     json_object_set_new(m, "config", mvot_gen_config_to_json(c));

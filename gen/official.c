@@ -330,6 +330,8 @@ static enum mvot_status import_draft(struct importer *im, struct mvot_draft *d, 
     json = mvot_json_dumps(rec);
     name = mvot_strdupf("%s.json", key);
     MVOT_FAIL_IF(!json || !name, err, MVOT_ERR_NOMEM, where, "out of memory");
+    struct mvot_tarz_episode te = {key, (uint8_t)d->task, (uint8_t)split, t.n_frames - 1};
+    MVOT_TRY(mvot_tarz_writer_begin(im->tar, &te, err));
     MVOT_TRY(mvot_tarz_writer_add(im->tar, name, json, strlen(json), err));
     for (uint32_t k = 0; k < t.n_frames; k++) {
         free(name);
@@ -337,6 +339,7 @@ static enum mvot_status import_draft(struct importer *im, struct mvot_draft *d, 
         MVOT_FAIL_IF(!name, err, MVOT_ERR_NOMEM, where, "out of memory");
         MVOT_TRY(mvot_tarz_writer_add(im->tar, name, png[k], png_len[k], err));
     }
+    MVOT_TRY(mvot_tarz_writer_end(im->tar, err));
     im->counts[d->task]++;
     im->frames += t.n_frames;
     im->splits[split]++;
@@ -600,15 +603,15 @@ enum mvot_status mvot_official_import(const char *src_dir, const char *out_dir, 
     char hex[17];
     MVOT_TRY(mvot_hash_file(tar_path, &h, err));
     mvot_hash_hex(h, hex);
-    man = json_pack("{s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I,s:I},s:i}",
-                    "format", "mvot-gen-manifest", "version", 1, "episode_format_version",
-                    MVOT_EPISODE_VERSION, "tool", "mvot-data", "tool_version", MVOT_VERSION,
-                    "source", "mvot-official-import", "archive", "episodes.tar.zst", "archive_xxh3",
-                    hex, "episodes", (json_int_t)(im.counts[0] + im.counts[1]), "frames",
-                    (json_int_t)im.frames, "tasks", "maze", (json_int_t)im.counts[0], "frozenlake",
-                    (json_int_t)im.counts[1], "splits", "train", (json_int_t)im.splits[0], "dev",
-                    (json_int_t)im.splits[1], "test", (json_int_t)im.splits[2], "image_size",
-                    (int)image_size);
+    man = json_pack(
+        "{s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I},s:{s:I,s:I,s:I},s:i}", "format",
+        "mvot-gen-manifest", "version", 1, "episode_format_version", MVOT_EPISODE_VERSION,
+        "archive_version", MVOT_ARCHIVE_VERSION, "tool", "mvot-data", "tool_version", MVOT_VERSION,
+        "source", "mvot-official-import", "archive", "episodes.tar.zst", "archive_xxh3", hex,
+        "episodes", (json_int_t)(im.counts[0] + im.counts[1]), "frames", (json_int_t)im.frames,
+        "tasks", "maze", (json_int_t)im.counts[0], "frozenlake", (json_int_t)im.counts[1], "splits",
+        "train", (json_int_t)im.splits[0], "dev", (json_int_t)im.splits[1], "test",
+        (json_int_t)im.splits[2], "image_size", (int)image_size);
     MVOT_FAIL_IF(!man, err, MVOT_ERR_NOMEM, "import", "out of memory");
     MVOT_TRY(mvot_json_write_file(man_path, man, err));
     if (summary) {

@@ -1,7 +1,7 @@
 /* Byte-level pieces of the shard format (docs/shard-format.md), shared by the writer, the
- * reader, verify and the tests: reproducible ustar headers, seekable-zstd frames and seek
- * table, and the sample index frame. Every parser here treats its input as hostile: lengths
- * are checked against the bytes present before they are used. */
+ * reader, verify and the tests: the sample index frame, over the generic ustar members,
+ * seekable-zstd frames and seek table of core/tarzst.h. Every parser here treats its input as
+ * hostile: lengths are checked against the bytes present before they are used. */
 #ifndef MVOT_SHARDS_FORMAT_H
 #define MVOT_SHARDS_FORMAT_H
 
@@ -10,6 +10,7 @@
 
 #include "core/io.h"
 #include "core/status.h"
+#include "core/tarzst.h"
 
 #define MVOT_SHARD_VERSION 2
 #define MVOT_SHARD_VERSION_MIN 1 /* v1 sets are still read (without identity checks) */
@@ -17,12 +18,7 @@
 /* The manifest of one part of a split pack (docs/cluster.md): not a set; mvot merge joins them */
 #define MVOT_SHARD_PART_FORMAT_NAME "mvot-shards-part"
 
-/* zstd contrib seekable format values, and our index frame's skippable magic. */
-#define MVOT_SEEK_SKIPPABLE_MAGIC 0x184D2A5Eu
-#define MVOT_SEEK_FOOTER_MAGIC 0x8F92EAB1u
-#define MVOT_SEEK_FOOTER_SIZE 9u
-#define MVOT_SEEK_ENTRY_SIZE 12u
-#define MVOT_SEEK_DESC_CHECKSUM 0x80u
+/* Our index frame's skippable magic (the seekable-format values are in core/tarzst.h). */
 #define MVOT_INDEX_MAGIC 0x184D2A5Au
 #define MVOT_INDEX_TAG "MVIX"
 #define MVOT_INDEX_VERSION 2u
@@ -32,64 +28,12 @@
  * group (one frame) closes before it would exceed this many raw bytes, unless it is empty. */
 #define MVOT_FRAME_MAX_RAW (4u << 20)
 /* v2 group frames are compressed with this window so a whole group is one match window. */
-#define MVOT_GROUP_WINDOW_LOG 22
+#define MVOT_GROUP_WINDOW_LOG MVOT_SEEK_WINDOW_LOG
 /* The split and task codes of the v2 index (the order of gen/episode.h). */
 #define MVOT_INDEX_UNKNOWN 0xffu
 /* Reader caps: no single sample or frame beyond these is accepted from a file. */
 #define MVOT_SAMPLE_MAX_RAW (256u << 20)
-#define MVOT_SHARD_MAX_FRAMES (16u << 20)
-
-#define MVOT_TAR_BLOCK 512u
-#define MVOT_TAR_NAME_MAX 99u
-
-/* Writes one reproducible ustar member (header + data + zero padding) into out. Fails with
- * MVOT_ERR_INVALID when the name does not fit the 100-byte name field. */
-enum mvot_status mvot_tar_append(struct mvot_buf *out, const char *name, const void *data,
-                                 size_t len);
-/* The two zero blocks that end an archive. */
-enum mvot_status mvot_tar_append_end(struct mvot_buf *out);
-
-/* A parsed member header. */
-struct mvot_tar_member {
-    char name[MVOT_TAR_NAME_MAX + 2];
-    uint64_t size;
-    int is_end; /* an all-zero block */
-};
-/* Parses the 512-byte header at hdr; checks magic, checksum, type and octal fields. */
-enum mvot_status mvot_tar_parse_header(const uint8_t *hdr, const char *where,
-                                       struct mvot_tar_member *out, struct mvot_error *err);
-/* Bytes of a member with `size` data bytes, header and padding included. */
-uint64_t mvot_tar_member_span(uint64_t size);
-
-/* One frame of the seek table. */
-struct mvot_seek_entry {
-    uint32_t csize, dsize, checksum;
-};
-
-/* Low 32 bits of XXH64(seed 0): the seek table's and the index's checksum. */
-uint32_t mvot_seek_checksum(const void *data, size_t len);
-
-/* Compresses src as ONE frame (content size and checksum on, window MVOT_GROUP_WINDOW_LOG).
- * cctx is a ZSTD_CCtx owned by the caller. Appends the frame to out and its entry to ents. */
-struct mvot_seek_entries {
-    struct mvot_seek_entry *v;
-    size_t n, cap;
-};
-void mvot_seek_entries_free(struct mvot_seek_entries *e);
-enum mvot_status mvot_seek_entries_push(struct mvot_seek_entries *e, struct mvot_seek_entry x);
-enum mvot_status mvot_seekzstd_compress(void *cctx, int level, const uint8_t *src, size_t len,
-                                        struct mvot_buf *out, struct mvot_seek_entries *ents,
-                                        struct mvot_error *err);
-
-/* The seek table skippable frame for n entries. */
-enum mvot_status mvot_seek_table_encode(const struct mvot_seek_entry *e, size_t n,
-                                        struct mvot_buf *out);
-/* Parses the seek table at the end of a file of file_size bytes, reading through fd with
- * pread. On success *ents holds the entries (caller frees) and *table_frame_size the size of
- * the whole skippable frame. */
-enum mvot_status mvot_seek_table_read(int fd, uint64_t file_size, const char *name,
-                                      struct mvot_seek_entries *ents, uint64_t *table_frame_size,
-                                      struct mvot_error *err);
+#define MVOT_SHARD_MAX_FRAMES MVOT_SEEK_MAX_FRAMES
 
 /* The sample index. v1 entries name whole frames (offset 0, length = the frames' bytes,
  * split/task unknown, episode_len 0); v2 entries a byte range of one group frame. */
@@ -117,19 +61,6 @@ enum mvot_status mvot_index_parse(const uint8_t *buf, size_t len,
                                   const struct mvot_seek_entry *ents, uint32_t n_frames,
                                   const char *name, struct mvot_index *out, uint32_t *version,
                                   struct mvot_error *err);
-
-/* Little-endian helpers. */
-static inline uint32_t mvot_rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline void mvot_wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* What a committed shard holds (the manifest's per-shard record, minus stats). Here, not in
  * writer.h, so the manifest module needs no writer and the modules form no cycle. */

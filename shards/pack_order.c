@@ -3,12 +3,15 @@
  * proportion, each task's episodes by a seeded hash of their keys), cut into blocks, and
  * the part's range of blocks. The order and the blocks depend on the episodes' keys, tasks,
  * splits and step counts only, so every part of a split pack computes the same plan. A part
- * reads the archive twice (pass one keeps only those fields; pass two keeps its own
- * episodes whole); one process reads it once and keeps everything. */
+ * of a version 2 archive (gen/tarz.h) plans from the episode index alone and then reads only
+ * its own episodes' frames; a part of a version 1 archive (no index) reads it twice (pass
+ * one keeps only those fields; pass two keeps its own episodes whole). One process reads
+ * the archive once, streaming, and keeps everything. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
+#include "gen/tarz.h"
 #include "shards/pack_internal.h"
 
 void mvot__pack_plan_free(struct pack_plan *e)
@@ -95,12 +98,25 @@ static void episode_strip(struct mvot_episode *ep)
 
 /* A part's second pass over the archive (same order as the first): the episodes of its own
  * blocks come back whole, the others are dropped as they are read. */
-static enum mvot_status reload_range(const char *arch, struct pack_plan *e, uint32_t first,
-                                     uint32_t end, struct mvot_error *err)
+static enum mvot_status reload_range(const char *arch, struct mvot_tarz_index *ix,
+                                     struct pack_plan *e, uint32_t first, uint32_t end,
+                                     struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_episode_reader *rd = NULL;
     struct mvot_episode ep = {0};
+    if (ix) { /* random access: only the frames of the part's own episodes are read */
+        for (size_t i = 0; i < e->n; i++) {
+            struct pack_slot *sl = &e->v[i];
+            if (sl->gblock < first || sl->gblock >= end)
+                continue;
+            MVOT_TRY(mvot_episode_archive_read(ix, i, &ep, err));
+            mvot_episode_free(&sl->ep);
+            sl->ep = ep;
+            memset(&ep, 0, sizeof ep);
+        }
+        goto cleanup;
+    }
     MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
     for (size_t i = 0;; i++) {
         int done = 0;
@@ -128,15 +144,18 @@ cleanup:
 }
 
 /* Reads every episode and returns them in output order (*order: pointers into e); with strip,
- * only what the order needs of each (episode_strip). */
-static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot_pack_mode mode,
-                                      uint32_t shard_samples, int strip, struct pack_plan *e,
-                                      struct pack_slot ***order, struct mvot_error *err)
+ * only what the order needs of each (episode_strip); with an index ix, those fields come
+ * from the index and no frame is read. */
+static enum mvot_status load_episodes(const char *arch, struct mvot_tarz_index *ix, uint64_t seed,
+                                      enum mvot_pack_mode mode, uint32_t shard_samples, int strip,
+                                      struct pack_plan *e, struct pack_slot ***order,
+                                      struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     struct mvot_episode_reader *rd = NULL;
     *order = NULL;
-    MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
+    if (!ix)
+        MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
     for (;;) {
         if (e->n == e->cap) {
             size_t nc = e->cap ? e->cap * 2 : 256;
@@ -148,12 +167,24 @@ static enum mvot_status load_episodes(const char *arch, uint64_t seed, enum mvot
         struct pack_slot *s = &e->v[e->n];
         int done = 0;
         memset(s, 0, sizeof *s);
-        MVOT_TRY(mvot_episode_reader_next(rd, &s->ep, &done, err));
-        if (done)
-            break;
-        s->live = 1;
-        if (strip)
-            episode_strip(&s->ep);
+        if (ix) {
+            if (e->n == mvot_tarz_index_count(ix))
+                break;
+            const struct mvot_tarz_episode *te = mvot_tarz_index_get(ix, e->n);
+            s->ep.key = strdup(te->key);
+            MVOT_FAIL_IF(!s->ep.key, err, MVOT_ERR_NOMEM, arch, "out of memory");
+            s->ep.task = (enum mvot_task)te->task;
+            s->ep.split = (enum mvot_split)te->split;
+            s->ep.n_steps = te->steps;
+            s->live = 1;
+        } else {
+            MVOT_TRY(mvot_episode_reader_next(rd, &s->ep, &done, err));
+            if (done)
+                break;
+            s->live = 1;
+            if (strip)
+                episode_strip(&s->ep);
+        }
         s->h = mvot_hash64_seed(s->ep.key, strlen(s->ep.key), seed ^ MVOT_PACK_DOMAIN_ORDER);
         e->n++;
     }
@@ -200,13 +231,18 @@ enum mvot_status mvot__pack_plan_load(const char *arch, const struct mvot_pack_o
                                       struct pack_plan *pl, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
+    struct mvot_tarz_index *ix = NULL;
     memset(pl, 0, sizeof *pl);
-    /* one pass for the whole set; a part plans from a stripped pass, then reads again */
-    MVOT_TRY(load_episodes(arch, o->seed, o->mode, o->shard_samples, o->part_count > 0, pl,
+    /* One pass for the whole set. A part plans from the index (version 2) or from a stripped
+     * pass (version 1), then reads its own episodes. */
+    if (o->part_count)
+        MVOT_TRY(mvot_tarz_index_open(arch, &ix, err));
+    MVOT_TRY(load_episodes(arch, ix, o->seed, o->mode, o->shard_samples, o->part_count > 0, pl,
                            &pl->order, err));
     part_blocks(pl, o);
     if (o->part_count)
-        MVOT_TRY(reload_range(arch, pl, pl->first, pl->end, err));
+        MVOT_TRY(reload_range(arch, ix, pl, pl->first, pl->end, err));
 cleanup:
+    mvot_tarz_index_close(ix);
     return st;
 }

@@ -1,6 +1,7 @@
-/* Fuzz target for the episode archive reader (gen/episode.c over gen/tarz.c and libarchive):
- * any bytes, stored as a file, either read back as episodes whose frames are all present PNGs
- * with consistent counts, or fail with a status and a message; never a crash or a hang.
+/* Fuzz target for the episode archive readers (gen/episode.c over gen/tarz.c: the streaming
+ * reader over libarchive, and random access through a version 2 archive's index): any bytes,
+ * stored as a file, either read back as episodes whose frames are all present PNGs with
+ * consistent counts, or fail with a status and a message; never a crash or a hang.
  * Replayed without libFuzzer by tests/test_gen_format.c. */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,8 +11,42 @@
 
 #include "core/io.h"
 #include "gen/episode.h"
+#include "gen/tarz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_episode(const struct mvot_episode *ep)
+{
+    if (ep->n_frames != ep->n_steps + 1)
+        abort();
+    for (uint32_t k = 0; k < ep->n_frames; k++)
+        if (!ep->frame_png[k] || ep->frame_png_len[k] < 8 ||
+            memcmp(ep->frame_png[k], "\x89PNG", 4) != 0)
+            abort();
+}
+
+/* Random access: every episode the index lists reads back or fails with a message. */
+static void read_indexed(const char *path)
+{
+    struct mvot_error err = {0};
+    struct mvot_tarz_index *ix = NULL;
+    if (mvot_tarz_index_open(path, &ix, &err) != MVOT_OK) {
+        if (err.msg[0] == 0)
+            abort();
+        return;
+    }
+    for (size_t i = 0; ix && i < mvot_tarz_index_count(ix); i++) {
+        struct mvot_episode ep;
+        if (mvot_episode_archive_read(ix, i, &ep, &err) != MVOT_OK) {
+            if (err.msg[0] == 0)
+                abort();
+            continue;
+        }
+        check_episode(&ep);
+        mvot_episode_free(&ep);
+    }
+    mvot_tarz_index_close(ix);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,18 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             if (done)
                 break;
-            if (ep.n_frames != ep.n_steps + 1)
-                abort();
-            for (uint32_t k = 0; k < ep.n_frames; k++)
-                if (!ep.frame_png[k] || ep.frame_png_len[k] < 8 ||
-                    memcmp(ep.frame_png[k], "\x89PNG", 4) != 0)
-                    abort();
+            check_episode(&ep);
             mvot_episode_free(&ep);
         }
         mvot_episode_reader_close(r);
     } else if (err.msg[0] == 0) {
         abort();
     }
+    read_indexed(path);
     unlink(path);
     return 0;
 }
