@@ -712,6 +712,60 @@ cleanup:
     return st;
 }
 
+/* The plan goes to the pool in batches: drafting one episode is a few microseconds, less
+ * than handing an item to a thread, so one item per episode made more threads slower. The
+ * batches are emitted in order, episode by episode, exactly as single items were. */
+#define PLAN_BATCH 256
+
+struct plan_batch {
+    size_t first, n;
+    void *r[PLAN_BATCH];
+};
+
+static void plan_batch_discard(void *vctx, void *result)
+{
+    struct plan_batch *pb = result;
+    for (size_t k = 0; pb && k < pb->n; k++)
+        discard(vctx, pb->r[k]);
+    free(pb);
+}
+
+static enum mvot_status plan_batch_work(void *vctx, size_t b, int worker, void **result,
+                                        struct mvot_error *err)
+{
+    struct run_ctx *ctx = vctx;
+    struct plan_batch *pb = calloc(1, sizeof *pb);
+    if (!pb)
+        return mvot_error_set(err, MVOT_ERR_NOMEM, "gen", "out of memory");
+    pb->first = b * PLAN_BATCH;
+    size_t end = pb->first + PLAN_BATCH < ctx->total ? pb->first + PLAN_BATCH : ctx->total;
+    for (size_t i = pb->first; i < end; i++, pb->n++) {
+        enum mvot_status st = plan_work(vctx, i, worker, &pb->r[pb->n], err);
+        if (st != MVOT_OK) {
+            plan_batch_discard(vctx, pb);
+            return st;
+        }
+    }
+    *result = pb;
+    return MVOT_OK;
+}
+
+static enum mvot_status plan_batch_emit(void *vctx, size_t b, void *result, struct mvot_error *err)
+{
+    struct plan_batch *pb = result;
+    enum mvot_status st = MVOT_OK;
+    (void)b;
+    size_t k = 0;
+    for (; k < pb->n && st == MVOT_OK; k++) {
+        st = plan_emit(vctx, pb->first + k, pb->r[k], err); /* frees its result */
+        pb->r[k] = NULL;
+    }
+    for (; k < pb->n; k++)
+        discard(vctx, pb->r[k]);
+    free(pb);
+    return st;
+}
+
 /* The episode's archive frame: its members, compressed here in the worker, so that the
  * ordered emit only appends bytes (the frame does not depend on the thread that makes it).
  * The PNGs are freed once in the frame. */
@@ -970,8 +1024,8 @@ static enum mvot_status plan_all(struct run_ctx *ctx, const struct mvot_gen_conf
                  err, MVOT_ERR_NOMEM, "gen", "out of memory for %llu episodes",
                  (unsigned long long)ctx->total);
     mvot_progress_report(prog, "gen: plan", 0, ctx->total);
-    MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)ctx->total, 0, plan_work, plan_emit, discard, ctx,
-                                   err));
+    MVOT_TRY(mvot_pool_map_ordered(pool, (size_t)((ctx->total + PLAN_BATCH - 1) / PLAN_BATCH), 0,
+                                   plan_batch_work, plan_batch_emit, plan_batch_discard, ctx, err));
     MVOT_FAIL_IF(ctx->leakage != 0, err, MVOT_ERR_INTERNAL, "gen",
                  "%llu layouts appear in more than one split", (unsigned long long)ctx->leakage);
 cleanup:
