@@ -291,7 +291,7 @@ r2 = statistics.median(r["rss_mb"] for r in rows["pack_empty_big"])
 rslope = (r2 - r1) / (TB - T)
 arch_ep = size("big/episodes.tar.zst") / TB
 plan_pack = fixed + slope * TP
-md.append(f"| pack --part 0/100000 (reads and orders the whole archive, packs nothing), {T} episodes "
+md.append(f"| pack --part 0/100000 (hashes the archive, orders it from its index, packs nothing), {T} episodes "
           f"| {f(med('pack_empty', 'wall'))} | {f(e1)} | {f(r1, 0)} |")
 md.append(f"| same, {TB} episodes ({size('big/episodes.tar.zst') / 1e6:.0f} MB archive) "
           f"| {f(med('pack_empty_big', 'wall'))} | {f(e2)} | {f(r2, 0)} |")
@@ -389,7 +389,8 @@ md.append(f"Inputs: gen {render_cpu_ep * 1e3:.1f} ms CPU per episode and pack {p
           f"{f(med('bpe_big'))} s at {TB} episodes; train --patches {f(train_patches)} s; shard merge "
           f"{med('pack_merge'):.2f} s for {pm['totals']['compressed_bytes'] / 1e6:.1f} MB. Parallel stages "
           f"assume perfect scaling over {cores} cores; I/O is not modelled (each pack part reads the "
-          f"{arch_ep * TP / 1e9:.0f} GB archive twice: {2 * arch_ep * TP * P_ / 1e12:.0f} TB over {P_} parts).")
+          f"{arch_ep * TP / 1e9:.0f} GB archive once to hash it, decompressing only its own episodes: "
+          f"{arch_ep * TP * P_ / 1e12:.1f} TB read over {P_} parts).")
 md.append("")
 md.append(f"CPU that all N parts spend planning, as a share of the stage's own work, at {TP} episodes "
           f"(gen: the plan, {pe['cpu'] / TP * 1e6:.2f} µs per episode, vs {render_cpu_ep * 1e3:.1f} ms to render one; "
