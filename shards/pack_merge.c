@@ -97,35 +97,82 @@ static json_t *join_records(const struct mvot_partset *ps, json_t **leftover)
     return all;
 }
 
-/* The files the set is made of, relative to its root: every shard, the tokenizer and the
- * codebook (a JSON array of strings, new). */
-static json_t *set_files(const json_t *manifest, const json_t *records)
+/* One file of the set: its name under the root, where it comes from, and the XXH3 it must
+ * have (a shard's record; the tokenizer's and codebook's identities in the manifest). */
+struct placed {
+    const char *rel; /* borrowed from the manifest */
+    char *src;
+    uint64_t want;
+};
+
+static void placed_free(struct placed *pf, size_t n)
 {
-    json_t *files = json_array(), *r;
-    size_t i;
-    json_array_foreach(records, i, r) json_array_append(files, json_object_get(r, "file"));
-    json_array_append(files, json_object_get(json_object_get(manifest, "tokenizer"), "file"));
-    json_array_append(files, json_object_get(json_object_get(manifest, "codebook"), "file"));
-    return files;
+    for (size_t i = 0; pf && i < n; i++)
+        free(pf[i].src);
+    free(pf);
+}
+
+/* Every file of the set in manifest order: the shards from their parts, then the tokenizer
+ * and codebook copies from part 0. */
+static enum mvot_status plan_files(const struct mvot_partset *ps, const json_t *manifest,
+                                   struct placed **out, size_t *n, struct mvot_error *err)
+{
+    enum mvot_status st = MVOT_OK;
+    const json_t *recs = json_object_get(manifest, "shards");
+    size_t ns = json_array_size(recs), i = 0;
+    struct placed *pf = calloc(ns + 2, sizeof *pf);
+    MVOT_FAIL_IF(!pf, err, MVOT_ERR_NOMEM, "merge", "out of memory");
+    for (int64_t k = 0; k < ps->count; k++)
+        for (size_t j = 0; j < json_array_size(json_object_get(ps->slot[k]->man, "shards"));
+             j++, i++) {
+            const json_t *r = json_array_get(recs, i);
+            pf[i].rel = json_string_value(json_object_get(r, "file"));
+            pf[i].src = mvot_io_join(ps->slot[k]->dir, pf[i].rel);
+            MVOT_FAIL_IF(!pf[i].src || mvot_manifest_hash(r, "compressed_xxh3", &pf[i].want), err,
+                         MVOT_ERR_NOMEM, "merge", "out of memory");
+        }
+    static const char *const ids[] = {"tokenizer", "codebook"};
+    for (size_t k = 0; k < 2; k++, i++) {
+        const json_t *id = json_object_get(manifest, ids[k]);
+        pf[i].rel = json_string_value(json_object_get(id, "file"));
+        MVOT_CORRUPT_IF(!pf[i].rel || strchr(pf[i].rel, '/') ||
+                            mvot_manifest_hash(id, "xxh3", &pf[i].want) != 0,
+                        err, ps->slot[0]->manifest_path, "%s: no file name or xxh3", ids[k]);
+        pf[i].src = mvot_io_join(ps->slot[0]->dir, pf[i].rel);
+        MVOT_FAIL_IF(!pf[i].src, err, MVOT_ERR_NOMEM, "merge", "out of memory");
+        /* the shards were checked with their part; these two are checked here */
+        uint64_t got = 0;
+        MVOT_TRY(mvot_hash_file(pf[i].src, &got, err));
+        MVOT_CORRUPT_IF(got != pf[i].want, err, pf[i].src,
+                        "does not match the manifest's %s xxh3: re-run part 0", ids[k]);
+    }
+cleanup:
+    *out = pf;
+    *n = pf ? ns + 2 : 0; /* calloc'd: entries not reached are empty */
+    return st;
 }
 
 /* The output folder may already hold some of these files (a killed or repeated merge): each
- * must have exactly the bytes we would place, or the merge stops before writing anything. */
-static enum mvot_status check_existing(const char *out_dir, const json_t *files,
-                                       const char *const *src, struct mvot_error *err)
+ * must be the part's own file (a link) or have exactly its bytes, or the merge stops before
+ * writing anything. */
+static enum mvot_status check_existing(const char *out_dir, const struct placed *pf, size_t n,
+                                       struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    for (size_t i = 0; i < json_array_size(files) && st == MVOT_OK; i++) {
-        char *dst = mvot_io_join(out_dir, json_string_value(json_array_get(files, i)));
-        uint64_t a = 0, b = 0;
+    for (size_t i = 0; i < n && st == MVOT_OK; i++) {
+        char *dst = mvot_io_join(out_dir, pf[i].rel);
+        struct stat a, b;
+        uint64_t h = 0;
         if (!dst)
             st = mvot_error_set(err, MVOT_ERR_NOMEM, out_dir, "out of memory");
-        else if (mvot_io_exists(dst) && (mvot_hash_file(dst, &a, err) != MVOT_OK ||
-                                         mvot_hash_file(src[i], &b, err) || a != b))
+        else if (stat(dst, &a) != 0 ||
+                 (stat(pf[i].src, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+            st = MVOT_OK; /* absent, or already our link */
+        else if ((st = mvot_hash_file(dst, &h, err)) == MVOT_OK && h != pf[i].want)
             st = mvot_error_set(err, MVOT_ERR_INVALID, dst,
                                 "already exists with other bytes than the parts' %s; merge into "
                                 "a new or empty folder",
-                                src[i]);
+                                pf[i].src);
         free(dst);
     }
     return st;
@@ -133,23 +180,21 @@ static enum mvot_status check_existing(const char *out_dir, const json_t *files,
 
 /* Removes a killed merge's temp files (a copy cut short), then refuses any entry of the
  * output folder that is not the set's own (see check_existing). */
-static enum mvot_status check_foreign(const char *out_dir, const json_t *files,
+static enum mvot_status check_foreign(const char *out_dir, const struct placed *pf, size_t n,
                                       const struct mvot_outdir_lock *lock, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    json_t *root = json_pack("[s]", "manifest.json"), *f;
-    size_t i;
+    json_t *root = json_pack("[s]", "manifest.json");
     for (int k = 0; k < 3; k++)
         json_array_append_new(root, json_string(mvot_split_name((enum mvot_split)k)));
     for (int k = -1; k < 3 && st == MVOT_OK; k++) {
         const char *sub = k < 0 ? NULL : mvot_split_name((enum mvot_split)k);
         json_t *names = k < 0 ? json_incref(root) : json_array();
         size_t sl = sub ? strlen(sub) : 0;
-        json_array_foreach(files, i, f)
-        {
-            const char *s = json_string_value(f);
+        for (size_t i = 0; i < n; i++) {
+            const char *s = pf[i].rel;
             if (!sub && !strchr(s, '/'))
-                json_array_append(names, f);
+                json_array_append_new(names, json_string(s));
             else if (sub && strncmp(s, sub, sl) == 0 && s[sl] == '/')
                 json_array_append_new(names, json_string(s + sl + 1));
         }
@@ -172,14 +217,12 @@ static enum mvot_status check_foreign(const char *out_dir, const json_t *files,
 }
 
 /* Places every file (those already there were checked equal). */
-static enum mvot_status place_files(const char *out_dir, const json_t *files,
-                                    const char *const *src, const struct mvot_progress *prog,
-                                    struct mvot_error *err)
+static enum mvot_status place_files(const char *out_dir, const struct placed *pf, size_t n,
+                                    const struct mvot_progress *prog, struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
-    for (size_t i = 0; i < json_array_size(files) && st == MVOT_OK; i++) {
-        const char *rel = json_string_value(json_array_get(files, i));
-        char *dst = mvot_io_join(out_dir, rel);
+    for (size_t i = 0; i < n && st == MVOT_OK; i++) {
+        char *dst = mvot_io_join(out_dir, pf[i].rel);
         char *slash = dst ? strrchr(dst, '/') : NULL;
         if (!dst)
             st = mvot_error_set(err, MVOT_ERR_NOMEM, out_dir, "out of memory");
@@ -188,10 +231,10 @@ static enum mvot_status place_files(const char *out_dir, const json_t *files,
             st = mvot_io_mkdirs(dst, err);
             *slash = '/';
             if (st == MVOT_OK)
-                st = mvot_io_link_or_copy(src[i], dst, err);
+                st = mvot_io_link_or_copy(pf[i].src, dst, err);
         }
         free(dst);
-        mvot_progress_report(prog, "merge", i + 1, json_array_size(files));
+        mvot_progress_report(prog, "merge", i + 1, n);
     }
     return st;
 }
@@ -203,8 +246,10 @@ enum mvot_status mvot_pack_merge(const char *const *part_dirs, size_t n_parts, c
     enum mvot_status st = MVOT_OK;
     struct mvot_partset ps = {0};
     struct mvot_outdir_lock *lock = NULL;
-    json_t *records = NULL, *leftover = NULL, *manifest = NULL, *files = NULL;
-    char **src = NULL, *mpath = NULL;
+    json_t *records = NULL, *leftover = NULL, *manifest = NULL;
+    struct placed *pf = NULL;
+    size_t npf = 0;
+    char *mpath = NULL;
     int64_t next = 0, blocks = 0, total = 0;
     if (summary)
         *summary = NULL;
@@ -224,27 +269,13 @@ enum mvot_status mvot_pack_merge(const char *const *part_dirs, size_t n_parts, c
     json_object_set_new(manifest, "format", json_string(MVOT_SHARD_FORMAT_NAME));
     MVOT_FAIL_IF(mvot_manifest_complete(manifest, records, leftover) != MVOT_OK, err,
                  MVOT_ERR_NOMEM, "merge", "out of memory");
-    /* where each file comes from: a shard from its part, tokenizer and codebook from part 0 */
-    files = set_files(manifest, records);
-    src = calloc(json_array_size(files) + 1, sizeof *src);
-    MVOT_FAIL_IF(!files || !src, err, MVOT_ERR_NOMEM, "merge", "out of memory");
-    {
-        size_t i = 0;
-        for (int64_t k = 0; k < ps.count; k++)
-            for (size_t j = 0; j < json_array_size(json_object_get(ps.slot[k]->man, "shards"));
-                 j++, i++)
-                src[i] = mvot_io_join(ps.slot[k]->dir, json_string_value(json_array_get(files, i)));
-        for (; i < json_array_size(files); i++)
-            src[i] = mvot_io_join(ps.slot[0]->dir, json_string_value(json_array_get(files, i)));
-        for (i = 0; i < json_array_size(files); i++)
-            MVOT_FAIL_IF(!src[i], err, MVOT_ERR_NOMEM, "merge", "out of memory");
-    }
+    MVOT_TRY(plan_files(&ps, manifest, &pf, &npf, err));
 
     MVOT_TRY(mvot_outdir_check_overlap(out_dir, part_dirs, n_parts, err));
     MVOT_TRY(mvot_outdir_lock(out_dir, "mvot merge", &lock, err));
-    MVOT_TRY(check_foreign(out_dir, files, lock, err));
-    MVOT_TRY(check_existing(out_dir, files, (const char *const *)src, err));
-    MVOT_TRY(place_files(out_dir, files, (const char *const *)src, prog, err));
+    MVOT_TRY(check_foreign(out_dir, pf, npf, lock, err));
+    MVOT_TRY(check_existing(out_dir, pf, npf, err));
+    MVOT_TRY(place_files(out_dir, pf, npf, prog, err));
     mpath = mvot_io_join(out_dir, "manifest.json");
     MVOT_FAIL_IF(!mpath, err, MVOT_ERR_NOMEM, "merge", "out of memory");
     MVOT_TRY(mvot_json_write_file(mpath, manifest, err)); /* last: the set is complete */
@@ -253,11 +284,8 @@ enum mvot_status mvot_pack_merge(const char *const *part_dirs, size_t n_parts, c
         json_object_set_new(*summary, "parts", json_integer((json_int_t)ps.count));
     }
 cleanup:
-    for (size_t i = 0; src && files && i < json_array_size(files); i++)
-        free(src[i]);
-    free(src);
+    placed_free(pf, npf);
     free(mpath);
-    json_decref(files);
     json_decref(records);
     json_decref(leftover);
     json_decref(manifest);
