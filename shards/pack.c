@@ -103,8 +103,27 @@ enum mvot_status mvot__pack_new_unit(struct pack *p, struct pack_unit **out, str
     return MVOT_OK;
 }
 
+/* The name of the shard an item at `at` opens: n follows the split's last committed shard if
+ * that was of the same block, else 0 (retokenize: the source shard's own n). */
+static enum mvot_status shard_name(const struct pack *p, const struct pack_place *at, char name[64],
+                                   uint32_t *n, struct mvot_error *err)
+{
+    const char *sn = mvot_split_name((enum mvot_split)at->split);
+    *n = at->n >= 0 ? (uint32_t)at->n
+         : p->have_last[at->split] && p->last_block[at->split] == at->block
+             ? p->last_n[at->split] + 1
+             : 0;
+    if (at->block > 99999 || *n > 999999)
+        return mvot_error_set(err, MVOT_ERR_INVALID, p->out_dir,
+                              "%s: more than 100000 blocks or 10^6 shards in a block; raise "
+                              "--shard-samples or --shard-bytes",
+                              sn);
+    mvot_shard_file_name(name, 64, sn, at->block, *n);
+    return MVOT_OK;
+}
+
 enum mvot_status mvot__pack_commit_shard(struct pack *p, uint64_t end_ordinal,
-                                         struct mvot_error *err)
+                                         const struct pack_place *next, struct mvot_error *err)
 {
     struct mvot_shard_info info;
     const char *split = mvot_split_name((enum mvot_split)p->w_split);
@@ -113,22 +132,28 @@ enum mvot_status mvot__pack_commit_shard(struct pack *p, uint64_t end_ordinal,
     if (st != MVOT_OK)
         return st;
     json_array_append_new(p->records,
-                          mvot_shard_record(p->pending, split, p->w_block, p->shard_first_sample,
+                          mvot_shard_record(p->w_file, split, p->w_block, p->shard_first_sample,
                                             end_ordinal, &info, p->cur_stats));
     json_decref(p->cur_stats);
     p->cur_stats = mvot_stats_new();
     p->have_last[p->w_split] = 1;
     p->last_block[p->w_split] = p->w_block;
     p->last_n[p->w_split] = p->w_n;
-    p->pending[0] = 0;
     p->new_shards++;
+    /* the one state save per shard also names the shard that comes next, when it is known */
+    uint32_t n;
+    p->pending[0] = 0;
+    if (next && shard_name(p, next, p->pending, &n, err) != MVOT_OK)
+        return MVOT_ERR_INVALID;
     return mvot__pack_save_state(p, err);
 }
 
-/* Commits the open shard at `ordinal`, then honours the tests' stop hook. */
-static enum mvot_status roll(struct pack *p, uint64_t ordinal, struct mvot_error *err)
+/* Commits the open shard at `ordinal` (the item at `next` comes after it), then honours the
+ * tests' stop hook. */
+static enum mvot_status roll(struct pack *p, uint64_t ordinal, const struct pack_place *next,
+                             struct mvot_error *err)
 {
-    enum mvot_status st = mvot__pack_commit_shard(p, ordinal, err);
+    enum mvot_status st = mvot__pack_commit_shard(p, ordinal, next, err);
     if (st == MVOT_OK && p->o->stop_after_shards && p->new_shards >= p->o->stop_after_shards) {
         p->stopped = 1;
         st = mvot_error_set(err, MVOT_ERR_INTERNAL, "pack", "stopped (test hook)");
@@ -136,29 +161,25 @@ static enum mvot_status roll(struct pack *p, uint64_t ordinal, struct mvot_error
     return st;
 }
 
-/* Opens shard n of the item's block: n follows the split's last committed shard if that was
- * of the same block, else 0. Its name is saved as pending first, so that a kill after its rename
- * but before the next state save leaves a file the rerun knows as ours. */
+/* Opens the shard of the item's block (shard_name). Its name must be in the saved state as
+ * pending before the file can appear under it, so that a kill after its rename but before the
+ * next state save leaves a file the rerun knows as ours: the commit before it usually saved
+ * it already; otherwise (a run's first shard) it is saved here. */
 static enum mvot_status open_shard(struct pack *p, const struct pack_item *it,
                                    struct mvot_error *err)
 {
     enum mvot_status st = MVOT_OK;
     const struct pack_place *at = &it->at;
-    const char *sn = mvot_split_name((enum mvot_split)at->split);
-    uint32_t n = at->n >= 0 ? (uint32_t)at->n
-                 : p->have_last[at->split] && p->last_block[at->split] == at->block
-                     ? p->last_n[at->split] + 1
-                     : 0;
-    char *dir = mvot_io_join(p->out_dir, sn), *path = NULL;
-    MVOT_FAIL_IF(!dir || mvot_shard_file_name(p->pending, sizeof p->pending, sn, at->block, n) < 0,
-                 err, MVOT_ERR_NOMEM, "pack", "out of memory");
-    MVOT_FAIL_IF(at->block > 99999 || n > 999999, err, MVOT_ERR_INVALID, p->out_dir,
-                 "%s: more than 100000 blocks or 10^6 shards in a block; raise --shard-samples "
-                 "or --shard-bytes",
-                 sn);
-    MVOT_TRY(mvot__pack_save_state(p, err));
+    uint32_t n;
+    char *dir = mvot_io_join(p->out_dir, mvot_split_name((enum mvot_split)at->split)), *path = NULL;
+    MVOT_FAIL_IF(!dir, err, MVOT_ERR_NOMEM, "pack", "out of memory");
+    MVOT_TRY(shard_name(p, at, p->w_file, &n, err));
+    if (strcmp(p->w_file, p->pending) != 0) {
+        memcpy(p->pending, p->w_file, sizeof p->pending);
+        MVOT_TRY(mvot__pack_save_state(p, err));
+    }
     MVOT_TRY(mvot_io_mkdirs(dir, err));
-    path = mvot_io_join(p->out_dir, p->pending);
+    path = mvot_io_join(p->out_dir, p->w_file);
     MVOT_FAIL_IF(!path, err, MVOT_ERR_NOMEM, "pack", "out of memory");
     MVOT_TRY(mvot_shard_writer_open(path, p->o->zstd_level, &p->w, err));
     p->w_split = at->split;
@@ -199,7 +220,7 @@ static enum mvot_status emit(void *vc, size_t i, void *res, struct mvot_error *e
      * shard */
     if (p->w && (it->at.split != p->w_split || it->at.block != p->w_block ||
                  it->at.src_shard != p->w_src_shard))
-        MVOT_TRY(roll(p, it->ordinal, err));
+        MVOT_TRY(roll(p, it->ordinal, &it->at, err));
     if (!r->dropped) {
         const char *key = r->ps.key;
         size_t el = r->ps.episode_len;
@@ -207,7 +228,7 @@ static enum mvot_status emit(void *vc, size_t i, void *res, struct mvot_error *e
         /* within a block only the byte limit rolls (the plan's blocks hold the sample limit) */
         if (p->w && !p->retok && new_episode && p->o->shard_bytes &&
             mvot_shard_writer_raw_bytes(p->w) >= p->o->shard_bytes)
-            MVOT_TRY(roll(p, it->ordinal, err));
+            MVOT_TRY(roll(p, it->ordinal, &it->at, err));
         if (!p->w)
             MVOT_TRY(open_shard(p, it, err));
         MVOT_TRY(mvot_shard_writer_add(p->w, &r->ps, err));

@@ -110,7 +110,8 @@ struct pack {
     /* per split, the last committed shard's block and n (the next one's n follows it) */
     int have_last[3];
     uint32_t last_block[3], last_n[3];
-    char pending[64]; /* the shard being written (state file), "" when none is open */
+    char w_file[64];  /* the open shard's name under the root */
+    char pending[64]; /* the shard being or next written, as the state file lists it; or "" */
     uint64_t shard_first_sample;
     uint64_t samples_written;
     json_t *records;   /* array of shard records (committed) */
@@ -159,8 +160,10 @@ enum mvot_status mvot__pack_new_unit(struct pack *p, struct pack_unit **out,
 enum mvot_status mvot__pack_chunk_add(struct pack *p, size_t *chunk_frames, size_t frames,
                                       struct mvot_error *err);
 enum mvot_status mvot__pack_flush_chunk(struct pack *p, struct mvot_error *err);
+/* Commits the open shard; next (NULL at the end) is where the following item goes, so the
+ * state saved here can name the next shard before it exists. */
 enum mvot_status mvot__pack_commit_shard(struct pack *p, uint64_t end_ordinal,
-                                         struct mvot_error *err);
+                                         const struct pack_place *next, struct mvot_error *err);
 /* The output folder rules (core/outdir.h): no overlap with an input, one run at a time. */
 enum mvot_status mvot__pack_open_out(struct pack *p, const char *const *inputs, size_t n,
                                      const char *command, struct mvot_error *err);

@@ -421,7 +421,7 @@ enum mvot_status mvot__pack_finish(struct pack *p, json_t *manifest, json_t **su
         return MVOT_OK;
     }
     if (p->w)
-        MVOT_TRY(mvot__pack_commit_shard(p, p->ordinal_total, err));
+        MVOT_TRY(mvot__pack_commit_shard(p, p->ordinal_total, NULL, err));
     /* a part's statistics after its last shard (drops): the merge adds them to the next
      * part's first shard, where a one-process run counts them */
     if (json_is_object(json_object_get(manifest, "part")))
