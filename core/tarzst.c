@@ -13,6 +13,8 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "core/mem.h"
+
 /* ---- tar ---- */
 
 static void put_octal(uint8_t *field, size_t width, uint64_t v)
@@ -154,16 +156,10 @@ void mvot_seek_entries_free(struct mvot_seek_entries *e)
 
 enum mvot_status mvot_seek_entries_push(struct mvot_seek_entries *e, struct mvot_seek_entry x)
 {
-    if (e->n == e->cap) {
-        size_t nc = e->cap ? e->cap * 2 : 16;
-        struct mvot_seek_entry *nv = realloc(e->v, nc * sizeof *nv);
-        if (!nv)
-            return MVOT_ERR_NOMEM;
-        e->v = nv;
-        e->cap = nc;
-    }
-    e->v[e->n++] = x;
-    return MVOT_OK;
+    enum mvot_status st = MVOT_GROW(&e->v, &e->cap, e->n + 1, MVOT_GROW_UNCAPPED, NULL);
+    if (st == MVOT_OK)
+        e->v[e->n++] = x;
+    return st;
 }
 
 enum mvot_status mvot_seekzstd_compress(void *cctx, int level, const uint8_t *src, size_t len,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/mem.h"
 #include "gen/tarz.h"
 #include "shards/pack_internal.h"
 
@@ -157,13 +158,7 @@ static enum mvot_status load_episodes(const char *arch, struct mvot_tarz_index *
     if (!ix)
         MVOT_TRY(mvot_episode_reader_open(arch, &rd, err));
     for (;;) {
-        if (e->n == e->cap) {
-            size_t nc = e->cap ? e->cap * 2 : 256;
-            struct pack_slot *nv = realloc(e->v, nc * sizeof *nv);
-            MVOT_FAIL_IF(!nv, err, MVOT_ERR_NOMEM, arch, "out of memory");
-            e->v = nv;
-            e->cap = nc;
-        }
+        MVOT_TRY(MVOT_GROW(&e->v, &e->cap, e->n + 1, MVOT_GROW_UNCAPPED, err));
         struct pack_slot *s = &e->v[e->n];
         int done = 0;
         memset(s, 0, sizeof *s);
